@@ -1,0 +1,51 @@
+"""``blueplane``: the command line. Subcommands load lazily so reports stay fast.
+
+Each command lives in its own module; add it to ``COMMANDS`` as ``"name": "module:attr"``.
+Report paths import neither Dagster nor pandas.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+COMMANDS: dict[str, str] = {
+    "up": "blueplane_cli.services_cmd:up",
+    "down": "blueplane_cli.services_cmd:down",
+    "status": "blueplane_cli.services_cmd:status",
+    "ingest": "blueplane_cli.ingest_cmd:ingest",
+    "demo": "blueplane_cli.demo_cmd:demo",
+    "install": "blueplane_cli.install_cmd:install",
+    "uninstall": "blueplane_cli.install_cmd:uninstall",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a subcommand's module only when it is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(super().list_commands(ctx)))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return super().get_command(ctx, name)
+        module, attr = target.split(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError):
+            return None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="blueplane")
+def cli() -> None:
+    """Blueplane: local telemetry and analytics for Claude Code and Cursor.
+
+    Everything stays on this machine, under BLUEPLANE_HOME (default ~/.blueplane).
+    """
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,47 @@
+"""Spool: where envelopes wait on disk when Redis cannot be reached.
+
+Each writer creates its own file (written under a temporary name, then renamed), so no two
+processes ever share one and ingest only sees complete files. Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+SUFFIX = ".jsonl"
+
+
+def write(spool_dir: Path, lines: list[bytes]) -> Path:
+    """Append ``lines`` (one JSON document each) as a new spool file; return its path."""
+    name = f"{time.time_ns()}-{os.getpid()}-{os.urandom(3).hex()}"
+    tmp = spool_dir / f".{name}.tmp"
+    final = spool_dir / f"{name}{SUFFIX}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, b"".join(line.rstrip(b"\n") + b"\n" for line in lines))
+    finally:
+        os.close(fd)
+    os.rename(tmp, final)
+    return final
+
+
+def pending_files(spool_dir: Path) -> list[Path]:
+    """Complete spool files, oldest first."""
+    if not spool_dir.is_dir():
+        return []
+    return sorted(p for p in spool_dir.iterdir() if p.name.endswith(SUFFIX))
+
+
+def read_lines(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        for line in fh:
+            line = line.strip()
+            if line:
+                yield line
+
+
+def spool_bytes(spool_dir: Path) -> int:
+    return sum(p.stat().st_size for p in pending_files(spool_dir))

@@ -1,0 +1,129 @@
+"""Runtime home, paths and settings.
+
+Standard library only: the hook imports this on every event.
+Everything Blueplane writes lives under ``BLUEPLANE_HOME`` (default ``~/.blueplane``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+STREAM_KEY = "blueplane:events"
+GROUP = "ingest"
+DLQ_KEY = "blueplane:dlq"
+PRIVACY_MODES = ("standard", "strict", "full")
+
+DEFAULTS: dict[str, object] = {
+    "privacy_mode": "standard",
+    "dagster_port": 3000,
+    "datasette_port": 8001,
+    "host": "127.0.0.1",
+}
+
+
+def home() -> Path:
+    """The runtime home, created with mode 0700 on first use."""
+    raw = os.environ.get("BLUEPLANE_HOME") or os.path.join(os.path.expanduser("~"), ".blueplane")
+    path = Path(raw)
+    if not path.is_dir():
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o700)
+    return path
+
+
+def subdir(name: str) -> Path:
+    path = home() / name
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def db_path() -> Path:
+    return home() / "telemetry.db"
+
+
+def redis_dir() -> Path:
+    return subdir("redis")
+
+
+def redis_socket() -> Path:
+    return redis_dir() / "redis.sock"
+
+
+def spool_dir() -> Path:
+    return subdir("spool")
+
+
+def dagster_home() -> Path:
+    return subdir("dagster")
+
+
+def logs_dir() -> Path:
+    return subdir("logs")
+
+
+def run_dir() -> Path:
+    """Pid files and state of the services ``blueplane up`` started."""
+    return subdir("run")
+
+
+def config_file() -> Path:
+    return home() / "config.toml"
+
+
+def redis_url() -> str:
+    """``BLUEPLANE_REDIS_URL`` if set, else the embedded server's unix socket."""
+    return os.environ.get("BLUEPLANE_REDIS_URL") or f"unix://{redis_socket()}"
+
+
+def uses_embedded_redis() -> bool:
+    return not os.environ.get("BLUEPLANE_REDIS_URL")
+
+
+class Settings:
+    """Effective settings (a plain class: ``dataclasses`` costs the hook ~5 ms to import)."""
+
+    def __init__(self, privacy_mode: str = "standard", dagster_port: int = 3000,
+                 datasette_port: int = 8001, host: str = "127.0.0.1") -> None:
+        self.privacy_mode = privacy_mode
+        self.dagster_port = int(dagster_port)
+        self.datasette_port = int(datasette_port)
+        self.host = host
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def load_settings() -> Settings:
+    """Read ``config.toml``; unknown keys are ignored, a bad file falls back to defaults."""
+    values = dict(DEFAULTS)
+    path = config_file()
+    if path.exists():
+        try:
+            with path.open("rb") as fh:
+                values.update({k: v for k, v in tomllib.load(fh).items() if k in DEFAULTS})
+        except (OSError, tomllib.TOMLDecodeError):
+            pass
+    env_mode = os.environ.get("BLUEPLANE_PRIVACY_MODE")
+    if env_mode:
+        values["privacy_mode"] = env_mode
+    if values["privacy_mode"] not in PRIVACY_MODES:
+        values["privacy_mode"] = "standard"
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def save_setting(key: str, value: object) -> None:
+    """Write one key of ``config.toml`` (flat ``key = value`` file)."""
+    if key not in DEFAULTS:
+        raise KeyError(key)
+    current: dict[str, object] = {}
+    path = config_file()
+    if path.exists():
+        with path.open("rb") as fh:
+            current = tomllib.load(fh)
+    current[key] = value
+    lines = []
+    for k, v in current.items():
+        lines.append(f"{k} = {v}" if isinstance(v, int) else f'{k} = "{v}"')
+    path.write_text("\n".join(lines) + "\n")

