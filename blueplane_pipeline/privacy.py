@@ -44,9 +44,37 @@ CONTENT_KEYS = frozenset(
 )
 PATH_KEYS = frozenset({"file_path", "notebook_path", "path", "filePath"})
 PROMPT_KEYS = frozenset({"prompt", "text"})
+# Identifiers inside tool output: never content, and analytics join on them.
+ID_KEYS = frozenset({"type", "tool_use_id", "id", "name"})
+# Fixed phrases Claude Code writes for refusals and interrupts. They are the tool's words,
+# not the user's content, and analytics classify tool outcomes by them, so they survive
+# the filter (in ``strict`` only the phrase itself, not what follows it).
+OUTCOME_MARKERS = (
+    "The user doesn't want to proceed with this tool use",
+    "The user doesn't want to take this action right now",
+    "Claude requested permissions to",
+    "[Request interrupted by user",
+    "User rejected tool use",
+)
+MARKER_KEEP_CHARS = 300
+
+
+# Substrings every secret pattern above needs (a cheap pre-check: most strings hold none).
+_CASED_HINTS = ("-----BEGIN", "sk-", "hp_", "ho_", "hu_", "hs_", "hr_", "xox", "AKIA", "AIza",
+                "://")
+_UNCASED_HINTS = ("bearer", "key", "secret", "token", "passw")
+
+
+def may_hold_secret(text: str) -> bool:
+    if any(hint in text for hint in _CASED_HINTS):
+        return True
+    lower = text.lower()
+    return any(hint in lower for hint in _UNCASED_HINTS)
 
 
 def redact(text: str) -> str:
+    if not may_hold_secret(text):
+        return text
     for pattern, replacement in SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
@@ -61,6 +89,29 @@ def digest_text(text: str) -> dict:
             "sha256": hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()}
 
 
+def outcome_marker(text: str) -> str | None:
+    """The refusal/interrupt phrase ``text`` starts with, if any."""
+    for marker in OUTCOME_MARKERS:
+        if text.startswith(marker):
+            return marker
+    return None
+
+
+def tool_output_text(text: str, mode: str) -> object:
+    """Tool output is summarised, except Claude Code's own refusal/interrupt messages."""
+    marker = outcome_marker(text)
+    if marker is None:
+        return summarize_text(text)
+    return marker if mode == "strict" else redact(text[:MARKER_KEEP_CHARS])
+
+
+def conversation_text(text: str, mode: str) -> object:
+    """Prompt or assistant text: redacted in ``standard``, length + hash in ``strict``."""
+    if mode != "strict":
+        return redact(text)
+    return outcome_marker(text) or digest_text(text)
+
+
 def summarize_patch(hunks: object) -> object:
     """Keep hunk geometry and +/- counts (how Claude Code counts lines), drop the text."""
     if not isinstance(hunks, list):
@@ -72,7 +123,8 @@ def summarize_patch(hunks: object) -> object:
         lines = hunk.get("lines") or []
         out.append(
             {
-                **{k: hunk[k] for k in ("oldStart", "oldLines", "newStart", "newLines") if k in hunk},
+                **{k: hunk[k] for k in ("oldStart", "oldLines", "newStart", "newLines")
+                   if k in hunk},
                 "added": sum(1 for ln in lines if isinstance(ln, str) and ln.startswith("+")),
                 "removed": sum(1 for ln in lines if isinstance(ln, str) and ln.startswith("-")),
             }
@@ -120,6 +172,8 @@ def _strict_text(text: str, key: str | None) -> object:
 
 
 def _walk_item(key: str, value: object, mode: str, cwd: str | None) -> object:
+    if key == "message" and isinstance(value, dict):
+        return _walk_message(value, mode, cwd)
     if key == "structuredPatch":
         return summarize_patch(value)
     if key in PATH_KEYS and isinstance(value, str):
@@ -131,9 +185,39 @@ def _walk_item(key: str, value: object, mode: str, cwd: str | None) -> object:
     return _walk(value, mode, cwd, key)
 
 
+def _walk_message(message: dict, mode: str, cwd: str | None) -> dict:
+    """A transcript message: its ``content`` is the conversation (text, tool calls, tool
+    results), not a file's contents, so it is filtered block by block."""
+    out = {}
+    for key, value in message.items():
+        if key != "content":
+            out[key] = _walk_item(key, value, mode, cwd)
+        elif isinstance(value, str):
+            out[key] = conversation_text(value, mode)
+        elif isinstance(value, list):
+            out[key] = [_walk_block(block, mode, cwd) for block in value]
+        else:
+            out[key] = _walk(value, mode, cwd, key)
+    return out
+
+
+def _walk_block(block: object, mode: str, cwd: str | None) -> object:
+    """One content block: text/thinking kept as conversation; tool_use input filtered like a
+    hook's ``tool_input``; tool_result content and images summarised."""
+    if not isinstance(block, dict):
+        return _walk(block, mode, cwd, None)
+    kind = block.get("type")
+    if kind in ("text", "thinking"):
+        return {k: conversation_text(v, mode) if k == kind and isinstance(v, str)
+                else _walk_item(k, v, mode, cwd) for k, v in block.items()}
+    if kind in ("image", "document"):
+        return _walk_structured(block, mode, cwd)
+    return _walk(block, mode, cwd, None)
+
+
 def _summarize_content(value: object, mode: str, cwd: str | None) -> object:
     if isinstance(value, str):
-        return summarize_text(value)
+        return tool_output_text(value, mode)
     if isinstance(value, (dict, list)):
         # Structured output (e.g. an Edit's response) keeps its shape; its texts are summarised.
         return _walk_structured(value, mode, cwd)
@@ -148,17 +232,21 @@ def _walk_structured(value: object, mode: str, cwd: str | None) -> object:
                 out[k] = summarize_patch(v)
             elif k in PATH_KEYS and isinstance(v, str):
                 out[k] = extension_only(v) if mode == "strict" else relative_path(v, cwd)
-            elif isinstance(v, str) and k not in ("type", "tool_use_id", "id", "name"):
-                out[k] = v if len(v) <= 64 and k in _SHORT_KEYS else summarize_text(v)
+            elif isinstance(v, str):
+                if k in ID_KEYS or (len(v) <= 64 and k in _SHORT_KEYS):
+                    out[k] = v
+                else:
+                    out[k] = tool_output_text(v, mode)
             else:
                 out[k] = _walk_structured(v, mode, cwd)
         return out
     if isinstance(value, list):
         return [_walk_structured(v, mode, cwd) for v in value]
     if isinstance(value, str):
-        return summarize_text(value)
+        return tool_output_text(value, mode)
     return value
 
 
 # Short, non-content strings inside tool output worth keeping (status words, kinds).
-_SHORT_KEYS = frozenset({"type", "status", "kind", "mode", "interrupted", "is_error", "userModified"})
+_SHORT_KEYS = frozenset(
+    {"type", "status", "kind", "mode", "interrupted", "is_error", "userModified"})
