@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from blueplane_pipeline.sources.schema import IMPORT_STATE_V2
+
 RAW_EVENTS_V1 = """
 CREATE TABLE IF NOT EXISTS event_kinds (
     kind INTEGER PRIMARY KEY,
@@ -76,6 +78,7 @@ LEFT JOIN event_sessions s ON s.session = r.session;
 
 MIGRATIONS: list[tuple[int, str]] = [
     (1, RAW_EVENTS_V1),
+    (2, IMPORT_STATE_V2),
 ]
 
 
