@@ -113,7 +113,8 @@ def start(timeout: float = 10.0) -> bool:
         sock.unlink()
     proc = subprocess.run([find_binary(), str(conf)], capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RedisUnavailable(f"redis-server failed to start: {proc.stderr.strip() or proc.stdout}")
+        detail = proc.stderr.strip() or proc.stdout.strip()
+        raise RedisUnavailable(f"redis-server failed to start: {detail}")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ping():

@@ -1,0 +1,84 @@
+"""What ``blueplane status`` reports: services, stream, spool, storage, last ingest."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from blueplane_pipeline import config, redis_server, services
+from blueplane_pipeline.capture import spool
+
+SERVICE_NAMES = ("dagster-code", "dagster-daemon", "dagster-webserver", "datasette")
+
+
+def collect() -> dict:
+    settings = config.load_settings()
+    out: dict = {"home": str(config.home()), "redis_url": config.redis_url(),
+                 "privacy_mode": settings.privacy_mode, "services": {}}
+    embedded = config.uses_embedded_redis()
+    out["services"]["redis"] = {
+        "up": redis_server.ping(),
+        "kind": "embedded" if embedded else "external",
+        "pid": redis_server.read_pid() if embedded else None,
+    }
+    for name in SERVICE_NAMES:
+        pid = services.read_pid(name)
+        out["services"][name] = {"up": pid is not None, "pid": pid}
+    for name, kind in (("dagster-webserver", "dagster"), ("datasette", "datasette")):
+        if out["services"][name]["up"]:
+            out["services"][name]["url"] = f"http://{settings.host}:{_port(kind)}"
+    out["stream"] = _stream() if out["services"]["redis"]["up"] else None
+    files = spool.pending_files(config.spool_dir())
+    out["spool"] = {"files": len(files), "bytes": sum(p.stat().st_size for p in files)}
+    out["storage"] = _storage()
+    return out
+
+
+def _port(kind: str) -> int:
+    try:
+        return int((config.run_dir() / f"{kind}.port").read_text())
+    except (OSError, ValueError):
+        settings = config.load_settings()
+        return settings.dagster_port if kind == "dagster" else settings.datasette_port
+
+
+def _stream() -> dict | None:
+    import redis
+
+    from blueplane_pipeline import stream
+
+    try:
+        r = stream.client(timeout=2.0)
+        s = stream.state(r)
+        r.close()
+    except (redis.RedisError, OSError) as exc:
+        return {"error": str(exc)}
+    return {"length": s.length, "lag": s.lag, "pending": s.pending, "dead_letters": s.dlq}
+
+
+def _storage() -> dict:
+    path = config.db_path()
+    if not path.exists():
+        return {"db": str(path), "exists": False}
+    from blueplane_pipeline.storage.db import connect
+    from blueplane_pipeline.storage.reader import storage_totals
+
+    conn = connect(path, readonly=True)
+    try:
+        totals = storage_totals(conn)
+        last = conn.execute(
+            "SELECT finished_at, trigger, events_stored, events_per_s, batch_p50_ms,"
+            " batch_p95_ms, lag_after FROM ingest_runs ORDER BY run_id DESC LIMIT 1").fetchone()
+    except sqlite3.OperationalError as exc:
+        return {"db": str(path), "exists": True, "error": str(exc)}
+    finally:
+        conn.close()
+    ratio = totals["raw_bytes"] / totals["stored_bytes"] if totals["stored_bytes"] else None
+    out = {"db": str(path), "exists": True, "db_bytes": path.stat().st_size,
+           "raw_events": totals["events"], "raw_bytes": totals["raw_bytes"],
+           "stored_bytes": totals["stored_bytes"],
+           "compression_ratio": round(ratio, 2) if ratio else None, "last_ingest": None}
+    if last:
+        keys = ("finished_at", "trigger", "events_stored", "events_per_s", "batch_p50_ms",
+                "batch_p95_ms", "lag_after")
+        out["last_ingest"] = dict(zip(keys, last, strict=True))
+    return out
