@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 
 from blueplane_pipeline.sources.schema import IMPORT_STATE_V2
+from blueplane_pipeline.storage.schema_analytics import ANALYTICS_V4
 
 RAW_EVENTS_V1 = """
 CREATE TABLE IF NOT EXISTS event_kinds (
@@ -79,6 +80,7 @@ LEFT JOIN event_sessions s ON s.session = r.session;
 MIGRATIONS: list[tuple[int, str]] = [
     (1, RAW_EVENTS_V1),
     (2, IMPORT_STATE_V2),
+    (4, ANALYTICS_V4),
 ]
 
 
