@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import subprocess
-import uuid
 import sys
+import uuid
 from pathlib import Path
 
 import dagster as dg

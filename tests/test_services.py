@@ -68,7 +68,8 @@ def test_up_daemon_sensor_ingests_hook_events_then_down(bp_home):
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and stored_by_dagster() < 3:
             time.sleep(1)
-        assert stored_by_dagster() == 3, (config.logs_dir() / "dagster-daemon.log").read_text()[-3000:]
+        daemon_log = (config.logs_dir() / "dagster-daemon.log").read_text()[-3000:]
+        assert stored_by_dagster() == 3, daemon_log
 
         status = json.loads(blueplane("status", "--json").stdout)
         assert status["services"]["dagster-daemon"]["up"] is True
