@@ -1,11 +1,18 @@
 """``blueplane-hook claude-code|cursor``: capture one hook event, never fail the assistant.
 
 Reads the hook's stdin, wraps it in the envelope, applies the privacy filter and XADDs it
-to the stream with a short hard timeout; if Redis is unreachable the envelope goes to the
-spool. Always exits 0. Prints nothing for Claude Code (stdout of some events is injected
-into the model's context); prints the allow/continue answer Cursor's "before…" hooks expect.
+to the stream under a hard deadline; if Redis is unreachable or slow the envelope goes to
+the spool. Always exits 0. Prints nothing for Claude Code (stdout of some events is
+injected into the model's context); prints the allow/continue answer Cursor's "before…"
+hooks wait for, even when capture itself fails.
 
-Standard library only: this runs once per event, on the assistant's critical path.
+Input that is not a JSON object (empty, binary, truncated, a bare value) is still
+captured, as event type ``invalid_input`` with the text kept as the privacy mode allows.
+
+Standard library only: this runs once per event, on the assistant's critical path. The
+installers register it as ``<python> -S <this file> <platform>``: skipping ``site`` (and
+every ``.pth`` file of the venv) saves a large part of the interpreter start, so the block
+below puts the package root on ``sys.path`` itself when the file is run directly.
 """
 
 from __future__ import annotations
@@ -14,9 +21,20 @@ import json
 import os
 import sys
 
+if __name__ == "__main__" and not __package__:
+    # Run as a file: drop this file's folder from the path, add the package root last (after
+    # the standard library, so nothing next to the package can shadow a stdlib module).
+    sys.path[0:1] = []
+    sys.path.append(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
 PLATFORMS = {"claude-code": "claude_code", "claude_code": "claude_code", "cursor": "cursor"}
-TIMEOUT_S = float(os.environ.get("BLUEPLANE_HOOK_TIMEOUT", "0.25"))
+INVALID_INPUT = "invalid_input"
+# Hard deadlines (seconds): reading stdin, and delivering to Redis before spooling instead.
+STDIN_DEADLINE_S = float(os.environ.get("BLUEPLANE_HOOK_STDIN_TIMEOUT", "3"))
+REDIS_DEADLINE_S = float(os.environ.get("BLUEPLANE_HOOK_TIMEOUT", "0.25"))
 MAX_RAW_BYTES = 8 * 1024 * 1024
+# Outside ``full`` mode, unparseable input keeps only this much (secrets redacted).
+STANDARD_RAW_HEAD = 4096
 
 # What Cursor waits for on stdout from its blocking hooks.
 CURSOR_ANSWERS = {
@@ -25,73 +43,212 @@ CURSOR_ANSWERS = {
     "beforeMCPExecution": {"permission": "allow"},
     "beforeReadFile": {"permission": "allow"},
 }
+# When the event name cannot be read at all: both keys, so any "before…" hook proceeds.
+CURSOR_FALLBACK_ANSWER = {"continue": True, "permission": "allow"}
 
 
-def parse_stdin(data: bytes) -> tuple[object, str | None]:
-    """Return (payload, error); unparseable input is kept as text, flagged."""
+class Deadline(BaseException):
+    """Raised by the interval timer when a phase of the hook overruns its budget."""
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise Deadline()
+
+
+def _arm(seconds: float) -> None:
+    """Start (or with 0, stop) the hard deadline; a no-op where there is no SIGALRM."""
+    try:
+        import signal
+
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.0))
+    except (ImportError, AttributeError, ValueError, OSError):
+        pass
+
+
+def read_stdin(fd: int = 0) -> tuple[bytes, bool]:
+    """All of stdin within ``STDIN_DEADLINE_S``; returns (data, complete)."""
+    chunks: list[bytes] = []
+    _arm(STDIN_DEADLINE_S)
+    try:
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return b"".join(chunks), True
+            chunks.append(chunk)
+    except (Deadline, OSError):
+        return b"".join(chunks), False
+    finally:
+        _arm(0)
+
+
+def sniff_string(data: bytes, key: str) -> str | None:
+    """The string value of ``"key"`` in JSON that may be truncated or otherwise broken."""
+    marker = b'"' + key.encode() + b'"'
+    start = data.find(marker)
+    if start < 0:
+        return None
+    i = start + len(marker)
+    n = len(data)
+    while i < n and data[i] in b" \t\r\n":
+        i += 1
+    if i >= n or data[i : i + 1] != b":":
+        return None
+    i += 1
+    while i < n and data[i] in b" \t\r\n":
+        i += 1
+    if data[i : i + 1] != b'"':
+        return None
+    j = i + 1
+    while j < n and j - i < 4096:
+        if data[j : j + 1] == b"\\":
+            j += 2
+            continue
+        if data[j : j + 1] == b'"':
+            try:
+                value = json.loads(data[i : j + 1])
+            except ValueError:
+                return None
+            return value if isinstance(value, str) else None
+        j += 1
+    return None
+
+
+def parse_stdin(data: bytes) -> tuple[dict | None, str | None]:
+    """Return (payload, None) for a JSON object, else (None, why it is invalid)."""
     try:
         payload = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        text = data[:MAX_RAW_BYTES].decode("utf-8", errors="replace")
-        payload = {"raw_text": text, "raw_bytes": len(data), "truncated": len(data) > MAX_RAW_BYTES}
-        return payload, f"{type(exc).__name__}: {exc}"[:300]
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:300]
+    if not isinstance(payload, dict):
+        return None, f"not a JSON object ({type(payload).__name__})"
     return payload, None
 
 
-def build_envelope(platform: str, data: bytes, privacy_mode: str) -> dict:
+def invalid_payload(data: bytes, error: str, complete: bool, privacy_mode: str) -> dict:
+    """Describe unparseable input; how much of its text is kept depends on the privacy mode."""
+    import hashlib
+
+    payload: dict = {
+        "parse_error": error,
+        "raw_bytes": len(data),
+        "stdin_complete": complete,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "hook_event_name": sniff_string(data, "hook_event_name"),
+    }
+    if privacy_mode == "full":
+        payload["raw_text"] = data[:MAX_RAW_BYTES].decode("utf-8", errors="replace")
+        payload["truncated"] = len(data) > MAX_RAW_BYTES
+    elif privacy_mode == "standard":
+        from blueplane_pipeline.privacy import redact
+
+        payload["raw_text"] = redact(data[:STANDARD_RAW_HEAD].decode("utf-8", errors="replace"))
+        payload["truncated"] = len(data) > STANDARD_RAW_HEAD
+    return payload
+
+
+def build_envelope(platform: str, data: bytes, privacy_mode: str, complete: bool = True) -> dict:
     from blueplane_pipeline.envelope import make_envelope
     from blueplane_pipeline.privacy import filter_payload
 
-    payload, error = parse_stdin(data)
-    if error is not None:
-        payload["parse_error"] = error  # type: ignore[index]
-        return make_envelope(platform, "hook", "invalid_input", payload)
-    if not isinstance(payload, dict):
-        payload = {"value": payload}
-    event_type = payload.get("hook_event_name") or "unknown"
+    payload, error = parse_stdin(data) if complete else (None, "stdin not closed in time")
+    if payload is None:
+        session_id = sniff_string(data, "session_id") or sniff_string(data, "conversation_id")
+        return make_envelope(platform, "hook", INVALID_INPUT,
+                             invalid_payload(data, error or "invalid", complete, privacy_mode),
+                             session_id=session_id)
+    event_type = payload.get("hook_event_name")
     session_id = payload.get("session_id") or payload.get("conversation_id")
-    filtered = filter_payload(payload, privacy_mode)
-    return make_envelope(platform, "hook", str(event_type), filtered,
+    filtered = filter_payload(payload, privacy_mode, _project_dir(payload))
+    return make_envelope(platform, "hook", str(event_type or "unknown"), filtered,
                          session_id=str(session_id) if session_id else None)
 
 
+def _project_dir(payload: dict) -> str | None:
+    """Paths are kept relative to this: Claude Code's ``cwd``, Cursor's first workspace root."""
+    cwd = payload.get("cwd")
+    if isinstance(cwd, str):
+        return cwd
+    roots = payload.get("workspace_roots")
+    if isinstance(roots, list) and roots and isinstance(roots[0], str):
+        return roots[0]
+    return None
+
+
+def encode(envelope: dict) -> bytes:
+    """One JSON line; lone surrogates (legal in JSON escapes) fall back to ASCII escapes."""
+    from blueplane_pipeline.envelope import dumps
+
+    try:
+        return dumps(envelope)
+    except UnicodeEncodeError:
+        return json.dumps(envelope, separators=(",", ":")).encode()
+
+
 def deliver(line: bytes) -> str:
-    """XADD the envelope; on any failure spool it. Returns ``"stream"`` or ``"spool"``."""
+    """XADD the envelope within the deadline; on any failure spool it. Returns where it went."""
     from blueplane_pipeline import config
     from blueplane_pipeline.capture import resp, spool
 
+    _arm(REDIS_DEADLINE_S)
     try:
-        resp.xadd(config.redis_url(), config.STREAM_KEY, "e", line, TIMEOUT_S)
+        resp.xadd(config.redis_url(), config.STREAM_KEY, "e", line, REDIS_DEADLINE_S)
         return "stream"
-    except (OSError, resp.RespError, ValueError):
-        spool.write(config.spool_dir(), [line])
-        return "spool"
+    except (Deadline, OSError, resp.RespError, ValueError):
+        pass
+    finally:
+        _arm(0)
+    spool.write(config.spool_dir(), [line])
+    return "spool"
 
 
-def run(platform_arg: str, data: bytes) -> dict | None:
-    """Capture one event; return the JSON answer to print, if any."""
+def capture(platform: str, data: bytes, complete: bool = True) -> str:
+    """Capture one event; return its event type."""
     from blueplane_pipeline import config
-    from blueplane_pipeline.envelope import dumps
 
-    platform = PLATFORMS.get(platform_arg, "claude_code")
-    envelope = build_envelope(platform, data, config.load_settings().privacy_mode)
-    deliver(dumps(envelope))
-    if platform == "cursor":
-        return CURSOR_ANSWERS.get(envelope["event_type"])
-    return None
+    mode = config.load_settings().privacy_mode
+    try:
+        envelope = build_envelope(platform, data, mode, complete)
+        line = encode(envelope)
+    except Exception as exc:  # noqa: BLE001 - a filter bug must not lose the event
+        envelope = _fallback_envelope(platform, data, f"capture failed: {exc!r}"[:300], mode)
+        line = encode(envelope)
+    deliver(line)
+    return envelope["event_type"]
+
+
+def _fallback_envelope(platform: str, data: bytes, error: str, mode: str) -> dict:
+    from blueplane_pipeline.envelope import make_envelope
+
+    return make_envelope(platform, "hook", INVALID_INPUT, invalid_payload(data, error, True, mode),
+                         session_id=sniff_string(data, "session_id"))
+
+
+def cursor_answer(event_type: str | None, data: bytes) -> dict | None:
+    """The stdout answer for a Cursor event; read defensively from the raw bytes if needed."""
+    if event_type in (None, INVALID_INPUT, "unknown"):
+        event_type = sniff_string(data, "hook_event_name")
+        if event_type is None:
+            return CURSOR_FALLBACK_ANSWER
+    return CURSOR_ANSWERS.get(event_type)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    answer = None
+    platform = PLATFORMS.get(args[0] if args else "claude-code", "claude_code")
+    data, event_type = b"", None
     try:
-        data = sys.stdin.buffer.read()
-        answer = run(args[0] if args else "claude-code", data)
+        data, complete = read_stdin()
+        event_type = capture(platform, data, complete)
     except BaseException as exc:  # noqa: BLE001 - a hook must never fail the assistant
         _last_resort(exc)
-    if answer is not None:
-        sys.stdout.write(json.dumps(answer) + "\n")
-        sys.stdout.flush()
+    if platform == "cursor":
+        try:
+            answer = cursor_answer(event_type, data)
+            if answer is not None:
+                os.write(1, (json.dumps(answer) + "\n").encode())
+        except BaseException:  # noqa: BLE001
+            pass
     os._exit(0)
 
 

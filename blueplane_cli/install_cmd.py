@@ -1,0 +1,91 @@
+"""``blueplane install|uninstall claude-code|cursor``: thin wiring over ``capture.installers``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from blueplane_cli.output import emit_json, fail
+
+ASSISTANT_NAMES = {"claude-code": "Claude Code", "cursor": "Cursor"}
+RESTART_NOTE = {
+    "claude-code": "Claude Code reads hooks when a session starts: restart it, or review them "
+                   "with /hooks in a running session.",
+    "cursor": "Restart Cursor (or reload its window) so it reads the hooks file again.",
+}
+
+_assistant = click.argument("assistant", type=click.Choice(["claude-code", "cursor"]))
+_project = click.option(
+    "--project", type=click.Path(file_okay=False, path_type=Path),
+    help="Change DIR/.claude/settings.json (or DIR/.cursor/hooks.json) instead of the "
+         "user-wide settings.")
+_dry_run = click.option("--dry-run", is_flag=True,
+                        help="Print the change as a diff; write nothing.")
+_json = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+@click.command()
+@_assistant
+@_project
+@_dry_run
+@click.option("--async", "run_async", is_flag=True,
+              help="Claude Code only: register the hooks as async (the CLI does not wait for "
+                   "them; events at the very end of a session can be lost).")
+@_json
+def install(assistant: str, project: Path | None, dry_run: bool, run_async: bool,
+            as_json: bool) -> None:
+    """Register blueplane-hook for every captured event of ASSISTANT.
+
+    Idempotent; the previous file is kept as a timestamped backup next to it, and other
+    tools' hooks are left as they are.
+    """
+    _run(assistant, "install", project, dry_run, as_json, run_async=run_async)
+
+
+@click.command()
+@_assistant
+@_project
+@_dry_run
+@_json
+def uninstall(assistant: str, project: Path | None, dry_run: bool, as_json: bool) -> None:
+    """Remove exactly the hooks `blueplane install` added for ASSISTANT."""
+    _run(assistant, "uninstall", project, dry_run, as_json)
+
+
+def _run(assistant: str, action: str, project: Path | None, dry_run: bool, as_json: bool,
+         run_async: bool = False) -> None:
+    from blueplane_pipeline.capture import installers
+
+    try:
+        change = installers.plan(assistant, action, project, run_async=run_async)
+        backup = None if dry_run else installers.apply(change)
+    except installers.SettingsError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {exc.filename or 'the settings file'}: {exc.strerror}")
+    name = ASSISTANT_NAMES[assistant]
+    if as_json:
+        emit_json({"assistant": assistant, "action": action, "path": str(change.path),
+                   "changed": change.changed, "dry_run": dry_run, "events": change.events,
+                   "backup": str(backup) if backup else None,
+                   "diff": change.diff() if dry_run else None})
+        return
+    if dry_run:
+        click.echo(change.diff() or f"No change to {change.path}.", nl=False)
+        if not change.changed:
+            click.echo()
+        return
+    if not change.changed:
+        state = "already registered" if action == "install" else "not registered"
+        click.echo(f"Nothing to do: blueplane-hook is {state} in {change.path}.")
+        return
+    if action == "install":
+        click.echo(f"Registered blueplane-hook for {len(change.events)} {name} events in "
+                   f"{change.path}.")
+    else:
+        click.echo(f"Removed blueplane-hook from {len(change.events)} {name} events in "
+                   f"{change.path}.")
+    if backup:
+        click.echo(f"Previous file kept as {backup}.")
+    click.echo(RESTART_NOTE[assistant])

@@ -1,0 +1,361 @@
+"""Register ``blueplane-hook`` in Claude Code's and Cursor's settings, and take it out again.
+
+The merge logic is pure functions over the parsed settings documents, so that it can be
+tested directly; ``plan``/``apply`` do the file work (backup next to the file, atomic
+replace). Only entries whose command is ours are ever touched: other tools' hooks keep
+their place and their content, and uninstall removes exactly the groups install added.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import difflib
+import json
+import os
+import re
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ASSISTANTS = ("claude-code", "cursor")
+
+# Claude Code 2.1.332 accepts 34 hook events. We capture the ones that describe the session,
+# the prompts and the tools. Left out on purpose: WorktreeCreate/WorktreeRemove (a command
+# hook *replaces* git's worktree creation), Elicitation/ElicitationResult (a hook may answer
+# an MCP elicitation), FileChanged (needs a filename matcher), PostToolBatch (repeats the
+# per-tool events), and UI/config notifications that no metric uses (Setup, ConfigChange,
+# InstructionsLoaded, CwdChanged, DirectoryAdded, MessageDisplay, PreSkillShellCommand,
+# UserPromptExpansion, Pre/PostModelSwitch, TeammateIdle, TaskCreated, TaskCompleted):
+# every registered event costs one hook process on the assistant's path.
+CLAUDE_EVENTS = (
+    "SessionStart", "UserPromptSubmit", "PreToolUse", "PermissionRequest", "PermissionDenied",
+    "PostToolUse", "PostToolUseFailure", "Notification", "SubagentStart", "SubagentStop",
+    "PreCompact", "PostCompact", "Stop", "StopFailure", "SessionEnd",
+)
+# Events whose matcher selects tools: ``*`` = every tool. The others take no matcher.
+CLAUDE_TOOL_EVENTS = frozenset(
+    {"PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest", "PermissionDenied"})
+# Seconds Claude Code waits before killing the hook; ours gives up far earlier on its own.
+CLAUDE_HOOK_TIMEOUT_S = 10
+# Decided by measurement against the real CLI (docs/capture.md): sync loses no event.
+CLAUDE_ASYNC = False
+
+CURSOR_EVENTS = (
+    "sessionStart", "beforeSubmitPrompt", "beforeShellExecution", "afterShellExecution",
+    "beforeMCPExecution", "afterMCPExecution", "beforeReadFile", "afterFileEdit",
+    "afterAgentResponse", "stop", "sessionEnd",
+)
+
+# Our command, however it was registered: the console script or the module file.
+_OURS = re.compile(
+    r"(?:blueplane-hook|blueplane_pipeline[/\\.]capture[/\\.]hook(?:\.py)?)['\"]?"
+    r"\s+['\"]?(claude-code|claude_code|cursor)\b"
+)
+
+
+class SettingsError(Exception):
+    """The settings file cannot be read or has a shape we must not touch."""
+
+
+# --- commands ---------------------------------------------------------------------------
+
+def hook_command(assistant: str, python: str | None = None) -> str:
+    """The shell command to register: ``<venv python> -S <abs path of hook.py> <assistant>``.
+
+    ``-S`` skips ``site`` and the venv's ``.pth`` files, about half the interpreter start
+    (benchmarks/bench_hook.py); hook.py then finds its own package without them.
+    """
+    from blueplane_pipeline.capture import hook
+
+    python = python or sys.executable
+    return shlex.join([python, "-S", os.path.abspath(hook.__file__), assistant])
+
+
+def owner_of(command: object) -> str | None:
+    """The assistant a Blueplane hook command captures for, or None for any other command."""
+    if not isinstance(command, str):
+        return None
+    match = _OURS.search(command)
+    if not match:
+        return None
+    return "cursor" if match.group(1) == "cursor" else "claude-code"
+
+
+# --- Claude Code: {"hooks": {"<Event>": [{"matcher": "...", "hooks": [{...}]}]}} ----------
+
+def claude_group(event: str, command: str, run_async: bool = CLAUDE_ASYNC) -> dict:
+    entry: dict = {"type": "command", "command": command, "timeout": CLAUDE_HOOK_TIMEOUT_S}
+    if run_async:
+        entry["async"] = True
+    group: dict = {"matcher": "*"} if event in CLAUDE_TOOL_EVENTS else {}
+    group["hooks"] = [entry]
+    return group
+
+
+def _claude_hooks(settings: dict) -> dict:
+    if not isinstance(settings, dict):
+        raise SettingsError("the settings file does not hold a JSON object")
+    hooks = settings.get("hooks", {})
+    if not isinstance(hooks, dict):
+        raise SettingsError('"hooks" is not a JSON object')
+    for event, groups in hooks.items():
+        if not isinstance(groups, list):
+            raise SettingsError(f'"hooks.{event}" is not a list')
+    return hooks
+
+
+def remove_claude_hooks(settings: dict) -> dict:
+    """A copy of ``settings`` without any Blueplane hook; containers we emptied go too."""
+    out = copy.deepcopy(settings)
+    hooks = _claude_hooks(out)
+    for event in list(hooks):
+        kept_groups = []
+        for group in hooks[event]:
+            inner = group.get("hooks") if isinstance(group, dict) else None
+            if not isinstance(inner, list):
+                kept_groups.append(group)
+                continue
+            kept = [h for h in inner if not (isinstance(h, dict) and owner_of(h.get("command")))]
+            if len(kept) == len(inner):
+                kept_groups.append(group)
+            elif kept:
+                kept_groups.append({**group, "hooks": kept})
+        if kept_groups != hooks[event]:
+            if kept_groups:
+                hooks[event] = kept_groups
+            else:
+                del hooks[event]
+    if "hooks" in out and not hooks and settings.get("hooks"):
+        del out["hooks"]
+    return out
+
+
+def add_claude_hooks(settings: dict, command: str, events: tuple[str, ...] = CLAUDE_EVENTS,
+                     run_async: bool = CLAUDE_ASYNC) -> dict:
+    """A copy of ``settings`` with one Blueplane group per event (appended after the others).
+
+    Idempotent: an event that already holds exactly our group is left as it is; any other
+    Blueplane entry there (an older path, the other mode) is replaced.
+    """
+    out = copy.deepcopy(settings)
+    hooks = _claude_hooks(out)
+    for event in events:
+        wanted = claude_group(event, command, run_async)
+        groups = hooks.get(event, [])
+        ours = [g for g in groups if _is_our_claude_group(g)]
+        if ours == [wanted]:
+            continue
+        cleaned = remove_claude_hooks({"hooks": {event: groups}}).get("hooks", {}).get(event, [])
+        hooks[event] = [*cleaned, wanted]
+    out["hooks"] = hooks
+    return out
+
+
+def _is_our_claude_group(group: object) -> bool:
+    inner = group.get("hooks") if isinstance(group, dict) else None
+    return isinstance(inner, list) and any(
+        isinstance(h, dict) and owner_of(h.get("command")) for h in inner)
+
+
+# --- Cursor: {"version": 1, "hooks": {"<event>": [{"command": "..."}]}} -------------------
+
+def _cursor_hooks(doc: dict) -> dict:
+    if not isinstance(doc, dict):
+        raise SettingsError("the hooks file does not hold a JSON object")
+    hooks = doc.get("hooks", {})
+    if not isinstance(hooks, dict):
+        raise SettingsError('"hooks" is not a JSON object')
+    for event, entries in hooks.items():
+        if not isinstance(entries, list):
+            raise SettingsError(f'"hooks.{event}" is not a list')
+    return hooks
+
+
+def remove_cursor_hooks(doc: dict) -> dict:
+    out = copy.deepcopy(doc)
+    hooks = _cursor_hooks(out)
+    for event in list(hooks):
+        kept = [e for e in hooks[event]
+                if not (isinstance(e, dict) and owner_of(e.get("command")))]
+        if len(kept) != len(hooks[event]):
+            if kept:
+                hooks[event] = kept
+            else:
+                del hooks[event]
+    return out
+
+
+def add_cursor_hooks(doc: dict, command: str,
+                     events: tuple[str, ...] = CURSOR_EVENTS) -> dict:
+    out = copy.deepcopy(doc)
+    out.setdefault("version", 1)
+    hooks = _cursor_hooks(out)
+    for event in events:
+        wanted = {"command": command}
+        entries = hooks.get(event, [])
+        ours = [e for e in entries if isinstance(e, dict) and owner_of(e.get("command"))]
+        if ours == [wanted]:
+            continue
+        others = [e for e in entries if e not in ours]
+        hooks[event] = [*others, wanted]
+    out["hooks"] = hooks
+    return out
+
+
+def installed_events(doc: dict) -> list[str]:
+    """Events that currently run a Blueplane hook (either settings shape)."""
+    hooks = doc.get("hooks") if isinstance(doc, dict) else None
+    if not isinstance(hooks, dict):
+        return []
+    found = []
+    for event, entries in hooks.items():
+        if not isinstance(entries, list):
+            continue
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            commands = [entry.get("command")] + [
+                h.get("command") for h in entry.get("hooks") or [] if isinstance(h, dict)]
+            if any(owner_of(c) for c in commands):
+                found.append(event)
+                break
+    return found
+
+
+# --- files ------------------------------------------------------------------------------
+
+def settings_path(assistant: str, project: Path | None = None) -> Path:
+    """Claude Code: ``~/.claude/settings.json`` (or ``$CLAUDE_CONFIG_DIR``) or
+    ``DIR/.claude/settings.json``; Cursor: ``~/.cursor/hooks.json`` or
+    ``DIR/.cursor/hooks.json``."""
+    if assistant == "claude-code":
+        if project is not None:
+            return Path(project).resolve() / ".claude" / "settings.json"
+        config_dir = os.environ.get("CLAUDE_CONFIG_DIR")
+        base = Path(config_dir) if config_dir else Path.home() / ".claude"
+        return base / "settings.json"
+    if assistant == "cursor":
+        base = Path(project).resolve() if project is not None else Path.home()
+        return base / ".cursor" / "hooks.json"
+    raise ValueError(f"unknown assistant: {assistant}")
+
+
+def load_document(path: Path) -> tuple[dict, str | None]:
+    """(parsed document, original text); a missing or empty file is an empty document."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}, None
+    except OSError as exc:
+        raise SettingsError(f"cannot read {path}: {exc.strerror}") from None
+    if not text.strip():
+        return {}, text
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise SettingsError(
+            f"{path} is not valid JSON ({exc}); fix it or move it away, then run this again"
+        ) from None
+    if not isinstance(doc, dict):
+        raise SettingsError(f"{path} does not hold a JSON object; nothing was changed")
+    return doc, text
+
+
+def render(doc: dict) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+@dataclass
+class Change:
+    """What install/uninstall would do to one settings file."""
+
+    assistant: str
+    action: str  # "install" | "uninstall"
+    path: Path
+    old_text: str | None
+    new_text: str
+    events: list[str]
+
+    @property
+    def changed(self) -> bool:
+        if self.old_text is None:
+            return self.action == "install"
+        return self.old_text != self.new_text
+
+    def diff(self) -> str:
+        old = (self.old_text or "").splitlines(keepends=True)
+        new = self.new_text.splitlines(keepends=True)
+        before = str(self.path) if self.old_text is not None else "/dev/null"
+        return "".join(difflib.unified_diff(old, new, before, str(self.path)))
+
+
+def plan(assistant: str, action: str, project: Path | None = None,
+         command: str | None = None, run_async: bool = CLAUDE_ASYNC) -> Change:
+    """Compute the change without touching the disk."""
+    path = settings_path(assistant, project)
+    doc, text = load_document(path)
+    try:
+        if action == "install":
+            command = command or hook_command(assistant)
+            new = (add_claude_hooks(doc, command, run_async=run_async)
+                   if assistant == "claude-code" else add_cursor_hooks(doc, command))
+        elif action == "uninstall":
+            remove = remove_claude_hooks if assistant == "claude-code" else remove_cursor_hooks
+            new = remove(doc)
+        else:
+            raise ValueError(f"unknown action: {action}")
+    except SettingsError as exc:
+        raise SettingsError(f"{path}: {exc}; nothing was changed") from None
+    events = installed_events(new if action == "install" else doc)
+    new_text = render(new) if (new != doc or text is None) else text
+    return Change(assistant, action, path, text, new_text, events)
+
+
+def apply(change: Change) -> Path | None:
+    """Write the change (atomically); return the backup of the previous file, if any."""
+    if not change.changed:
+        return None
+    path = change.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    backup = None
+    mode = 0o644
+    if change.old_text is not None:
+        mode = path.stat().st_mode & 0o777
+        backup = backup_path(path)
+        backup.write_text(change.old_text, encoding="utf-8")
+        os.chmod(backup, mode)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(change.new_text, encoding="utf-8")
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+    if change.action == "install":
+        compile_hook_modules()
+    return backup
+
+
+def backup_path(path: Path) -> Path:
+    """``<name>.blueplane-backup-<UTC time>`` next to the file, never overwriting one."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    candidate = path.with_name(f"{path.name}.blueplane-backup-{stamp}")
+    n = 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.name}.blueplane-backup-{stamp}-{n}")
+        n += 1
+    return candidate
+
+
+def compile_hook_modules() -> None:
+    """Write bytecode for the modules the hook imports, so no event pays for compiling them
+    (editable installs, or ``PYTHONDONTWRITEBYTECODE`` set when they were first imported)."""
+    import py_compile
+
+    import blueplane_pipeline
+    from blueplane_pipeline import capture, config, envelope, privacy
+    from blueplane_pipeline.capture import resp, spool
+
+    for module in (blueplane_pipeline, capture, config, envelope, privacy, resp, spool):
+        with contextlib.suppress(OSError, py_compile.PyCompileError):
+            py_compile.compile(module.__file__, doraise=True)
