@@ -9,6 +9,7 @@ import sqlite3
 
 from blueplane_pipeline.sources.schema import IMPORT_STATE_V2
 from blueplane_pipeline.storage.schema_analytics import ANALYTICS_V4
+from blueplane_pipeline.usage.schema import TOKEN_USAGE_V3
 
 RAW_EVENTS_V1 = """
 CREATE TABLE IF NOT EXISTS event_kinds (
@@ -80,6 +81,7 @@ LEFT JOIN event_sessions s ON s.session = r.session;
 MIGRATIONS: list[tuple[int, str]] = [
     (1, RAW_EVENTS_V1),
     (2, IMPORT_STATE_V2),
+    (3, TOKEN_USAGE_V3),
     (4, ANALYTICS_V4),
 ]
 

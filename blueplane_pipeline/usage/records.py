@@ -1,0 +1,205 @@
+"""One transcript line -> one usage record (or nothing), with ccusage's acceptance rules.
+
+A line counts when it carries ``message.usage`` with integer ``input_tokens`` and
+``output_tokens`` and a parseable ``timestamp``. Like ccusage 20.0.24 it is skipped when a
+field ccusage treats as non-nullable is JSON ``null`` anywhere in the line (``requestId``,
+``costUSD``, ``model``, ``id``, ...), when ``version`` is not ``X.Y.Z``-like, or when
+``sessionId``/``requestId``/``message.id``/``message.model`` is an empty string.
+``<synthetic>`` lines (API errors Claude Code writes itself) are not usage.
+
+Sessions and projects come from the file's place under ``projects/``, as ccusage groups
+them: ``<project>/<session>.jsonl``, or ``<project>/<session>/.../*.jsonl`` for subagents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+SYNTHETIC_MODEL = "<synthetic>"
+# Fields ccusage refuses to read as null (its loader drops the whole line).
+NON_NULLABLE = frozenset({
+    "id", "cwd", "model", "speed", "costUSD", "version", "sessionId", "requestId",
+    "isApiErrorMessage", "cache_read_input_tokens", "cache_creation_input_tokens",
+})
+
+
+@dataclass(slots=True)
+class UsageRecord:
+    """The usage of one transcript line, priced later. Times are epoch milliseconds."""
+
+    message_id: str | None
+    request_id: str | None
+    session_id: str          # the file's session (what session reports group by)
+    line_session_id: str | None
+    project: str
+    model: str | None
+    ts_ms: int
+    input_tokens: int
+    output_tokens: int
+    cache_creation_5m: int
+    cache_creation_1h: int
+    cache_read_tokens: int
+    cost_usd_log: float | None
+    is_sidechain: bool
+    source_file: str
+    source_line: int
+    seq: int = 0
+
+    @property
+    def cache_creation_tokens(self) -> int:
+        return self.cache_creation_5m + self.cache_creation_1h
+
+    @property
+    def total_tokens(self) -> int:
+        return (self.input_tokens + self.output_tokens + self.cache_creation_tokens
+                + self.cache_read_tokens)
+
+    @property
+    def dedup_key(self) -> str:
+        """(message id, request id); lines without a message id are never merged."""
+        if self.message_id is None:
+            return f"line\x1f{self.source_file}\x1f{self.source_line}"
+        return f"msg\x1f{self.message_id}\x1f{self.request_id or ''}"
+
+
+def transcript_location(file: str) -> tuple[str, str]:
+    """``(project, session)`` of a transcript path relative to ``projects/``."""
+    parts = [p for p in file.replace("\\", "/").split("/") if p]
+    if not parts:
+        return "unknown", "unknown"
+    if len(parts) == 1:
+        return "unknown", _stem(parts[0])
+    if len(parts) == 2:
+        return parts[0], _stem(parts[1])
+    return parts[0], parts[1]
+
+
+def _stem(name: str) -> str:
+    return name[:-6] if name.endswith(".jsonl") else name
+
+
+def parse_ts_ms(value: object) -> int | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(round(dt.timestamp() * 1000))
+
+
+def _count(value: object) -> int | None:
+    """A token count: a non-negative integer (ccusage rejects anything else)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
+def _optional_count(container: dict, key: str) -> int | None:
+    if key not in container:
+        return 0
+    return _count(container[key])
+
+
+def _is_semver_prefix(value: str) -> bool:
+    parts = value.split(".", 2)
+    return (len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit()
+            and parts[2][:1].isdigit())
+
+
+def has_forbidden_null(value: object, in_iterations: bool = False) -> bool:
+    """Whether a non-nullable field is null somewhere in the line (iteration models excepted)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if item is None and key in NON_NULLABLE and not (in_iterations and key == "model"):
+                return True
+            if isinstance(item, (dict, list)) and has_forbidden_null(
+                    item, in_iterations or key == "iterations"):
+                return True
+        return False
+    if isinstance(value, list):
+        return any(has_forbidden_null(item, in_iterations) for item in value
+                   if isinstance(item, (dict, list)))
+    return False
+
+
+def _nonempty_or_absent(line: dict, key: str) -> bool:
+    value = line.get(key)
+    return value is None or (isinstance(value, str) and value != "")
+
+
+def record_from_line(line: object, file: str, line_no: int = 0, seq: int = 0
+                     ) -> UsageRecord | None:
+    """The usage record of a parsed transcript line, or ``None`` if it is not usage."""
+    if not isinstance(line, dict):
+        return None
+    message = line.get("message")
+    if not isinstance(message, dict):
+        return None
+    usage = message.get("usage")
+    if not isinstance(usage, dict):
+        return None
+    ts_ms = parse_ts_ms(line.get("timestamp"))
+    if ts_ms is None or has_forbidden_null(line):
+        return None
+    version = line.get("version")
+    if version is not None and not (isinstance(version, str) and _is_semver_prefix(version)):
+        return None
+    if not (_nonempty_or_absent(line, "sessionId") and _nonempty_or_absent(line, "requestId")
+            and _nonempty_or_absent(message, "id") and _nonempty_or_absent(message, "model")):
+        return None
+    model = message.get("model")
+    if model == SYNTHETIC_MODEL:
+        return None
+    counts = _token_counts(usage)
+    if counts is None:
+        return None
+    cost = line.get("costUSD")
+    if cost is not None and (isinstance(cost, bool) or not isinstance(cost, (int, float))):
+        return None
+    project, session = transcript_location(file)
+    request_id, message_id, line_session = (line.get("requestId"), message.get("id"),
+                                            line.get("sessionId"))
+    return UsageRecord(
+        message_id=message_id if isinstance(message_id, str) else None,
+        request_id=request_id if isinstance(request_id, str) else None,
+        session_id=session,
+        line_session_id=line_session if isinstance(line_session, str) else None,
+        project=project,
+        model=model if isinstance(model, str) else None,
+        ts_ms=ts_ms,
+        input_tokens=counts[0],
+        output_tokens=counts[1],
+        cache_creation_5m=counts[2],
+        cache_creation_1h=counts[3],
+        cache_read_tokens=counts[4],
+        cost_usd_log=float(cost) if cost is not None else None,
+        is_sidechain=line.get("isSidechain") is True,
+        source_file=file,
+        source_line=line_no,
+        seq=seq,
+    )
+
+
+def _token_counts(usage: dict) -> tuple[int, int, int, int, int] | None:
+    """(input, output, cache write 5m, cache write 1h, cache read).
+
+    When the log splits cache writes by lifetime (``usage.cache_creation``) the split is
+    used, else every cache write is a 5-minute one, as Anthropic bills it.
+    """
+    inp, out = _count(usage.get("input_tokens")), _count(usage.get("output_tokens"))
+    cw = _optional_count(usage, "cache_creation_input_tokens")
+    cr = _optional_count(usage, "cache_read_input_tokens")
+    if inp is None or out is None or cw is None or cr is None:
+        return None
+    split = usage.get("cache_creation")
+    if isinstance(split, dict):
+        cw5 = _optional_count(split, "ephemeral_5m_input_tokens")
+        cw1 = _optional_count(split, "ephemeral_1h_input_tokens")
+        if cw5 is None or cw1 is None:
+            return None
+        return inp, out, cw5, cw1, cr
+    return inp, out, cw, 0, cr

@@ -1,0 +1,248 @@
+"""Group usage rows into ccusage-shaped reports: daily, weekly, monthly, session, blocks.
+
+Input is a list of ``UsageRow``: one deduplicated message, or several of one model that
+the database already summed (same quarter hour, or same session). Every timezone offset
+in use is a multiple of 15 minutes, so a quarter-hour sum never straddles a local day.
+The JSON mirrors ccusage 20.0.24 (field names, nesting, order of rows and breakdowns) so
+scripts written against ccusage keep working; ``missingPricing`` is added only when some
+model had no price.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+
+HOUR_MS = 3_600_000
+BLOCK_MS = 5 * HOUR_MS
+PERIODS = ("daily", "weekly", "monthly")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(slots=True)
+class UsageRow:
+    ts_first_ms: int
+    ts_last_ms: int
+    session_id: str | None
+    project: str | None
+    model: str | None
+    input_tokens: int
+    output_tokens: int
+    cache_creation_tokens: int
+    cache_read_tokens: int
+    cost_usd: float
+    entries: int = 1
+    unpriced: bool = False
+
+
+@dataclass
+class Tally:
+    """Token and cost sums of a group, per model and in total."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cache_read_tokens: int = 0
+    cost: float = 0.0
+    entries: int = 0
+    first_ms: int | None = None
+    last_ms: int | None = None
+    models: dict[str, Tally] = field(default_factory=dict)
+
+    @property
+    def total_tokens(self) -> int:
+        return (self.input_tokens + self.output_tokens + self.cache_creation_tokens
+                + self.cache_read_tokens)
+
+    def add(self, row: UsageRow, by_model: bool = True) -> None:
+        self.input_tokens += row.input_tokens
+        self.output_tokens += row.output_tokens
+        self.cache_creation_tokens += row.cache_creation_tokens
+        self.cache_read_tokens += row.cache_read_tokens
+        self.cost += row.cost_usd
+        self.entries += row.entries
+        if self.first_ms is None or row.ts_first_ms < self.first_ms:
+            self.first_ms = row.ts_first_ms
+        if self.last_ms is None or row.ts_last_ms > self.last_ms:
+            self.last_ms = row.ts_last_ms
+        if by_model and row.model is not None:
+            sub = self.models.get(row.model)
+            if sub is None:
+                sub = self.models[row.model] = Tally()
+            sub.add(row, by_model=False)
+
+    def models_used(self) -> list[str]:
+        """Models in order of first use (ccusage's ``modelsUsed``)."""
+        return sorted(self.models, key=lambda m: (self.models[m].first_ms or 0, m))
+
+    def token_fields(self) -> dict:
+        return {"inputTokens": self.input_tokens, "outputTokens": self.output_tokens,
+                "cacheCreationTokens": self.cache_creation_tokens,
+                "cacheReadTokens": self.cache_read_tokens}
+
+    def breakdowns(self) -> list[dict]:
+        items = sorted(self.models.items(), key=lambda kv: (-kv[1].cost, kv[0]))
+        return [{"modelName": name, **sub.token_fields(), "cost": sub.cost}
+                for name, sub in items]
+
+    def summary(self) -> dict:
+        return {**self.token_fields(), "totalTokens": self.total_tokens,
+                "totalCost": self.cost, "modelsUsed": self.models_used(),
+                "modelBreakdowns": self.breakdowns()}
+
+    def totals(self) -> dict:
+        return {**self.token_fields(), "totalTokens": self.total_tokens, "totalCost": self.cost}
+
+
+# --- time ----------------------------------------------------------------------------------
+
+def local_date(ts_ms: int, tz: tzinfo) -> date:
+    return datetime.fromtimestamp(ts_ms / 1000, tz).date()
+
+
+def period_key(day: date, period: str, week_start: int = 6) -> str:
+    """``YYYY-MM-DD`` (day), the date the week starts (``week_start`` 0=Monday..6=Sunday),
+    or ``YYYY-MM`` (month)."""
+    if period == "daily":
+        return day.isoformat()
+    if period == "weekly":
+        return (day - timedelta(days=(day.weekday() - week_start) % 7)).isoformat()
+    if period == "monthly":
+        return f"{day.year:04d}-{day.month:02d}"
+    raise ValueError(f"unknown period {period!r}")
+
+
+def iso_ms(ts_ms: int) -> str:
+    """``2025-06-08T10:00:00.000Z``, as ccusage prints instants."""
+    dt = datetime.fromtimestamp(ts_ms / 1000, UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts_ms % 1000:03d}Z"
+
+
+# --- reports -------------------------------------------------------------------------------
+
+def unpriced_models(rows: Iterable[UsageRow]) -> list[str]:
+    return sorted({r.model or "(no model)" for r in rows if r.unpriced})
+
+
+def _with_missing(report: dict, rows: Sequence[UsageRow]) -> dict:
+    missing = unpriced_models(rows)
+    if missing:
+        report["missingPricing"] = missing
+    return report
+
+
+def period_report(rows: Sequence[UsageRow], period: str, tz: tzinfo, *,
+                  week_start: int = 6, order: str = "asc") -> dict:
+    """``{"daily"|"weekly"|"monthly": [...], "totals": {...}}`` like ccusage."""
+    groups: dict[str, Tally] = {}
+    grand = Tally()
+    cache: dict[int, str] = {}
+    for row in rows:
+        day_ms = row.ts_first_ms // 900_000
+        key = cache.get(day_ms)
+        if key is None:
+            key = cache[day_ms] = period_key(local_date(row.ts_first_ms, tz), period, week_start)
+        groups.setdefault(key, Tally()).add(row)
+        grand.add(row, by_model=False)
+    label = {"daily": "date", "weekly": "week", "monthly": "month"}[period]
+    items = [{label: key, **tally.summary()}
+             for key, tally in sorted(groups.items(), reverse=order == "desc")]
+    return _with_missing({period: items, "totals": grand.totals()}, rows)
+
+
+def session_report(rows: Sequence[UsageRow], *, order: str = "desc") -> dict:
+    """``{"sessions": [...], "totals": {...}}``: one entry per transcript session, most
+    expensive first (ccusage's order)."""
+    groups: dict[tuple[str, str], Tally] = {}
+    grand = Tally()
+    for row in rows:
+        groups.setdefault((row.session_id or "unknown", row.project or "unknown"),
+                          Tally()).add(row)
+        grand.add(row, by_model=False)
+    items = []
+    for (session, project), tally in groups.items():
+        items.append({"sessionId": session, "projectPath": project,
+                      "firstActivity": iso_ms(tally.first_ms or 0),
+                      "lastActivity": iso_ms(tally.last_ms or 0), **tally.summary()})
+    items.sort(key=lambda s: (s["totalCost"], s["lastActivity"]), reverse=order == "desc")
+    return _with_missing({"sessions": items, "totals": grand.totals()}, rows)
+
+
+def _floor_hour(ts_ms: int) -> int:
+    return ts_ms - ts_ms % HOUR_MS
+
+
+def _block(start_ms: int, rows: list[UsageRow], now_ms: int) -> dict:
+    tally = Tally()
+    for row in rows:
+        tally.add(row)
+    end_ms = start_ms + BLOCK_MS
+    last_ms = tally.last_ms or start_ms
+    active = now_ms - last_ms < BLOCK_MS and now_ms < end_ms
+    block = {
+        "id": iso_ms(start_ms), "startTime": iso_ms(start_ms), "endTime": iso_ms(end_ms),
+        "actualEndTime": iso_ms(last_ms), "isActive": active, "isGap": False,
+        "entries": tally.entries,
+        "tokenCounts": {"inputTokens": tally.input_tokens, "outputTokens": tally.output_tokens,
+                        "cacheCreationInputTokens": tally.cache_creation_tokens,
+                        "cacheReadInputTokens": tally.cache_read_tokens},
+        "totalTokens": tally.total_tokens, "costUSD": tally.cost,
+        "models": tally.models_used(), "burnRate": None, "projection": None,
+    }
+    if active:
+        block["burnRate"], block["projection"] = _burn(tally, end_ms, now_ms)
+    return block
+
+
+def _burn(tally: Tally, end_ms: int, now_ms: int) -> tuple[dict | None, dict | None]:
+    """Spend rate over the block's active span and where it ends if it keeps that pace."""
+    minutes = ((tally.last_ms or 0) - (tally.first_ms or 0)) / 60_000
+    if minutes <= 0:
+        return None, None
+    per_min = tally.total_tokens / minutes
+    per_hour_cost = tally.cost / minutes * 60
+    remaining = max(0.0, (end_ms - now_ms) / 60_000)
+    burn = {"tokensPerMinute": per_min,
+            "tokensPerMinuteForIndicator": (tally.input_tokens + tally.output_tokens) / minutes,
+            "costPerHour": per_hour_cost}
+    projection = {"totalTokens": round(tally.total_tokens + per_min * remaining),
+                  "totalCost": round((tally.cost + per_hour_cost / 60 * remaining) * 100) / 100,
+                  "remainingMinutes": round(remaining)}
+    return burn, projection
+
+
+def _gap(last_ms: int, next_ms: int) -> dict:
+    start = last_ms + BLOCK_MS
+    return {
+        "id": f"gap-{iso_ms(start)}", "startTime": iso_ms(start), "endTime": iso_ms(next_ms),
+        "actualEndTime": None, "isActive": False, "isGap": True, "entries": 0,
+        "tokenCounts": {"inputTokens": 0, "outputTokens": 0, "cacheCreationInputTokens": 0,
+                        "cacheReadInputTokens": 0},
+        "totalTokens": 0, "costUSD": 0, "models": [], "burnRate": None, "projection": None,
+    }
+
+
+def blocks_report(rows: Sequence[UsageRow], now_ms: int) -> dict:
+    """5-hour billing windows like ccusage: a window opens at the hour of its first message
+    and closes 5 h later or when 5 h pass without a message; idle spans longer than the
+    window show as gap blocks. Needs one row per message (not pre-summed rows)."""
+    ordered = sorted(rows, key=lambda r: r.ts_first_ms)
+    blocks: list[dict] = []
+    start: int | None = None
+    current: list[UsageRow] = []
+    for row in ordered:
+        ts = row.ts_first_ms
+        if start is not None:
+            since_last = ts - current[-1].ts_first_ms
+            if ts - start > BLOCK_MS or since_last > BLOCK_MS:
+                blocks.append(_block(start, current, now_ms))
+                if since_last > BLOCK_MS:
+                    blocks.append(_gap(current[-1].ts_first_ms, ts))
+                start = None
+        if start is None:
+            start, current = _floor_hour(ts), []
+        current.append(row)
+    if start is not None:
+        blocks.append(_block(start, current, now_ms))
+    return _with_missing({"blocks": blocks}, rows)
