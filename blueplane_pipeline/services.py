@@ -62,9 +62,10 @@ def dagster_services(host: str, port: int) -> list[Service]:
         Service("dagster-code", [_bin("dagster"), "api", "grpc", "-m", CODE_MODULE,
                                  "--socket", str(code_server_socket())],
                 socket=code_server_socket()),
-        Service("dagster-daemon", [_bin("dagster-daemon"), "run", "-w", ws]),
+        Service("dagster-daemon", [_bin("dagster-daemon"), "run", "-w", ws,
+                                   "--log-level", "warning"]),
         Service("dagster-webserver", [_bin("dagster-webserver"), "-h", host, "-p", str(port),
-                                      "-w", ws],
+                                      "-w", ws, "--dagster-log-level", "warning"],
                 url=f"http://{host}:{port}/server_info"),
     ]
 
@@ -103,6 +104,7 @@ def start(service: Service) -> bool:
     if read_pid(service.name):
         return False
     log = config.logs_dir() / f"{service.name}.log"
+    rotate(log)
     if service.socket is not None and service.socket.exists():
         service.socket.unlink()
     with log.open("ab") as out:
@@ -111,6 +113,17 @@ def start(service: Service) -> bool:
                                 cwd=str(config.home()), start_new_session=True)
     pid_path(service.name).write_text(str(proc.pid))
     return True
+
+
+def rotate(log: Path, max_bytes: int = 5 * 1024 * 1024, keep: int = 3) -> None:
+    """Service output is plain text from other programs: rotate it at each start."""
+    if not log.exists() or log.stat().st_size < max_bytes:
+        return
+    for i in range(keep - 1, 0, -1):
+        older = log.with_name(f"{log.name}.{i}")
+        if older.exists():
+            older.replace(log.with_name(f"{log.name}.{i + 1}"))
+    log.replace(log.with_name(f"{log.name}.1"))
 
 
 def wait_ready(service: Service, timeout: float) -> None:
