@@ -84,6 +84,9 @@ class IngestStats:
 
 
 Progress = Callable[[IngestStats], None]
+# Called with a batch's stream ids after its commit and before its XACK. Tests use it to
+# kill a run at the one point where a crash must neither lose nor duplicate anything.
+AfterCommit = Callable[[list[bytes]], None]
 
 
 def ingest(
@@ -95,9 +98,15 @@ def ingest(
     max_events: int | None = None,
     trigger: str = "cli",
     progress: Progress | None = None,
+    stale_ms: int | None = None,
+    after_commit: AfterCommit | None = None,
 ) -> IngestStats:
     """Drain the stream and the spool into SQLite. Redis being down is not an error: the
-    spool is still drained and ``redis_error`` says why the stream was skipped."""
+    spool is still drained and ``redis_error`` says why the stream was skipped.
+
+    ``stale_ms``: how long another consumer's entry must sit unacknowledged before this
+    run takes it over (default ``stream.STALE_MS``).
+    """
     from blueplane_pipeline import stream
 
     started, t0 = utc_now(), time.perf_counter()
@@ -109,9 +118,10 @@ def ingest(
         try:
             r = stream.client(redis_url)
             stream.ensure_group(r)
-            stream.reclaim_stale(r)
-            _drain_stream(r, writer, stats, batch_size, max_events, progress, pending=True)
-            _drain_stream(r, writer, stats, batch_size, max_events, progress, pending=False)
+            stream.reclaim_stale(r, stream.STALE_MS if stale_ms is None else stale_ms)
+            for pending in (True, False):
+                _drain_stream(r, writer, stats, batch_size, max_events, progress,
+                              pending=pending, after_commit=after_commit)
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             stats.redis_error = f"Redis unreachable ({exc.__class__.__name__}): {exc}"
             log.warning("stream skipped: %s", stats.redis_error)
@@ -128,12 +138,15 @@ def ingest(
     return stats
 
 
-def _drain_stream(r, writer, stats, batch_size, max_events, progress, *, pending: bool) -> None:
+def _drain_stream(r, writer, stats, batch_size, max_events, progress, *, pending: bool,
+                  after_commit: AfterCommit | None = None) -> None:
     from blueplane_pipeline import stream
 
     after = b"0"
     while max_events is None or stats.events_read < max_events:
-        count = batch_size if max_events is None else min(batch_size, max_events - stats.events_read)
+        count = batch_size
+        if max_events is not None:
+            count = min(batch_size, max_events - stats.events_read)
         entries = stream.read_pending(r, count, after) if pending else stream.read_new(r, count)
         if not entries:
             return
@@ -153,6 +166,8 @@ def _drain_stream(r, writer, stats, batch_size, max_events, progress, *, pending
         t = time.perf_counter()
         result = writer.write(good)
         stats.add(result, (time.perf_counter() - t) * 1000)
+        if after_commit is not None:
+            after_commit(good_ids)
         stream.ack(r, good_ids)  # only after the commit above
         if failed:
             stats.failed += len(failed)

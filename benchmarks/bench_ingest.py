@@ -1,0 +1,136 @@
+"""Drain benchmark: Redis stream -> SQLite with one consumer, on real-sized hook envelopes.
+
+Run:  python benchmarks/bench_ingest.py [--events 50000] [--repeat 3] [--baseline]
+
+Each run starts the embedded Redis in a fresh temporary BLUEPLANE_HOME, XADDs the events
+first (untimed, pipelined), then times ``ingest()`` alone: read in batches, normalise,
+compress in blocks, commit, ack, trim. Target (DESIGN.md): >= 25,000 events/s.
+
+``--baseline`` also times the straightforward loop the design replaced: per event
+json.loads -> zlib -> INSERT -> commit -> XACK.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import print_info  # noqa: E402
+from _realistic import describe, envelopes  # noqa: E402
+
+
+def fresh_home() -> Path:
+    home = Path(tempfile.mkdtemp(prefix="bpb-", dir="/tmp"))
+    os.environ["BLUEPLANE_HOME"] = str(home)
+    os.environ.pop("BLUEPLANE_REDIS_URL", None)
+    return home
+
+
+def load_stream(r, lines: list[bytes], chunk: int = 2000) -> None:
+    from blueplane_pipeline import config, stream
+
+    stream.ensure_group(r)
+    for i in range(0, len(lines), chunk):
+        pipe = r.pipeline(transaction=False)
+        for line in lines[i : i + chunk]:
+            pipe.xadd(config.STREAM_KEY, {"e": line})
+        pipe.execute()
+
+
+def baseline(r, lines: list[bytes], db: Path, batch: int = 100) -> float:
+    """Per event: parse, zlib the JSON, INSERT, commit, XACK. Returns events/s."""
+    from blueplane_pipeline import config
+
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE events (event_id TEXT PRIMARY KEY, session_id TEXT,"
+                 " event_type TEXT, ts TEXT, data BLOB)")
+    t0 = time.perf_counter()
+    n = 0
+    while True:
+        reply = r.xreadgroup(config.GROUP, "baseline", {config.STREAM_KEY: ">"}, count=batch)
+        if not reply:
+            break
+        for eid, fields in reply[0][1]:
+            env = json.loads(fields[b"e"])
+            conn.execute("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?)",
+                         (env["event_id"], env.get("session_id"), env.get("event_type"),
+                          env.get("ts"), zlib.compress(json.dumps(env).encode())))
+            r.xack(config.STREAM_KEY, config.GROUP, eid)
+            n += 1
+    elapsed = time.perf_counter() - t0
+    conn.close()
+    return n / elapsed
+
+
+def one_run(lines: list[bytes], args, run: int) -> None:
+    from blueplane_pipeline import redis_server, stream
+    from blueplane_pipeline.ingest import ingest
+
+    home = fresh_home()
+    try:
+        redis_server.start()
+        r = stream.client()
+        if run == 0:
+            print_info(r)
+        load_stream(r, lines)
+        t0 = time.perf_counter()
+        stats = ingest(home / "telemetry.db", batch_size=args.batch, trigger="bench")
+        wall = time.perf_counter() - t0
+        assert stats.events_stored == len(lines), stats.as_dict()
+        assert stats.lag_after == 0 and stream.state(r).pending == 0
+        print(f"run {run + 1}: ingest() {len(lines):,} events in {wall:.2f} s = "
+              f"{len(lines) / wall:,.0f} events/s (batch {args.batch}; write p50 "
+              f"{stats.percentile_ms(.5):.1f} ms p95 {stats.percentile_ms(.95):.1f} ms per "
+              f"{args.batch}-event batch; stored {stats.raw_bytes / stats.stored_bytes:.1f}x "
+              f"blocks-only)")
+        if args.baseline:
+            r.delete("blueplane:events")
+            load_stream(r, lines)
+            eps = baseline(r, lines, home / "baseline.db")
+            print(f"run {run + 1}: baseline loop (json+zlib+insert+ack per event): "
+                  f"{eps:,.0f} events/s")
+        r.close()
+    finally:
+        redis_server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--privacy", default="standard", choices=("standard", "full", "strict"))
+    parser.add_argument("--baseline", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="cProfile one ingest() run")
+    args = parser.parse_args()
+    lines = envelopes(args.events, privacy_mode=args.privacy)
+    print(f"events ({args.privacy} privacy):", describe(lines))
+    if args.profile:
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        prof.enable()
+        one_run(lines, args, 0)
+        prof.disable()
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(35)
+        return
+    for run in range(args.repeat):
+        one_run(lines, args, run)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Storage benchmark: 100-event batch write latency and stored size vs raw JSON.
+
+Run:  python benchmarks/bench_storage.py [--events 30000] [--repeat 3]
+
+Targets (DESIGN.md): ``RawEventWriter.write`` of a 100-event batch p95 <= 10 ms;
+stored >= 7x smaller than the raw envelope JSON, single events still readable by id.
+
+What "stored" counts: every page SQLite uses for the events, read from the ``dbstat``
+virtual table after the run (blocks, per-event rows, the ``event_id`` unique index, the
+by-session index, the session/kind lookup tables and the zstd dictionary) — i.e. the bytes
+the events really take on disk, page slack included. The compressed block payloads alone
+are printed beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import print_info  # noqa: E402
+from _realistic import describe, envelopes, real_payload_envelopes  # noqa: E402
+
+from blueplane_pipeline.storage.db import open_db  # noqa: E402
+from blueplane_pipeline.storage.raw_events import RawEventWriter, normalise  # noqa: E402
+from blueplane_pipeline.storage.reader import get_event  # noqa: E402
+
+EVENT_TABLES = (
+    "raw_event_blocks", "raw_events", "sqlite_autoindex_raw_events_1", "raw_events_by_session",
+    "event_sessions", "sqlite_autoindex_event_sessions_1", "event_kinds",
+    "sqlite_autoindex_event_kinds_1", "codec_dicts",
+)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def store(lines: list[bytes], batch: int, workdir: Path) -> tuple[Path, list[float], list[float]]:
+    """Write ``lines`` in ``batch``-event calls; return db, write ms and normalise+write ms."""
+    db = workdir / f"bench-{time.time_ns()}.db"
+    conn = open_db(db)
+    writer = RawEventWriter(conn)
+    write_ms, total_ms = [], []
+    for i in range(0, len(lines), batch):
+        t0 = time.perf_counter()
+        events = [normalise(x) for x in lines[i : i + batch]]
+        t1 = time.perf_counter()
+        writer.write(events)
+        t2 = time.perf_counter()
+        write_ms.append((t2 - t1) * 1000)
+        total_ms.append((t2 - t0) * 1000)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return db, write_ms, total_ms
+
+
+def sizes(db: Path) -> dict:
+    conn = open_db(db)
+    pages = dict(conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall())
+    blocks = conn.execute("SELECT sum(length(data)), count(*) FROM raw_event_blocks").fetchone()
+    raw, n = conn.execute("SELECT sum(raw_size), count(*) FROM raw_events").fetchone()
+    dicts = conn.execute("SELECT count(*) FROM codec_dicts").fetchone()[0]
+    conn.close()
+    stored = sum(pages.get(t, 0) for t in EVENT_TABLES)
+    return {"events": n, "raw": raw, "stored_pages": stored, "block_payload": blocks[0],
+            "blocks": blocks[1], "dicts": dicts, "file": db.stat().st_size,
+            "pages": {t: pages.get(t, 0) for t in EVENT_TABLES}}
+
+
+def check_readable(db: Path, lines: list[bytes], samples: int = 200) -> None:
+    import orjson
+
+    conn = open_db(db)
+    rng = random.Random(1)
+    for line in rng.sample(lines, min(samples, len(lines))):
+        sent = orjson.loads(line)
+        got = get_event(conn, sent["event_id"])
+        assert got == sent, f"event {sent['event_id']} did not read back equal"
+    conn.close()
+
+
+def latency(args, workdir: Path) -> None:
+    lines = envelopes(args.events, privacy_mode=args.privacy)
+    print(f"\n== 100-event batch write latency ({args.privacy} privacy) ==")
+    print("events:", describe(lines))
+    for run in range(args.repeat):
+        db, write_ms, total_ms = store(lines, 100, workdir)
+        wall = sum(write_ms) / 1000
+        print(f"run {run + 1}: writer.write p50 {pct(write_ms, .5):.2f} ms  "
+              f"p95 {pct(write_ms, .95):.2f} ms  p99 {pct(write_ms, .99):.2f} ms  "
+              f"max {max(write_ms):.1f} ms  mean {statistics.mean(write_ms):.2f} ms  "
+              f"({len(lines) / wall:,.0f} ev/s) | normalise+write p95 "
+              f"{pct(total_ms, .95):.2f} ms")
+        db.unlink()
+
+
+def size(args, workdir: Path) -> None:
+    datasets = [
+        ("real hook payloads, standard", real_payload_envelopes("standard")),
+        ("real hook payloads, full", real_payload_envelopes("full")),
+        ("every real session once, standard", envelopes(None)),
+        ("every real session once, full", envelopes(None, privacy_mode="full")),
+        (f"realistic stream {args.events}, standard", envelopes(args.events)),
+        (f"realistic stream {args.events}, full", envelopes(args.events, privacy_mode="full")),
+    ]
+    print("\n== stored size vs raw envelope JSON (ingest's 1000-event batches) ==")
+    for name, lines in datasets:
+        for batch in (1000, 100):
+            db, _, _ = store(lines, batch, workdir)
+            s = sizes(db)
+            check_readable(db, lines)
+            print(f"{name:40s} batch {batch:4d}: raw {s['raw']:>11,} B  stored (pages) "
+                  f"{s['stored_pages']:>10,} B = {s['raw'] / s['stored_pages']:5.2f}x  | "
+                  f"blocks only {s['block_payload']:>10,} B = "
+                  f"{s['raw'] / s['block_payload']:5.2f}x  | file {s['file']:,} B  "
+                  f"dicts {s['dicts']}  (all {min(200, len(lines))} sampled ids read back equal)")
+            if args.verbose:
+                print("   pages:", s["pages"])
+            db.unlink()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=30_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--privacy", default="standard", choices=("standard", "full", "strict"))
+    parser.add_argument("--only", choices=("latency", "size"))
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args()
+    print_info()
+    workdir = Path(tempfile.mkdtemp(prefix="bp-bench-"))
+    try:
+        if args.only in (None, "latency"):
+            latency(args, workdir)
+        if args.only in (None, "size"):
+            size(args, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
