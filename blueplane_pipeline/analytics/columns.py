@@ -66,8 +66,8 @@ TABLE_DOCS: dict[str, dict] = {
             "cost_usd": "Cost in USD, from token_usage",
             "compactions": "Context compactions: the most of PreCompact hooks, compact_boundary "
                            "lines and compact-summary lines seen (one compaction leaves all three)",
-            "subagents": "Subagents run: Task/Agent tool calls that were not rejected and did "
-                         "not fail input validation",
+            "subagents": "Subagents run: Task/Agent tool calls that completed or were "
+                         "interrupted (a refused or failed call started none)",
             "interrupts": "User interrupts ('[Request interrupted by user…' lines, or "
                           "interrupted tool failures from hooks when no transcript)",
             "end_reason": "SessionEnd reason from the hook, if any",
@@ -103,7 +103,10 @@ TABLE_DOCS: dict[str, dict] = {
             "status": STATUS,
             "error_class": "For errors/refusals: user_rejected, permission_denied, "
                            "user_interrupted, input_validation, file_not_read, not_found, "
-                           "string_not_found, http_error, timeout, exit_code, redacted, other",
+                           "string_not_found, http_error, timeout, exit_code, no_outcome "
+                           "(interrupted: no outcome ever arrived), redacted (the error text "
+                           "was not kept by "
+                           "the privacy mode), other",
             "error_text": "First 200 characters of the error (per privacy mode)",
             "file_path": "File the tool touched (per privacy mode: relative or extension only)",
             "file_ext": "Extension of file_path, lower-case with the dot ('' if none)",

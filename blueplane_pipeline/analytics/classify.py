@@ -1,0 +1,235 @@
+"""Small pure rules: tool outcomes, error classes, edit line counts, fingerprints.
+
+Payloads arrive after the privacy filter, so every text may be a string or a summary
+``{"redacted": true, "chars", "lines"}`` / digest ``{"redacted": true, "chars", "sha256"}``;
+every rule here accepts both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+
+import orjson
+
+EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit", "cursor_edit"})
+SUBAGENT_TOOLS = frozenset({"Task", "Agent"})
+PATH_INPUT_KEYS = ("file_path", "notebook_path", "path", "filePath")
+
+# Claude Code's own fixed phrases (they survive the privacy filter in every mode).
+REJECTED_PREFIXES = (
+    ("The user doesn't want to proceed with this tool use", "user_rejected"),
+    ("User rejected tool use", "user_rejected"),
+    ("Claude requested permissions to", "permission_denied"),
+)
+INTERRUPTED_PREFIXES = (
+    "The user doesn't want to take this action right now",
+    "[Request interrupted by user",
+)
+INTERRUPT_MARKER = "[Request interrupted by user"
+
+_ERROR_CLASSES = [
+    ("input_validation", re.compile(r"InputValidationError|invalid_type|Invalid tool parameters")),
+    ("file_not_read", re.compile(r"has not been read yet|File must be read first", re.I)),
+    ("string_not_found", re.compile(r"String to replace not found|old_string.*not found", re.I)),
+    ("not_found", re.compile(r"No such file|does not exist|not found|ENOENT", re.I)),
+    ("http_error", re.compile(r"status code \d{3}|HTTP [45]\d\d", re.I)),
+    ("timeout", re.compile(r"timed? ?out", re.I)),
+    ("exit_code", re.compile(r"exit code|exited with", re.I)),
+]
+
+
+def text_of(value: object) -> tuple[str | None, int]:
+    """(text if kept, length in characters) of a possibly summarised value."""
+    if isinstance(value, str):
+        return value, len(value)
+    if isinstance(value, dict) and value.get("redacted"):
+        chars = value.get("chars")
+        return None, chars if isinstance(chars, int) else 0
+    if isinstance(value, list):
+        texts, chars, kept = [], 0, True
+        for block in value:
+            if isinstance(block, dict) and block.get("type") in (None, "text"):
+                text, n = text_of(block.get("text"))
+                chars += n
+                if text is None:
+                    kept = False
+                else:
+                    texts.append(text)
+            elif isinstance(block, str):
+                texts.append(block)
+                chars += len(block)
+        return ("\n".join(texts) if kept else None), chars
+    return None, 0
+
+
+def line_count(value: object) -> int:
+    """Lines of a file's content: newlines + 1, the way the privacy summary counts them,
+    so that full and standard mode agree."""
+    if isinstance(value, str):
+        return value.count("\n") + (1 if value else 0)
+    if isinstance(value, dict) and value.get("redacted"):
+        lines = value.get("lines")
+        return lines if isinstance(lines, int) else 0
+    return 0
+
+
+def patch_lines(hunks: object) -> tuple[int, int] | None:
+    """(added, removed) of a structuredPatch, raw (``lines``) or summarised (``added``)."""
+    if not isinstance(hunks, list):
+        return None
+    added = removed = 0
+    for hunk in hunks:
+        if not isinstance(hunk, dict):
+            continue
+        if "lines" in hunk and isinstance(hunk["lines"], list):
+            for ln in hunk["lines"]:
+                if isinstance(ln, str) and ln.startswith("+"):
+                    added += 1
+                elif isinstance(ln, str) and ln.startswith("-"):
+                    removed += 1
+        else:
+            added += int(hunk.get("added") or 0)
+            removed += int(hunk.get("removed") or 0)
+    return added, removed
+
+
+def edit_lines(tool: str, tool_input: object, response: object) -> tuple[int, int, bool]:
+    """(added, removed, is_create) of an executed edit, from its response if possible."""
+    resp = response if isinstance(response, dict) else {}
+    inp = tool_input if isinstance(tool_input, dict) else {}
+    patch = patch_lines(resp.get("structuredPatch"))
+    is_create = resp.get("type") == "create"
+    if patch is not None and (patch != (0, 0) or not is_create):
+        return patch[0], patch[1], is_create
+    if is_create or (tool == "Write" and patch is None and not resp):
+        content = resp.get("content", inp.get("content"))
+        return line_count(content), 0, True
+    if tool == "cursor_edit":
+        added = removed = 0
+        for edit in inp.get("edits") or []:
+            if isinstance(edit, dict):
+                added += line_count(edit.get("new_string"))
+                removed += line_count(edit.get("old_string"))
+        return added, removed, False
+    if patch is None and tool in ("Edit", "MultiEdit") and not resp:
+        edits = inp.get("edits") if tool == "MultiEdit" else [inp]
+        added = sum(line_count(e.get("new_string")) for e in edits or [] if isinstance(e, dict))
+        removed = sum(line_count(e.get("old_string")) for e in edits or [] if isinstance(e, dict))
+        return added, removed, False
+    return 0, 0, is_create
+
+
+def user_modified(response: object) -> bool:
+    return isinstance(response, dict) and response.get("userModified") is True
+
+
+def error_class(text: str | None) -> str:
+    if text is None:
+        return "redacted"
+    for name, pattern in _ERROR_CLASSES:
+        if pattern.search(text):
+            return name
+    return "other"
+
+
+def refusal(text: str | None) -> tuple[str, str] | None:
+    """(status, error_class) when ``text`` is one of Claude Code's refusal/interrupt phrases."""
+    if not text:
+        return None
+    stripped = text.lstrip()
+    if stripped.startswith("Error: "):
+        stripped = stripped[7:]
+    for prefix, klass in REJECTED_PREFIXES:
+        if stripped.startswith(prefix):
+            return "rejected", klass
+    for prefix in INTERRUPTED_PREFIXES:
+        if stripped.startswith(prefix):
+            return "interrupted", "user_interrupted"
+    return None
+
+
+def transcript_outcome(is_error: object, content: object, result: object) -> tuple[str, str | None,
+                                                                                  str | None]:
+    """(status, error_class, error_text) of a transcript ``tool_result``."""
+    text, _ = text_of(content)
+    found = refusal(text)
+    if found is None and isinstance(result, str):
+        found = refusal(result)
+    if found:
+        return found[0], found[1], (text or "")[:200] or None
+    if isinstance(result, dict) and result.get("interrupted") is True:
+        return "interrupted", "user_interrupted", None
+    if is_error is True:
+        return "error", error_class(text), text[:200] if text else None
+    return "success", None, None
+
+
+def hook_failure_outcome(error: object, is_interrupt: object) -> tuple[str, str, str | None]:
+    text, _ = text_of(error)
+    if is_interrupt is True:
+        return "interrupted", "user_interrupted", text[:200] if text else None
+    found = refusal(text)
+    if found:
+        return found[0], found[1], text[:200] if text else None
+    return "error", error_class(text), text[:200] if text else None
+
+
+def mcp_server(tool: str) -> str | None:
+    if tool.startswith("mcp__"):
+        parts = tool.split("__")
+        if len(parts) >= 3 and parts[1]:
+            return parts[1]
+    return None
+
+
+def file_path_of(tool_input: object, response: object = None) -> str | None:
+    for source in (tool_input, response):
+        if isinstance(source, dict):
+            for key in PATH_INPUT_KEYS:
+                value = source.get(key)
+                if isinstance(value, str) and value:
+                    return value
+    return None
+
+
+def file_ext(path: str | None) -> str:
+    if not path:
+        return ""
+    name = path.rsplit("/", 1)[-1]
+    if name.startswith("*."):  # strict mode keeps only "*.py"
+        return name[1:].lower()
+    return os.path.splitext(name)[1].lower()
+
+
+def fingerprint(tool: str, tool_input: object) -> str:
+    """Identity of a call across captures that lack tool_use_id: tool + input, with paths
+    reduced to their base name and summaries to their size (captures may relativise paths
+    against different directories)."""
+    return tool + ":" + hashlib.blake2b(
+        orjson.dumps(_canon(tool_input), option=orjson.OPT_SORT_KEYS), digest_size=12
+    ).hexdigest()
+
+
+def _canon(value: object, key: str | None = None) -> object:
+    if isinstance(value, dict):
+        if value.get("redacted") is True:
+            return ["R", value.get("chars")]
+        return {k: _canon(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canon(v) for v in value]
+    if isinstance(value, str) and key in PATH_INPUT_KEYS:
+        return value.rsplit("/", 1)[-1]
+    return value
+
+
+def prompt_key(value: object) -> str | None:
+    """Matches a hook prompt with its transcript line: hash of the stripped text, or the
+    digest strict mode already stored."""
+    if isinstance(value, dict) and isinstance(value.get("sha256"), str):
+        return value["sha256"]
+    text, _ = text_of(value)
+    if text is None:
+        return None
+    return hashlib.sha256(text.strip().encode("utf-8", "replace")).hexdigest()

@@ -1,0 +1,275 @@
+"""Stored events -> small facts.
+
+Every source (Claude Code hooks, transcript lines, Cursor hooks, Cursor's store) is read
+here and only here; the session builder works on facts and never looks at payloads. Facts
+are small, so a full rebuild can hold a whole database's worth of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from blueplane_pipeline.analytics import classify
+from blueplane_pipeline.storage.raw_events import parse_ts_ms
+
+TEXT_KEEP = 300  # characters of assistant text kept for the turn timeline
+
+
+@dataclass(slots=True)
+class Fact:
+    ts: int  # ms since epoch
+    seq: int  # raw event seq (tie-breaker: arrival order)
+    kind: str
+    source: str  # hook | transcript | cursor_db
+    key: str | None = None  # tool_use_id, message id, prompt key ...
+    name: str | None = None  # tool name, model ...
+    data: dict = field(default_factory=dict)
+
+
+def event_ts(envelope: dict) -> int:
+    return parse_ts_ms(envelope.get("ts")) or parse_ts_ms(envelope.get("captured_at")) or 0
+
+
+def extract(seq: int, envelope: dict) -> list[Fact]:
+    """The facts one stored event contributes. The first is always an ``event`` fact."""
+    ts = event_ts(envelope)
+    payload = envelope.get("payload")
+    if not isinstance(payload, dict):
+        payload = {}
+    platform = envelope.get("platform") or ""
+    source = envelope.get("source") or ""
+    etype = envelope.get("event_type") or ""
+    base = Fact(ts, seq, "event", source, key=str(envelope.get("event_id") or seq),
+                name=platform, data={})
+    out = [base]
+    if platform == "claude_code" and source == "hook":
+        _claude_hook(ts, seq, etype, payload, base, out)
+    elif platform == "claude_code" and source == "transcript":
+        _transcript(ts, seq, etype, payload, base, out)
+    elif platform == "cursor" and source == "hook":
+        _cursor_hook(ts, seq, etype, payload, base, out)
+    elif platform == "cursor" and source == "cursor_db":
+        _cursor_db(ts, seq, etype, payload, base, out)
+    return out
+
+
+# ---------------------------------------------------------------- Claude Code hooks
+
+def _claude_hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -> None:
+    src = "hook"
+    name = p.get("hook_event_name") or etype
+    _set(base, "cwd", p.get("cwd"))
+    _set(base, "model", _model_name(p.get("model")))
+    tool = p.get("tool_name") if isinstance(p.get("tool_name"), str) else None
+    tid = p.get("tool_use_id") if isinstance(p.get("tool_use_id"), str) else None
+    inp = p.get("tool_input")
+    if name == "PreToolUse" and tool:
+        out.append(Fact(ts, seq, "pre", src, tid, tool, {"input": inp}))
+    elif name == "PostToolUse" and tool:
+        out.append(Fact(ts, seq, "post", src, tid, tool, {
+            "input": inp, "response": p.get("tool_response"),
+            "duration_ms": _num(p.get("duration_ms"))}))
+    elif name == "PostToolUseFailure" and tool:
+        out.append(Fact(ts, seq, "fail", src, tid, tool, {
+            "input": inp, "error": p.get("error"), "is_interrupt": p.get("is_interrupt"),
+            "duration_ms": _num(p.get("duration_ms"))}))
+    elif name == "PermissionRequest" and tool:
+        out.append(Fact(ts, seq, "perm_request", src, tid, tool, {"input": inp}))
+    elif name == "PermissionDenied" and tool:
+        out.append(Fact(ts, seq, "perm_denied", src, tid, tool, {
+            "input": inp, "reason": p.get("reason")}))
+    elif name == "UserPromptSubmit":
+        _prompt(ts, seq, src, p.get("prompt"), out)
+    elif name == "PreCompact":
+        out.append(Fact(ts, seq, "compact", src, name="hook"))
+    elif name in ("Stop", "SessionEnd"):
+        out.append(Fact(ts, seq, "stop", src, name=name))
+        if name == "SessionEnd":
+            _set(base, "end_reason", p.get("reason"))
+
+
+# ---------------------------------------------------------------- Claude Code transcripts
+
+def _transcript(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -> None:
+    src = "transcript"
+    _set(base, "cwd", p.get("cwd"))
+    _set(base, "branch", p.get("gitBranch"))
+    sidechain = p.get("isSidechain") is True
+    if etype == "summary":
+        _set(base, "summary", p.get("summary"))
+        return
+    if etype == "custom-title":
+        _set(base, "custom_title", p.get("customTitle") or p.get("title"))
+        return
+    if etype == "system":
+        if p.get("subtype") == "compact_boundary":
+            out.append(Fact(ts, seq, "compact", src, name="boundary"))
+        return
+    message = p.get("message")
+    if not isinstance(message, dict):
+        return
+    content = message.get("content")
+    if etype == "assistant":
+        model = _model_name(message.get("model"))
+        mid = message.get("id") if isinstance(message.get("id"), str) else None
+        if model == "<synthetic>":
+            return  # an API error written as a message, not a model answer
+        out.append(Fact(ts, seq, "assistant", src, mid or f"line:{seq}", model,
+                        {"sidechain": sidechain}))
+        for block in content if isinstance(content, list) else []:
+            if not isinstance(block, dict):
+                continue
+            kind = block.get("type")
+            if kind == "tool_use" and isinstance(block.get("id"), str):
+                out.append(Fact(ts, seq, "tool_use", src, block["id"], str(block.get("name")),
+                                {"input": block.get("input"), "model": model,
+                                 "sidechain": sidechain}))
+            elif kind == "text" and not sidechain:
+                text, chars = classify.text_of(block.get("text"))
+                out.append(Fact(ts, seq, "text", src, data={
+                    "text": text[:TEXT_KEEP] if text else None, "chars": chars}))
+        return
+    if etype != "user":
+        return
+    if p.get("isCompactSummary") is True:
+        out.append(Fact(ts, seq, "compact", src, name="summary"))
+        return
+    if p.get("isMeta") is True:
+        return
+    blocks = content if isinstance(content, list) else []
+    results = [b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
+    for block in results:
+        tid = block.get("tool_use_id")
+        if not isinstance(tid, str):
+            continue
+        out.append(Fact(ts, seq, "tool_result", src, tid, data={
+            "is_error": block.get("is_error"), "content": block.get("content"),
+            # the line's toolUseResult belongs to its one tool_result
+            "result": p.get("toolUseResult") if len(results) == 1 else None}))
+    if results:
+        return
+    text, _ = classify.text_of(content)
+    if text is not None and text.lstrip().startswith(classify.INTERRUPT_MARKER):
+        if not sidechain:
+            out.append(Fact(ts, seq, "interrupt", src))
+        return
+    if text is not None and text.lstrip().startswith(("<local-command-stdout>",
+                                                       "<local-command-stderr>")):
+        return
+    if sidechain:
+        return  # a subagent's task prompt, not the user's
+    _prompt(ts, seq, src, content if isinstance(content, (str, dict)) else _first_text(blocks),
+            out)
+
+
+def _first_text(blocks: list) -> object:
+    texts = [b.get("text") for b in blocks if isinstance(b, dict) and b.get("type") == "text"]
+    if len(texts) == 1:
+        return texts[0]
+    joined, _ = classify.text_of(blocks)
+    return joined if joined is not None else (texts[0] if texts else None)
+
+
+# ---------------------------------------------------------------- Cursor hooks
+
+def _cursor_hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -> None:
+    src = "hook"
+    name = p.get("hook_event_name") or etype
+    roots = p.get("workspace_roots")
+    if isinstance(roots, list) and roots and isinstance(roots[0], str):
+        _set(base, "cwd", roots[0])
+    _set(base, "model", _model_name(p.get("model")))
+    if name == "beforeSubmitPrompt":
+        _prompt(ts, seq, src, p.get("prompt"), out)
+    elif name in ("beforeShellExecution", "afterShellExecution"):
+        inp = {"command": p.get("command")}
+        kind = "pre" if name.startswith("before") else "post"
+        out.append(Fact(ts, seq, kind, src, None, "Shell", {
+            "input": inp, "response": p.get("output"), "duration_ms": _num(p.get("duration"))}))
+    elif name in ("beforeMCPExecution", "afterMCPExecution"):
+        tool = f"mcp__{p.get('server') or 'cursor'}__{p.get('tool_name') or 'tool'}"
+        kind = "pre" if name.startswith("before") else "post"
+        out.append(Fact(ts, seq, kind, src, None, tool, {
+            "input": p.get("tool_input"), "response": p.get("result_json"),
+            "duration_ms": _num(p.get("duration"))}))
+    elif name == "beforeReadFile":
+        inp = {"file_path": p.get("file_path")}
+        out.append(Fact(ts, seq, "post", src, None, "Read", {"input": inp, "response": None,
+                                                             "standalone": True}))
+    elif name == "afterFileEdit":
+        inp = {"file_path": p.get("file_path"), "edits": p.get("edits")}
+        out.append(Fact(ts, seq, "post", src, None, "cursor_edit", {
+            "input": inp, "response": None, "standalone": True}))
+    elif name == "afterAgentResponse":
+        text, chars = classify.text_of(p.get("text"))
+        out.append(Fact(ts, seq, "assistant", src, p.get("generation_id") or f"line:{seq}",
+                        _model_name(p.get("model")), {"sidechain": False}))
+        out.append(Fact(ts, seq, "text", src, data={"text": text[:TEXT_KEEP] if text else None,
+                                                     "chars": chars}))
+    elif name in ("stop", "sessionEnd"):
+        out.append(Fact(ts, seq, "stop", src, name=str(p.get("status") or name)))
+        if p.get("status") == "aborted":
+            out.append(Fact(ts, seq, "interrupt", src))
+
+
+# ---------------------------------------------------------------- Cursor's store
+
+def _cursor_db(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -> None:
+    """Composers (conversations) and their bubbles (messages), at a basic level."""
+    src = "cursor_db"
+    roots = p.get("workspace_roots") or p.get("workspaceRoots")
+    if isinstance(roots, list) and roots and isinstance(roots[0], str):
+        _set(base, "cwd", roots[0])
+    _set(base, "cwd", p.get("workspace") if isinstance(p.get("workspace"), str) else None)
+    if "composer" in etype.lower() and "bubble" not in etype.lower():
+        _set(base, "custom_title", p.get("name") or p.get("title"))
+        return
+    if "bubble" not in etype.lower():
+        return
+    kind = p.get("type")
+    model = _model_name((p.get("modelInfo") or {}).get("modelName")
+                        if isinstance(p.get("modelInfo"), dict) else p.get("model"))
+    if kind in (1, "user"):
+        _prompt(ts, seq, src, p.get("text"), out)
+        return
+    if kind not in (2, "assistant", "ai"):
+        return
+    bubble = p.get("bubbleId") or f"line:{seq}"
+    out.append(Fact(ts, seq, "assistant", src, str(bubble), model, {"sidechain": False}))
+    text, chars = classify.text_of(p.get("text"))
+    if chars:
+        out.append(Fact(ts, seq, "text", src, data={"text": text[:TEXT_KEEP] if text else None,
+                                                     "chars": chars}))
+    tool = p.get("toolFormerData")
+    if isinstance(tool, dict) and tool.get("name"):
+        tid = str(tool.get("toolCallId") or f"cursor:{bubble}")
+        status = str(tool.get("status") or "")
+        out.append(Fact(ts, seq, "tool_use", src, tid, str(tool["name"]), {
+            "input": tool.get("rawArgs") or tool.get("params"), "model": model,
+            "sidechain": False}))
+        if status in ("completed", "error", "cancelled", "rejected"):
+            out.append(Fact(ts, seq, "cursor_result", src, tid, data={"status": status}))
+
+
+# ---------------------------------------------------------------- helpers
+
+def _prompt(ts: int, seq: int, src: str, value: object, out: list[Fact]) -> None:
+    text, chars = classify.text_of(value)
+    out.append(Fact(ts, seq, "prompt", src, classify.prompt_key(value), data={
+        "text": text, "chars": chars}))
+
+
+def _set(base: Fact, key: str, value: object) -> None:
+    if isinstance(value, str) and value:
+        base.data[key] = value
+
+
+def _model_name(value: object) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("display_name") or value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+def _num(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else None

@@ -1,0 +1,57 @@
+"""Watermarks and the dirty-day queue of the analytics refresh, and row writing."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+from blueplane_pipeline.analytics.columns import TABLE_DOCS
+
+CHUNK = 500  # SQLite parameters per IN (...) list
+
+
+def get(conn: sqlite3.Connection, name: str, default: int = 0) -> int:
+    row = conn.execute("SELECT value FROM analytics_state WHERE name = ?", (name,)).fetchone()
+    return int(row[0]) if row and row[0] is not None else default
+
+
+def put(conn: sqlite3.Connection, name: str, value: int) -> None:
+    conn.execute("INSERT INTO analytics_state (name, value) VALUES (?, ?) "
+                 "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, str(value)))
+
+
+def mark_days(conn: sqlite3.Connection, days: Iterable[str | None]) -> None:
+    conn.executemany("INSERT OR IGNORE INTO analytics_dirty_days (day) VALUES (?)",
+                     [(d,) for d in set(days) if d])
+
+
+def dirty_days(conn: sqlite3.Connection) -> list[str]:
+    return [d for (d,) in conn.execute("SELECT day FROM analytics_dirty_days ORDER BY day")]
+
+
+def chunks(items: list, size: int = CHUNK):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def insert_rows(conn: sqlite3.Connection, table: str, rows: list[dict]) -> None:
+    if not rows:
+        return
+    cols = list(TABLE_DOCS[table]["columns"])
+    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+    conn.executemany(sql, [tuple(r[c] for c in cols) for r in rows])
+
+
+class write_transaction:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (rollback on error): one writer at a time, and
+    readers keep reading the previous state under WAL."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
