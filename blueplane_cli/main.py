@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "demo": "blueplane_cli.demo_cmd:demo",
     "install": "blueplane_cli.install_cmd:install",
     "uninstall": "blueplane_cli.install_cmd:uninstall",
+    "usage": "blueplane_cli.usage_cmd:usage",
+    "pricing": "blueplane_cli.pricing_cmd:pricing",
 }
 
 

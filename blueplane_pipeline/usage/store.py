@@ -237,3 +237,30 @@ def has_rows(conn: sqlite3.Connection) -> bool:
         return conn.execute("SELECT 1 FROM token_usage LIMIT 1").fetchone() is not None
     except sqlite3.OperationalError:  # table not migrated yet (older database)
         return False
+
+
+def report_rows(conn: sqlite3.Connection, grain: str, *, since_ms: int | None = None,
+                until_ms: int | None = None, project: str | None = None
+                ) -> tuple[list[UsageRow], str]:
+    """Rows for a report and where they came from: ``table`` (``token_usage``), ``events``
+    (computed from raw transcript events: the table is not built yet) or ``none``."""
+    if has_rows(conn):
+        return query_rows(conn, grain, since_ms=since_ms, until_ms=until_ms,
+                          project=project), "table"
+    if not _has_transcript_events(conn):
+        return [], "none"
+    from blueplane_pipeline.pricing import load_price_table
+
+    rows = rows_from_events(conn, load_price_table(), since_ms=since_ms, until_ms=until_ms,
+                            project=project)
+    return rows, "events"
+
+
+def _has_transcript_events(conn: sqlite3.Connection) -> bool:
+    try:
+        return conn.execute(
+            "SELECT 1 FROM raw_events r JOIN event_kinds k ON k.kind = r.kind"
+            " WHERE k.platform = 'claude_code' AND k.source = 'transcript'"
+            " AND k.event_type IN ('assistant') LIMIT 1").fetchone() is not None
+    except sqlite3.OperationalError:
+        return False
