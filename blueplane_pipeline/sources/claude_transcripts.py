@@ -352,3 +352,9 @@ def _count(event_type: str, stats: ImportStats) -> None:
         stats.invalid_lines += 1
     elif event_type not in KNOWN_TYPES:
         stats.unknown_types += 1
+
+
+def changed_files(states: dict[str, FileState], dirs: list[Path]) -> list[Transcript]:
+    """Transcripts new or changed since their recorded state: a stat per file, no reads."""
+    return [t for t in find_transcripts(dirs)
+            if (s := states.get(str(t.path))) is None or not s.same_stat(t.st)]

@@ -370,9 +370,7 @@ def import_cursor(conn: sqlite3.Connection, sink: EventSink, *, dirs: list[Path]
             stats.databases_failed += 1
             stats.errors.append(f"{db.path}: {exc.strerror or exc}")
             continue
-        old = states.get(sig.path)
-        if old is not None and (old.dev, old.inode, old.size, old.mtime_ns) == (
-                sig.dev, sig.inode, sig.size, sig.mtime_ns):
+        if not _changed(states.get(sig.path), sig):
             stats.databases_unchanged += 1
             continue
         todo.append((db, sig))
@@ -444,3 +442,21 @@ def _save_keys(conn: sqlite3.Connection, db_path: str, seen: dict[str, str]) -> 
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def changed_databases(states: dict[str, FileState], dirs: list[Path]) -> list[FileState]:
+    """Signatures of the databases new or changed since their recorded state (stats only)."""
+    out = []
+    for db in find_databases(dirs):
+        try:
+            sig = signature(db.path)
+        except OSError:
+            continue
+        if _changed(states.get(sig.path), sig):
+            out.append(sig)
+    return out
+
+
+def _changed(old: FileState | None, sig: FileState) -> bool:
+    return old is None or (old.dev, old.inode, old.size, old.mtime_ns) != (
+        sig.dev, sig.inode, sig.size, sig.mtime_ns)

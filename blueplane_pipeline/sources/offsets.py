@@ -99,3 +99,19 @@ def save_states(conn: sqlite3.Connection, states: Iterable[FileState]) -> int:
         conn.execute("ROLLBACK")
         raise
     return len(rows)
+
+
+def load_states_readonly(db_path, source: str) -> dict[str, FileState]:
+    """States read without writing (sensors): empty if the database or table is missing."""
+    from blueplane_pipeline.storage.db import connect
+
+    try:
+        conn = connect(db_path, readonly=True)
+    except (FileNotFoundError, sqlite3.Error):
+        return {}
+    try:
+        return load_states(conn, source)
+    except sqlite3.Error:
+        return {}
+    finally:
+        conn.close()

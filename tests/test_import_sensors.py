@@ -1,0 +1,89 @@
+"""The import sensors and jobs on real files, a real Dagster instance and real Redis."""
+
+from __future__ import annotations
+
+import shutil
+
+import dagster as dg
+import pytest
+
+from blueplane_pipeline import config
+from blueplane_pipeline.sensors_import import (
+    claude_import_job,
+    cursor_import_job,
+    cursor_import_sensor,
+    transcript_import_sensor,
+)
+from blueplane_pipeline.sources import cursor_fixture
+from blueplane_pipeline.storage.db import connect
+from blueplane_pipeline.storage.reader import iter_events
+from tests.conftest import CLAUDE_HOME
+
+
+def _quiet() -> dict:
+    return {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+def _count(platform: str) -> int:
+    conn = connect(config.db_path(), readonly=True)
+    try:
+        return sum(1 for _ in iter_events(conn, platform=platform))
+    finally:
+        conn.close()
+
+
+def _tick(sensor, instance, cursor=None):
+    ctx = dg.build_sensor_context(instance=instance, cursor=cursor)
+    result = sensor(ctx)
+    return result, ctx.cursor
+
+
+@pytest.fixture
+def claude_dir(tmp_path, monkeypatch):
+    dest = tmp_path / "claude"
+    shutil.copytree(CLAUDE_HOME, dest)
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(dest))
+    return dest
+
+
+def test_transcript_sensor_requests_a_run_only_when_files_change(redis_home, claude_dir):
+    with dg.instance_for_test() as instance:
+        first, cursor = _tick(transcript_import_sensor, instance)
+        assert isinstance(first, dg.RunRequest)
+        assert "15 transcript file(s)" in first.tags["blueplane/reason"]
+        # The same changes are not requested twice while nothing happened.
+        again, _ = _tick(transcript_import_sensor, instance, cursor)
+        assert isinstance(again, dg.SkipReason)
+        run = claude_import_job.execute_in_process(instance=instance, run_config=_quiet())
+        assert run.success
+        stored = _count("claude_code")
+        assert stored == sum(1 for p in (claude_dir / "projects").glob("*/*.jsonl")
+                             for ln in p.read_bytes().splitlines() if ln.strip())
+        idle, cursor = _tick(transcript_import_sensor, instance, cursor)
+        assert isinstance(idle, dg.SkipReason) and "no transcript" in idle.skip_message
+        path = next((claude_dir / "projects").glob("*/*.jsonl"))
+        with path.open("ab") as fh:
+            fh.write(b'{"type":"summary","summary":"grown","leafUuid":"z"}\n')
+        grown, cursor = _tick(transcript_import_sensor, instance, cursor)
+        assert isinstance(grown, dg.RunRequest)
+        assert "1 transcript file(s)" in grown.tags["blueplane/reason"]
+        claude_import_job.execute_in_process(instance=instance, run_config=_quiet())
+        assert _count("claude_code") == stored + 1
+
+
+def test_cursor_sensor_and_job(redis_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    fx = cursor_fixture.build(tmp_path / "xdg" / "Cursor" / "User")
+    with dg.instance_for_test() as instance:
+        first, cursor = _tick(cursor_import_sensor, instance)
+        assert isinstance(first, dg.RunRequest)
+        assert cursor_import_job.execute_in_process(instance=instance,
+                                                    run_config=_quiet()).success
+        assert _count("cursor") == sum(fx.expected.values())
+        idle, cursor = _tick(cursor_import_sensor, instance, cursor)
+        assert isinstance(idle, dg.SkipReason)
+        cursor_fixture.update_bubble(fx, fx.bubble_keys[0], "changed while Cursor ran")
+        changed, cursor = _tick(cursor_import_sensor, instance, cursor)
+        assert isinstance(changed, dg.RunRequest)
+        cursor_import_job.execute_in_process(instance=instance, run_config=_quiet())
+        assert _count("cursor") == sum(fx.expected.values()) + 1
