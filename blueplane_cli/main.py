@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "down": "blueplane_cli.services_cmd:down",
     "status": "blueplane_cli.services_cmd:status",
     "ingest": "blueplane_cli.ingest_cmd:ingest",
+    "refresh": "blueplane_cli.refresh_cmd:refresh",
     "import": "blueplane_cli.import_cmd:import_",
     "demo": "blueplane_cli.demo_cmd:demo",
     "install": "blueplane_cli.install_cmd:install",
