@@ -1,0 +1,129 @@
+"""``blueplane metrics``: the key numbers of a period, with trends vs the period before."""
+
+from __future__ import annotations
+
+import click
+
+from blueplane_cli.formats import chart, chosen, emit, format_options, human, trend
+from blueplane_cli.reading import complete_projects, note, reader
+
+PLATFORMS = ("claude_code", "cursor")
+SHOWN = (
+    "sessions", "prompts", "active_s", "tool_calls", "tool_errors", "error_rate",
+    "interruption_rate", "edits_accepted", "edits_rejected", "acceptance_rate",
+    "user_modified_share", "lines_added", "lines_removed", "latency_p50_ms", "latency_p95_ms",
+    "latency_p99_ms", "total_tokens", "cost_usd",
+)
+GROUP_COLUMNS = ("key", "sessions", "tool_calls", "error_rate", "acceptance_rate",
+                 "latency_p95_ms", "total_tokens", "cost_usd")
+TOOL_COLUMNS = ("key", "tool_calls", "error_rate", "acceptance_rate", "latency_p50_ms",
+                "latency_p95_ms", "latency_p99_ms")
+
+
+def _complete_period(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+    return [p for p in ("1h", "24h", "7d", "30d", "90d", "all") if p.startswith(incomplete)]
+
+
+@click.command()
+@click.option("--period", "-p", default="7d", show_default=True,
+              shell_complete=_complete_period,
+              help="1h, 24h (rolling), 7d, 30d (UTC days up to today), <N>h, <N>d or all.")
+@click.option("--platform", type=click.Choice(PLATFORMS), help="Only this assistant.")
+@click.option("--project", shell_complete=complete_projects,
+              help="Only this project (name or full path).")
+@click.option("--group-by", type=click.Choice(("day", "model", "tool", "project", "platform")),
+              help="One row per day, model, tool, project or platform.")
+@click.option("--chart", "draw", is_flag=True,
+              help="Draw a bar chart (per day unless --group-by says otherwise).")
+@click.option("--chart-metric", default="tool_calls", show_default=True,
+              help="Metric the chart draws, e.g. sessions, acceptance_rate, cost_usd.")
+@format_options
+def metrics(period: str, platform: str | None, project: str | None, group_by: str | None,
+            draw: bool, chart_metric: str, fmt: str, as_json: bool) -> None:
+    """Key metrics for a period, with trend arrows against the period before."""
+    from blueplane_pipeline import queries
+
+    fmt = chosen(fmt, as_json)
+    if chart_metric not in queries.METRICS:
+        raise click.BadParameter(f"use one of {', '.join(queries.METRICS)}",
+                                 param_hint="--chart-metric")
+    if draw and not group_by:
+        group_by = "day"
+    filters = queries.Filters(platform, project)
+    with reader() as conn:
+        window, previous = queries.parse_period(period)
+        if filters.project and not queries.project_paths(conn, filters.project):
+            note(f"no sessions in a project named {project!r} (see `blueplane sessions`)")
+        if group_by:
+            rows = queries.aggregate(conn, window, filters, group_by)
+            _grouped(rows, window, group_by, fmt, draw, chart_metric)
+            return
+        current = queries.summary(conn, window, filters)
+        before = queries.summary(conn, previous, filters) if previous else None
+    changes = queries.compare(current, before)
+    if fmt == "json":
+        emit([], [], fmt, raw={"period": period, "window": _window(window),
+                               "previous_window": _window(previous),
+                               "filters": {"platform": platform, "project": project},
+                               "metrics": current, "previous": before,
+                               "change": {k: v["change"] for k, v in changes.items()}})
+        return
+    rows = [{"metric": name, "value": current[name],
+             "previous": before[name] if before else None,
+             "change": changes[name]["change"], "trend": changes[name]}
+            for name in SHOWN]
+    if fmt == "csv":
+        emit(rows, ("metric", "value", "previous", "change"), fmt)
+        return
+    span = _span(window)
+    shown = [{"metric": r["metric"], "value": human(r["metric"], r["value"]),
+              "previous": human(r["metric"], r["previous"]),
+              "trend": trend(r["metric"], r["trend"])} for r in rows]
+    emit(shown, ("metric", "value", "previous", "trend") if before else ("metric", "value"),
+         fmt, title=f"Metrics · {period} ({span})", cells=lambda _c, v: v,
+         labels={"previous": previous.label if previous else ""})
+    if not current["sessions"] and not current["tool_calls"] and not current["prompts"]:
+        note(f"No activity in this window ({span}). Try --period all, or check "
+             "`blueplane status` that capture is running.")
+
+
+def _grouped(rows: list[dict], window, group_by: str, fmt: str, draw: bool,
+             metric: str) -> None:
+    columns = TOOL_COLUMNS if group_by == "tool" else GROUP_COLUMNS
+    if fmt == "json":
+        emit(rows, columns, fmt, raw=[dict(r, **{group_by: r["key"]}) for r in rows])
+        return
+    if fmt == "csv":
+        from blueplane_pipeline.queries import METRICS
+
+        emit([dict(r, **{group_by: r["key"]}) for r in rows], (group_by, *METRICS), fmt)
+        return
+    if group_by == "project":  # the last path component reads better in a table
+        rows = [dict(r, key=str(r["key"]).rstrip("/").rsplit("/", 1)[-1] or "(unknown)")
+                for r in rows]
+    emit(rows, columns, fmt, title=f"Metrics by {group_by} · {window.label} ({_span(window)})",
+         labels={"key": group_by})
+    if not rows:
+        note("No activity in this window. Try --period all.")
+    if draw and rows:
+        labels = [str(r["key"])[5:] if group_by == "day" else str(r["key"]) for r in rows]
+        click.echo(chart(labels, [r.get(metric) for r in rows],
+                         title=f"{metric} by {group_by}"))
+
+
+def _window(window) -> dict | None:
+    if window is None:
+        return None
+    return {"label": window.label, "start": window.start, "end": window.end}
+
+
+def _span(window) -> str:
+    if not window.start:
+        return "all data"
+    start = window.start[:10] if window.whole_days else window.start[:16].replace("T", " ")
+    if window.whole_days:
+        from datetime import date, timedelta
+
+        last = date.fromisoformat(window.end_day) - timedelta(days=1)
+        return f"{start} → {last.isoformat()} UTC"
+    return f"{start} → {window.end[:16].replace('T', ' ')} UTC"
