@@ -1,0 +1,299 @@
+"""Reports against ccusage 20.0.24's own JSON over the same files: per day, week, month,
+session and 5-hour block, the four token counts exactly and cost within 0.5 %.
+
+Each report is checked on both ways rows reach it: the ``token_usage`` table (filled by
+``store.refresh`` on a real SQLite file) and the in-memory path the CLI takes before the
+table is built. The CLI is checked end to end on the JSON it prints.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+
+from blueplane_cli.main import cli
+from blueplane_pipeline import config
+from blueplane_pipeline.pricing import load_price_table
+from blueplane_pipeline.storage.db import connect, open_db
+from blueplane_pipeline.usage import reports
+from blueplane_pipeline.usage.records import SYNTHETIC_MODEL, parse_ts_ms
+from blueplane_pipeline.usage.reports import UsageRow, period_key
+from blueplane_pipeline.usage.store import query_rows, refresh, rows_from_events
+from blueplane_pipeline.usage.timeframe import TimeframeError, day_bounds, resolve_timezone
+from tests._usage import (
+    TREES,
+    USAGE_TREE,
+    ccusage,
+    close,
+    store,
+    tokens,
+    transcript_envelopes,
+    transcript_lines,
+)
+
+UTC_ZONE = ZoneInfo("UTC")
+PERIOD_KEY = {"daily": "date", "weekly": "week", "monthly": "month"}
+
+
+@pytest.fixture(scope="module")
+def dbs(tmp_path_factory):
+    """One telemetry.db per tree: events stored, ``token_usage`` refreshed."""
+    out = {}
+    for name, tree in TREES.items():
+        path = tmp_path_factory.mktemp(f"usage-{name}") / "telemetry.db"
+        store(path, transcript_envelopes(tree))
+        conn = open_db(path)
+        refresh(conn, load_price_table())
+        out[name] = conn
+    yield out
+    for conn in out.values():
+        conn.close()
+
+
+def rows_for(dbs, tree: str, grain: str, origin: str) -> list[UsageRow]:
+    conn = dbs[tree]
+    if origin == "table":
+        return query_rows(conn, grain)
+    return rows_from_events(conn, load_price_table())
+
+
+def assert_summary(ours: dict, theirs: dict) -> None:
+    label = theirs.get("date") or theirs.get("week") or theirs.get("month") or theirs.get(
+        "sessionId")
+    assert tokens(ours) == tokens(theirs), label
+    assert ours["totalTokens"] == theirs["totalTokens"], label
+    assert close(ours["totalCost"], theirs["totalCost"]), label
+    assert ours["modelsUsed"] == theirs["modelsUsed"], label
+    assert [b["modelName"] for b in ours["modelBreakdowns"]] == [
+        b["modelName"] for b in theirs["modelBreakdowns"]], label
+    for mine, other in zip(ours["modelBreakdowns"], theirs["modelBreakdowns"], strict=True):
+        assert tokens(mine) == tokens(other), (label, other["modelName"])
+        assert close(mine["cost"], other["cost"]), (label, other["modelName"])
+
+
+def assert_totals(ours: dict, theirs: dict) -> None:
+    assert tokens(ours) == tokens(theirs)
+    assert ours["totalTokens"] == theirs["totalTokens"]
+    assert close(ours["totalCost"], theirs["totalCost"])
+
+
+def requestless_days(tree) -> set[str]:
+    """UTC days holding usage lines with no ``requestId`` key (Claude Code before 1.0.x
+    wrote none). ccusage 20.0.24's daily/weekly/monthly loader does not merge such a
+    message's per-content-block lines (its session report does): there it counts the
+    message once per line. We count it once, like its session report."""
+    return {line["timestamp"][:10] for _, _, line in transcript_lines(tree)
+            if isinstance(line.get("message"), dict) and "usage" in line["message"]
+            and "requestId" not in line and line.get("type") == "assistant"
+            and line["message"].get("model") != SYNTHETIC_MODEL}
+
+
+@pytest.mark.parametrize("origin", ["table", "events"])
+@pytest.mark.parametrize("tree", sorted(TREES))
+@pytest.mark.parametrize("period", reports.PERIODS)
+def test_period_reports_equal_ccusage(dbs, tree, period, origin):
+    expected = ccusage(TREES[tree], period)
+    ours = reports.period_report(rows_for(dbs, tree, "quarter", origin), period, UTC_ZONE)
+    key = PERIOD_KEY[period]
+    diverging = {period_key(datetime.fromisoformat(d).date(), period)
+                 for d in requestless_days(TREES[tree])}
+    assert [p[key] for p in ours[period]] == [p[key] for p in expected[period]]
+    compared = 0
+    for mine, theirs in zip(ours[period], expected[period], strict=True):
+        if theirs[key] not in diverging:
+            assert_summary(mine, theirs)
+            compared += 1
+    assert compared >= len(expected[period]) - 1
+    # grand totals: ccusage's session report, which merges those lines as we do
+    assert_totals(ours["totals"], ccusage(TREES[tree], "session")["totals"])
+
+
+def test_requestless_messages_count_once_like_ccusage_sessions(dbs):
+    days = requestless_days(USAGE_TREE)
+    assert days == {"2025-06-12"}  # the legacy project's day, alone on it
+    sessions = [s for s in ccusage(USAGE_TREE, "session")["sessions"]
+                if s["firstActivity"].startswith("2025-06-12")]
+    ours = reports.period_report(query_rows(dbs["built"], "quarter"), "daily", UTC_ZONE)
+    day = next(d for d in ours["daily"] if d["date"] == "2025-06-12")
+    assert len(sessions) == 1
+    assert_summary(day, sessions[0])
+    # ccusage's daily report counts every content-block line of those messages
+    theirs = next(d for d in ccusage(USAGE_TREE, "daily")["daily"] if d["date"] == "2025-06-12")
+    extra = [0, 0, 0, 0]
+    per_message: dict[str, list[tuple[int, ...]]] = {}
+    for _, _, line in transcript_lines(USAGE_TREE):
+        if (line.get("type") == "assistant" and "requestId" not in line
+                and line["message"].get("model") != SYNTHETIC_MODEL):
+            u = line["message"]["usage"]
+            per_message.setdefault(line["message"]["id"], []).append(
+                (u["input_tokens"], u["output_tokens"], u["cache_creation_input_tokens"],
+                 u["cache_read_input_tokens"]))
+    for copies in per_message.values():
+        kept = max(copies, key=sum)
+        for c in copies:
+            extra = [e + v for e, v in zip(extra, c, strict=True)]
+        extra = [e - v for e, v in zip(extra, kept, strict=True)]
+    assert tokens(theirs) == tuple(o + e for o, e in zip(tokens(day), extra, strict=True))
+
+
+def test_days_are_cut_in_the_requested_timezone(dbs):
+    zone = "America/New_York"
+    expected = json.loads((USAGE_TREE / f"ccusage-20.0.24-daily-{zone.replace('/', '_')}.json")
+                          .read_text())
+    ours = reports.period_report(query_rows(dbs["built"], "quarter"), "daily", ZoneInfo(zone))
+    assert [d["date"] for d in ours["daily"]] == [d["date"] for d in expected["daily"]]
+    diverging = requestless_days(USAGE_TREE)  # mid-afternoon UTC: the same day in New York
+    for mine, theirs in zip(ours["daily"], expected["daily"], strict=True):
+        if theirs["date"] not in diverging:
+            assert_summary(mine, theirs)
+    assert "2025-10-06" not in {d["date"] for d in ours["daily"]}  # 02:00 UTC is Oct 5 there
+
+
+@pytest.mark.parametrize("origin", ["table", "events"])
+@pytest.mark.parametrize("tree", sorted(TREES))
+def test_session_report_equals_ccusage(dbs, tree, origin):
+    expected = ccusage(TREES[tree], "session")
+    ours = reports.session_report(rows_for(dbs, tree, "session", origin))
+    assert [s["sessionId"] for s in ours["sessions"]] == [
+        s["sessionId"] for s in expected["sessions"]]
+    for mine, theirs in zip(ours["sessions"], expected["sessions"], strict=True):
+        assert_summary(mine, theirs)
+        for field in ("projectPath", "firstActivity", "lastActivity"):
+            assert mine[field] == theirs[field], (theirs["sessionId"], field)
+    assert_totals(ours["totals"], expected["totals"])
+
+
+def synthetic_lines_between(tree, start: str, end: str) -> int:
+    """ccusage counts ``<synthetic>`` API-error lines as block entries; we do not count
+    them as usage. Counted straight from the files, not by our code."""
+    lo, hi = parse_ts_ms(start), parse_ts_ms(end)
+    return sum(1 for _, _, line in transcript_lines(tree)
+               if isinstance(line.get("message"), dict)
+               and line["message"].get("model") == SYNTHETIC_MODEL
+               and lo <= parse_ts_ms(line.get("timestamp")) < hi)
+
+
+@pytest.mark.parametrize("origin", ["table", "events"])
+@pytest.mark.parametrize("tree", sorted(TREES))
+def test_blocks_equal_ccusage(dbs, tree, origin):
+    expected = ccusage(TREES[tree], "blocks")["blocks"]
+    ours = reports.blocks_report(rows_for(dbs, tree, "message", origin),
+                                 now_ms=int(time.time() * 1000))["blocks"]
+    same = ("id", "startTime", "endTime", "actualEndTime", "isGap", "isActive", "models",
+            "tokenCounts", "totalTokens", "burnRate", "projection")
+    assert len(ours) == len(expected)
+    for mine, theirs in zip(ours, expected, strict=True):
+        assert {k: mine[k] for k in same} == {k: theirs[k] for k in same}
+        assert close(mine["costUSD"], theirs["costUSD"]), theirs["id"]
+        skipped = 0 if theirs["isGap"] else synthetic_lines_between(
+            TREES[tree], theirs["startTime"], theirs["endTime"])
+        assert mine["entries"] == theirs["entries"] - skipped, theirs["id"]
+
+
+def test_an_active_block_has_a_burn_rate_and_projection():
+    t0 = parse_ts_ms("2025-10-01T10:05:00Z")
+    rows = [UsageRow(t0 + i * 600_000, t0 + i * 600_000, "s", "p", "m", 10, 20, 30, 40, 0.5)
+            for i in range(4)]
+    now = t0 + 40 * 60_000
+    block = reports.blocks_report(rows, now_ms=now)["blocks"][0]
+    assert block["isActive"] and block["entries"] == 4
+    assert block["burnRate"]["tokensPerMinute"] == pytest.approx(400 / 30)
+    assert block["burnRate"]["costPerHour"] == pytest.approx(2.0 / 30 * 60)
+    # the block opened at 10:00 and ends at 15:00: 4h15m of projected pace remain
+    assert block["projection"]["remainingMinutes"] == 255
+    assert block["projection"]["totalTokens"] == round(400 + 400 / 30 * 255)
+
+
+def test_week_keys_follow_the_start_day():
+    day = datetime(2025, 10, 8, tzinfo=UTC).date()  # a Wednesday
+    assert period_key(day, "weekly") == "2025-10-05"  # Sunday
+    assert period_key(day, "weekly", week_start=0) == "2025-10-06"  # Monday
+    assert period_key(day, "monthly") == "2025-10"
+
+
+def test_date_filters_are_local_days_and_checked():
+    paris = ZoneInfo("Europe/Paris")
+    since, until = day_bounds("20251002", "2025-10-03", paris)
+    assert since == parse_ts_ms("2025-10-01T22:00:00Z")
+    assert until == parse_ts_ms("2025-10-03T22:00:00Z")
+    with pytest.raises(TimeframeError):
+        day_bounds("2025-13-01", None, paris)
+    with pytest.raises(TimeframeError):
+        day_bounds("20251005", "20251001", paris)
+    with pytest.raises(TimeframeError):
+        resolve_timezone("Mars/Olympus")
+
+
+# --- the command line ----------------------------------------------------------------------
+
+def run_json(*args: str) -> dict:
+    result = CliRunner().invoke(cli, ["usage", *args, "--json", "--timezone", "UTC"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_cli_reports_before_and_after_the_table_is_built(bp_home):
+    store(config.db_path(), transcript_envelopes(USAGE_TREE))
+    for built in (False, True):
+        if built:
+            conn = open_db(config.db_path())
+            refresh(conn, load_price_table())
+            conn.close()
+        daily = run_json("daily")
+        expected = ccusage(USAGE_TREE, "daily")
+        assert [d["date"] for d in daily["daily"]] == [d["date"] for d in expected["daily"]]
+        for mine, theirs in zip(daily["daily"], expected["daily"], strict=True):
+            if theirs["date"] not in requestless_days(USAGE_TREE):
+                assert_summary(mine, theirs)
+        assert daily["missingPricing"] == ["claude-experimental-zeta"]
+        session = run_json("session")
+        assert [s["sessionId"] for s in session["sessions"]] == [
+            s["sessionId"] for s in ccusage(USAGE_TREE, "session")["sessions"]]
+
+
+def test_cli_filters_by_date_and_project(bp_home):
+    store(config.db_path(), transcript_envelopes(USAGE_TREE))
+    conn = open_db(config.db_path())
+    refresh(conn, load_price_table())
+    conn.close()
+    expected = ccusage(USAGE_TREE, "daily")["daily"]
+    window = run_json("daily", "--since", "20251002", "--until", "2025-10-08")
+    assert [d["date"] for d in window["daily"]] == [
+        d["date"] for d in expected if "2025-10-02" <= d["date"] <= "2025-10-08"]
+    webapp = run_json("session", "--project", "-home-dev-webapp")
+    theirs = [s for s in ccusage(USAGE_TREE, "session")["sessions"]
+              if s["projectPath"] == "-home-dev-webapp"]
+    assert [s["sessionId"] for s in webapp["sessions"]] == [s["sessionId"] for s in theirs]
+    for mine, other in zip(webapp["sessions"], theirs, strict=True):
+        assert_summary(mine, other)
+    table = CliRunner().invoke(cli, ["usage", "monthly", "--breakdown", "--timezone", "UTC"],
+                               env={"COLUMNS": "160"})
+    assert table.exit_code == 0 and "2025-10" in table.output and "└ sonnet-4-5" in table.output
+
+
+def test_cli_says_so_when_there_is_no_data(bp_home):
+    result = CliRunner().invoke(cli, ["usage", "daily"])
+    assert result.exit_code == 0 and result.output.startswith("No token usage yet")
+    assert run_json("blocks") == {"blocks": []}
+    open_db(config.db_path()).close()  # an empty database: still "no data"
+    assert run_json("weekly")["weekly"] == []
+    bad = CliRunner().invoke(cli, ["usage", "daily", "--timezone", "Mars/Olympus"])
+    assert bad.exit_code == 1 and bad.output.count("\n") == 1
+
+
+def test_cli_report_path_imports_neither_dagster_nor_pandas(bp_home):
+    import subprocess
+    import sys
+
+    code = ("import sys; from click.testing import CliRunner; from blueplane_cli.main import cli;"
+            "CliRunner().invoke(cli, ['usage', 'daily', '--json']);"
+            "print(sorted(m for m in ('dagster', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
+    assert connect  # readers open the database read-only through storage.db.connect
