@@ -389,3 +389,20 @@ def test_cli_import_json_and_errors(redis_home, monkeypatch):
     assert res.output.strip().splitlines()[-1].startswith("Error: no such directory")
     res = runner.invoke(cli, ["import", "claude-code", "--since", "yesterday-ish"])
     assert res.exit_code == 2 and "not a date" in res.output
+
+
+@pytest.mark.parametrize("secret", [
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
+    "sk-ant-api03-abcdefghijklmnopqrstuv", "ghp_abcdefghijklmnopqrstuvwxyz12",
+    "xoxb-1234567890-abcdef", "AKIAABCDEFGHIJKLMNOP", "AIzaSyA1234567890abcdefghijklmnopqrstu",
+    "Authorization: Bearer abcdefghijklmnop1234", "PASSWORD=hunter22x", "api-key: q8w7e6r5t4",
+    "postgres://admin:s3cr3tpw@db/x",
+])
+def test_secret_precheck_never_hides_a_secret(secret):
+    """The cheap pre-check in ``redact`` must let every pattern's secrets through."""
+    from blueplane_pipeline.privacy import SECRET_PATTERNS, may_hold_secret, redact
+
+    text = f"see {secret} here"
+    assert any(p.search(text) for p, _ in SECRET_PATTERNS)
+    assert may_hold_secret(text)
+    assert "[REDACTED]" in redact(text)
