@@ -96,8 +96,10 @@ TABLE_DOCS: dict[str, dict] = {
             "started_at": f"When the call started: PreToolUse, else the tool_use line ({TIMES})",
             "ended_at": f"When the outcome arrived ({TIMES}); NULL while pending",
             "day": f"{DAY} of started_at (ended_at if the start is unknown)",
-            "latency_ms": "duration_ms when the source gives it, else outcome time − start time; "
-                          "NULL when either is unknown (never negative)",
+            "latency_ms": "Executed calls (success, error) only: duration_ms when the source "
+                          "gives it, else outcome time − start time; NULL when unknown, for "
+                          "rejected/interrupted/pending calls, or if the clocks disagree "
+                          "(never negative)",
             "latency_source": "`duration_ms`, `hook` (Pre→Post hook times) or `transcript` "
                               "(tool_use→tool_result line times)",
             "status": STATUS,
@@ -299,7 +301,10 @@ def render_markdown() -> str:
         "once the session moved on (refused by a rule, as in `-p` runs), otherwise "
         "`interrupted`; 'moved on' = a later prompt, Stop or SessionEnd, or 10 minutes of newer "
         "data anywhere in the database.",
-        "- **latency** = `duration_ms` when the source gives it, else outcome time − start time.",
+        "- **latency** = `duration_ms` when the source gives it (PostToolUse `duration_ms`, "
+        "else the transcript's `toolUseResult.durationMs`), else outcome time − start time "
+        "(hook Pre→Post times, else transcript tool_use→tool_result line times); kept for "
+        "executed calls (success, error) only, so percentiles describe the tools, not the user.",
         "- **acceptance rate** (edit tools: " + EDIT_TOOLS + ") = accepted ÷ (accepted + "
         "rejected), accepted = the edit executed. **user-modified share** = accepted edits the "
         "user modified ÷ accepted edits.",

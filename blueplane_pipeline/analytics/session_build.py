@@ -24,7 +24,7 @@ NO_OUTCOME_TIMEOUT_MS = 10 * 60 * 1000
 TITLE_CHARS = 120
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: two calls with equal fields are still two
 class Call:
     id: str
     tool: str = "unknown"
@@ -229,8 +229,9 @@ def _pair_calls(facts: list[Fact]) -> list[Call]:
             else:
                 call = get(f"hook:{event_ids.get(f.seq, f.seq)}", f)
                 call.hook_only = True
-                call.fp = classify.fingerprint(f.name or "", f.data.get("input"))
-                open_hooks[call.fp].append(call)
+            # id-less PermissionRequests (and old id-less outcomes) find it by tool + input
+            call.fp = classify.fingerprint(f.name or "", f.data.get("input"))
+            open_hooks[call.fp].append(call)
             call.tool = call.tool if call.tool != "unknown" else (f.name or "unknown")
             call.input = call.input if call.input is not None else f.data.get("input")
             call.t_pre = f.ts
@@ -241,6 +242,8 @@ def _pair_calls(facts: list[Fact]) -> list[Call]:
                 call.hook_only, call.t_pre = True, f.ts
             else:
                 call = hook_target(f, consume=True, create=True)
+            if call.fp and call in open_hooks.get(call.fp, ()):
+                open_hooks[call.fp].remove(call)
             call.tool = call.tool if call.tool != "unknown" else (f.name or "unknown")
             call.input = call.input if call.input is not None else f.data.get("input")
             call.sources.add(f.source)
@@ -321,7 +324,8 @@ def _resolve(call: Call, stops: list[tuple[int, int]], now_ms: int) -> None:
         latency, source = call.t_post - call.t_pre, "hook"
     elif call.t_use is not None and call.t_result is not None:
         latency, source = call.t_result - call.t_use, "transcript"
-    if latency is not None and latency >= 0 and call.status != "pending":
+    # Only executed calls have a tool latency: a refusal or an interrupt measures the user.
+    if latency is not None and latency >= 0 and call.status in ("success", "error"):
         call.latency_ms, call.latency_source = float(latency), source
 
 
