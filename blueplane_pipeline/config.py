@@ -7,7 +7,6 @@ Everything Blueplane writes lives under ``BLUEPLANE_HOME`` (default ``~/.bluepla
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 
 STREAM_KEY = "blueplane:events"
@@ -100,6 +99,8 @@ def load_settings() -> Settings:
     values = dict(DEFAULTS)
     path = config_file()
     if path.exists():
+        import tomllib  # only when there is a file: the hook runs once per event
+
         try:
             with path.open("rb") as fh:
                 values.update({k: v for k, v in tomllib.load(fh).items() if k in DEFAULTS})
@@ -117,6 +118,8 @@ def save_setting(key: str, value: object) -> None:
     """Write one key of ``config.toml`` (flat ``key = value`` file)."""
     if key not in DEFAULTS:
         raise KeyError(key)
+    import tomllib
+
     current: dict[str, object] = {}
     path = config_file()
     if path.exists():

@@ -5,29 +5,47 @@ Standard library only: the hook builds envelopes on the assistant's critical pat
 
 from __future__ import annotations
 
-import hashlib
 import json
-import uuid
-from datetime import UTC, datetime
+import os
+import time
+
+# ``uuid``, ``hashlib`` and ``datetime`` are imported where used: together they cost the hook
+# (one process per event) several milliseconds it does not need.
 
 VERSION = 1
 PLATFORMS = ("claude_code", "cursor", "otel", "mcp")
 SOURCES = ("hook", "transcript", "cursor_db", "otlp", "mcp")
 # Namespace for deterministic ids (transcript lines, Cursor rows): re-imports store nothing twice.
-ID_NAMESPACE = uuid.UUID("6f6d2a4e-3c55-4d7b-9a0e-b1e7a1a5c0de")
+ID_NAMESPACE = "6f6d2a4e-3c55-4d7b-9a0e-b1e7a1a5c0de"
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """Now as ISO-8601 UTC with milliseconds, e.g. ``2026-01-02T03:04:05.678Z``."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+
+
+def random_id() -> str:
+    """A random (version 4) uuid, formatted without importing ``uuid``."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def deterministic_id(*parts: str) -> str:
     """A stable uuid for an event identified by its source coordinates."""
-    return str(uuid.uuid5(ID_NAMESPACE, "\x1f".join(parts)))
+    import uuid
+
+    return str(uuid.uuid5(uuid.UUID(ID_NAMESPACE), "\x1f".join(parts)))
 
 
 def content_id(data: bytes) -> str:
     """A stable uuid for an event identified only by its bytes."""
+    import hashlib
+    import uuid
+
     return str(uuid.UUID(bytes=hashlib.blake2b(data, digest_size=16).digest()))
 
 
@@ -45,7 +63,7 @@ def make_envelope(
     now = captured_at or utc_now()
     return {
         "v": VERSION,
-        "event_id": event_id or str(uuid.uuid4()),
+        "event_id": event_id or random_id(),
         "platform": platform,
         "source": source,
         "event_type": event_type or "unknown",

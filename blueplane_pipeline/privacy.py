@@ -14,7 +14,6 @@ Standard library only (used by the hook).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 
@@ -88,9 +87,15 @@ def summarize_text(text: str) -> dict:
     return {"redacted": True, "chars": len(text), "lines": text.count("\n") + (1 if text else 0)}
 
 
+def _sha256(data: bytes) -> str:
+    import hashlib  # only strict mode needs it; the hook skips the import otherwise
+
+    return hashlib.sha256(data).hexdigest()
+
+
 def digest_text(text: str) -> dict:
     return {"redacted": True, "chars": len(text),
-            "sha256": hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()}
+            "sha256": _sha256(text.encode("utf-8", "replace"))}
 
 
 def outcome_marker(text: str) -> str | None:

@@ -176,13 +176,17 @@ def _project_dir(payload: dict) -> str | None:
 
 
 def encode(envelope: dict) -> bytes:
-    """One JSON line; lone surrogates (legal in JSON escapes) fall back to ASCII escapes."""
+    """One JSON line. A lone surrogate (legal as a JSON escape, not in UTF-8, refused by the
+    ingest parser) becomes U+FFFD instead of failing the event."""
     from blueplane_pipeline.envelope import dumps
 
     try:
         return dumps(envelope)
     except UnicodeEncodeError:
-        return json.dumps(envelope, separators=(",", ":")).encode()
+        import re
+
+        text = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+        return re.sub("[\ud800-\udfff]", "\ufffd", text).encode()
 
 
 def deliver(line: bytes) -> str:
