@@ -22,6 +22,16 @@ COMMANDS: dict[str, str] = {
     "uninstall": "blueplane_cli.install_cmd:uninstall",
     "usage": "blueplane_cli.usage_cmd:usage",
     "pricing": "blueplane_cli.pricing_cmd:pricing",
+    "serve": "blueplane_cli.serve_cmd:serve",
+    "metrics": "blueplane_cli.metrics_cmd:metrics",
+    "sessions": "blueplane_cli.sessions_cmd:sessions",
+    "analyze": "blueplane_cli.analyze_cmd:analyze",
+    "tools": "blueplane_cli.tools_cmd:tools",
+    "insights": "blueplane_cli.insights_cmd:insights",
+    "export": "blueplane_cli.export_cmd:export",
+    "watch": "blueplane_cli.watch_cmd:watch",
+    "config": "blueplane_cli.config_cmd:config",
+    "purge": "blueplane_cli.purge_cmd:purge",
 }
 
 

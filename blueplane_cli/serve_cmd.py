@@ -1,0 +1,99 @@
+"""``blueplane serve``: Datasette over ``telemetry.db`` in the foreground, read-only.
+
+The same Datasette ``blueplane up`` starts detached (one argv, ``datasette_config``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import sqlite3
+
+import click
+
+from blueplane_cli.output import fail
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on (loopback only; default "
+                                           "127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 8001, or datasette_port "
+                                                    "in config.toml).")
+def serve(host: str | None, port: int | None) -> None:
+    """Browse the telemetry in Datasette: tables, canned queries, the dashboard.
+
+    Serves telemetry.db read-only at http://127.0.0.1:8001 until Ctrl-C. The dashboard is
+    at /-/dashboards/overview; raw rows decode with the SQL function blueplane_event(seq).
+    """
+    from blueplane_pipeline import config, services
+    from blueplane_pipeline.datasette_config import DASHBOARD_SLUG, datasette_argv
+
+    settings = config.load_settings()
+    host = host or settings.host
+    port = port or settings.datasette_port
+    if host not in LOOPBACK:
+        fail(f"refusing to listen on {host}: Blueplane serves only this machine "
+             "(use 127.0.0.1)")
+    db = config.db_path()
+    if not db.exists():
+        fail(f"no telemetry database at {db} yet: run `blueplane up` (or `blueplane import`) "
+             "first")
+    if services.read_pid("datasette"):
+        running = _running_port(config.run_dir() / "datasette.port", settings.datasette_port)
+        click.echo(f"Datasette is already running (started by `blueplane up`): "
+                   f"http://{host}:{running}/")
+        return
+    note = schema_note(db)
+    if note:
+        click.echo(f"Warning: {note}", err=True)
+    if not port_free(host, port):
+        fail(f"port {port} on {host} is already in use: pick another with --port")
+    argv = datasette_argv(host, port)
+    click.echo(f"Serving {db} read-only at http://{host}:{port}/  "
+               f"(dashboard: /-/dashboards/{DASHBOARD_SLUG}; Ctrl-C to stop)")
+    try:
+        os.execv(argv[0], argv)
+    except OSError as exc:
+        fail(f"cannot start Datasette ({argv[0]}): {exc.strerror}")
+
+
+def schema_note(db) -> str | None:
+    """A warning when the file predates this version's schema (tables may be missing)."""
+    from blueplane_pipeline.storage.migrations import latest_version
+
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return f"cannot read {db}: {exc}"
+    if version < latest_version():
+        return (f"{db.name} is at schema version {version}, this Blueplane writes "
+                f"{latest_version()}: some tables stay missing until `blueplane ingest` "
+                "(or `blueplane up`) upgrades it")
+    return None
+
+
+def port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
+
+def _running_port(path, default: int) -> int:
+    try:
+        return int(path.read_text())
+    except (OSError, ValueError):
+        return default
