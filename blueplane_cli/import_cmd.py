@@ -53,10 +53,7 @@ def claude_code(claude_dirs: tuple[Path, ...], since: str | None, as_json: bool)
         fail(f"no such directory: {', '.join(missing)}")
     dirs = config_dirs([str(d) for d in claude_dirs] or None)
     with _progress(as_json, "transcripts") as progress:
-        try:
-            result = run_claude_import(dirs, since_ms=since_ms, progress=progress)
-        except OSError as exc:
-            fail(f"import failed: {exc}")
+        result = _guarded(lambda: run_claude_import(dirs, since_ms=since_ms, progress=progress))
     if as_json:
         emit_json({"dirs": [str(d) for d in dirs], **result.as_dict()})
         return
@@ -98,10 +95,7 @@ def cursor(cursor_dirs: tuple[Path, ...], as_json: bool) -> None:
         fail(f"no such directory: {', '.join(missing)}")
     dirs = list(cursor_dirs) or default_dirs()
     with _progress(as_json, "Cursor stores") as progress:
-        try:
-            result = run_cursor_import(dirs, progress=progress)
-        except OSError as exc:
-            fail(f"import failed: {exc}")
+        result = _guarded(lambda: run_cursor_import(dirs, progress=progress))
     if as_json:
         emit_json({"dirs": [str(d) for d in dirs], **result.as_dict()})
         return
@@ -119,6 +113,21 @@ def cursor(cursor_dirs: tuple[Path, ...], as_json: bool) -> None:
     for err in s.errors[:10]:
         click.echo(f"  skipped {err}", err=True)
     _report_ingest(result)
+
+
+def _guarded(work):
+    """Run the import; turn the failures a user can meet into one line each."""
+    import sqlite3
+
+    try:
+        return work()
+    except KeyboardInterrupt:
+        fail("interrupted: what was sent so far is kept; run the command again to continue",
+             130)
+    except sqlite3.Error as exc:
+        fail(f"telemetry.db: {exc} (is another process migrating it? try again)")
+    except OSError as exc:
+        fail(f"import failed: {exc}")
 
 
 def _log_to_files() -> None:

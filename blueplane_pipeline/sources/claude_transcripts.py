@@ -72,6 +72,7 @@ def find_transcripts(dirs: list[Path]) -> list[Transcript]:
         root = base / "projects"
         if not root.is_dir():
             continue
+        root = root.resolve()  # offsets are keyed by path: one spelling per file
         for path, st in _walk_jsonl(root):
             if (st.st_dev, st.st_ino) in seen:
                 continue
