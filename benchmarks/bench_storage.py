@@ -32,10 +32,11 @@ from blueplane_pipeline.storage.db import open_db  # noqa: E402
 from blueplane_pipeline.storage.raw_events import RawEventWriter, normalise  # noqa: E402
 from blueplane_pipeline.storage.reader import get_event  # noqa: E402
 
-EVENT_TABLES = (
-    "raw_event_blocks", "raw_events", "sqlite_autoindex_raw_events_1", "raw_events_by_session",
-    "event_sessions", "sqlite_autoindex_event_sessions_1", "event_kinds",
-    "sqlite_autoindex_event_kinds_1", "codec_dicts",
+# Every table and index that holds events (raw_events' unique index is named after the
+# table it was created as, hence the prefixes).
+EVENT_TABLE_PREFIXES = (
+    "raw_event", "sqlite_autoindex_raw_event", "event_sessions", "sqlite_autoindex_event_",
+    "event_kinds", "codec_dicts", "session_spans", "sqlite_autoindex_session_spans",
 )
 
 
@@ -67,13 +68,14 @@ def sizes(db: Path) -> dict:
     conn = open_db(db)
     pages = dict(conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall())
     blocks = conn.execute("SELECT sum(length(data)), count(*) FROM raw_event_blocks").fetchone()
-    raw, n = conn.execute("SELECT sum(raw_size), count(*) FROM raw_events").fetchone()
+    raw = conn.execute("SELECT sum(raw_bytes) FROM raw_event_blocks").fetchone()[0]
+    n = conn.execute("SELECT count(*) FROM raw_events").fetchone()[0]
     dicts = conn.execute("SELECT count(*) FROM codec_dicts").fetchone()[0]
     conn.close()
-    stored = sum(pages.get(t, 0) for t in EVENT_TABLES)
-    return {"events": n, "raw": raw, "stored_pages": stored, "block_payload": blocks[0],
-            "blocks": blocks[1], "dicts": dicts, "file": db.stat().st_size,
-            "pages": {t: pages.get(t, 0) for t in EVENT_TABLES}}
+    counted = {t: b for t, b in pages.items() if t.startswith(EVENT_TABLE_PREFIXES)}
+    return {"events": n, "raw": raw, "stored_pages": sum(counted.values()),
+            "block_payload": blocks[0], "blocks": blocks[1], "dicts": dicts,
+            "file": db.stat().st_size, "pages": counted}
 
 
 def check_readable(db: Path, lines: list[bytes], samples: int = 200) -> None:
@@ -112,13 +114,13 @@ def size(args, workdir: Path) -> None:
         (f"realistic stream {args.events}, standard", envelopes(args.events)),
         (f"realistic stream {args.events}, full", envelopes(args.events, privacy_mode="full")),
     ]
-    print("\n== stored size vs raw envelope JSON (ingest's 1000-event batches) ==")
+    print("\n== stored size vs raw envelope JSON, by write batch size ==")
     for name, lines in datasets:
-        for batch in (1000, 100):
+        for batch in args.batches:
             db, _, _ = store(lines, batch, workdir)
             s = sizes(db)
             check_readable(db, lines)
-            print(f"{name:40s} batch {batch:4d}: raw {s['raw']:>11,} B  stored (pages) "
+            print(f"{name:38s} batch {batch:4d}: raw {s['raw']:>11,} B  stored (pages) "
                   f"{s['stored_pages']:>10,} B = {s['raw'] / s['stored_pages']:5.2f}x  | "
                   f"blocks only {s['block_payload']:>10,} B = "
                   f"{s['raw'] / s['block_payload']:5.2f}x  | file {s['file']:,} B  "
@@ -134,6 +136,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--privacy", default="standard", choices=("standard", "full", "strict"))
     parser.add_argument("--only", choices=("latency", "size"))
+    parser.add_argument("--batches", type=int, nargs="+", default=[1000, 100, 10],
+                        help="write batch sizes for the size runs (10 = a sensor's trickle)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     print_info()

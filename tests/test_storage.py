@@ -134,9 +134,11 @@ def test_a_failed_write_rolls_back_and_the_writer_keeps_working(db, monkeypatch)
     def broken(*args, **kwargs):
         raise sqlite3.OperationalError("disk I/O error")
 
+    # Fails after the open tail block was already rewritten inside the transaction.
     with monkeypatch.context() as patched, pytest.raises(sqlite3.OperationalError):
-        patched.setattr(writer, "_insert_block", broken)
+        patched.setattr(writer, "_session", broken)
         writer.write([normalise(x) for x in lines(envs[10:20])])
+    assert [e.envelope for e in iter_events(conn)] == envs[:10]
     result = writer.write([normalise(x) for x in lines(envs[10:])])
     assert result.stored == len(envs) - 10
     assert [e.envelope for e in iter_events(conn)] == envs
@@ -203,3 +205,34 @@ def test_event_with_newlines_in_strings_survives_the_block_separator(db):
     assert b"\n" not in raw  # JSON escapes newlines: blocks can be newline-joined
     store(db, [env])
     assert get_event(connect(db, readonly=True), env["event_id"]) == orjson.loads(raw)
+
+
+def test_a_trickle_of_small_writes_fills_one_block_instead_of_many(db, monkeypatch):
+    monkeypatch.setattr(raw_events, "REOPEN_BELOW", 60)
+    envs = hook_envelopes(copies=3)  # 153 events
+    conn = open_db(db)
+    writer = RawEventWriter(conn)
+    for i in range(0, len(envs), 5):  # a sensor tick's worth each time
+        writer.write([normalise(x) for x in lines(envs[i : i + 5])])
+    blocks = conn.execute("SELECT n_events FROM raw_event_blocks ORDER BY block_id").fetchall()
+    # Each block was extended until it reached 60 events, then a new one began.
+    assert [n for (n,) in blocks] == [60, 60, 33]
+    reader = connect(db, readonly=True)
+    assert [e.envelope for e in iter_events(reader)] == envs
+    for sid in {env["session_id"] for env in envs} - {None}:
+        assert [e.envelope for e in iter_events(reader, session_id=sid)] == [
+            env for env in envs if env["session_id"] == sid]
+    totals = storage_totals(reader)
+    assert totals["stored_bytes"] == sum(
+        n for (n,) in reader.execute("SELECT length(data) FROM raw_event_blocks"))
+
+
+def test_blocks_never_exceed_the_block_limit(db, monkeypatch):
+    monkeypatch.setattr(raw_events, "BLOCK_MAX_EVENTS", 40)
+    envs = hook_envelopes(copies=2)  # 102 events
+    store(db, envs[:10])
+    store(db, envs[10:], batch=1000)
+    conn = connect(db, readonly=True)
+    sizes = [n for (n,) in conn.execute("SELECT n_events FROM raw_event_blocks ORDER BY 1 DESC")]
+    assert max(sizes) == 40 and sum(sizes) == len(envs)
+    assert [e.envelope for e in iter_events(conn)] == envs

@@ -11,7 +11,7 @@ from __future__ import annotations
 import zstandard as zstd
 
 CODEC = "zstd"
-LEVEL = 3
+LEVEL = 6
 DICT_SIZE = 64 * 1024
 DICT_TRAIN_SAMPLES = 2000
 SEPARATOR = b"\n"

@@ -23,6 +23,11 @@ LEFT JOIN event_sessions s ON s.session = r.session
 """
 
 
+_SESSION_SPANS = """FROM (SELECT sp0.* FROM session_spans sp0
+      JOIN event_sessions s0 ON s0.session = sp0.session AND s0.session_id = ?) sp
+JOIN raw_events r ON r.seq BETWEEN sp.first_seq AND sp.last_seq"""
+
+
 @dataclass(slots=True)
 class StoredEvent:
     seq: int
@@ -84,16 +89,19 @@ def iter_events(
     if until_seq is not None:
         where.append("r.seq <= ?")
         params.append(until_seq)
+    sql = _SELECT
     if session_id is not None:
-        where.append("r.session = (SELECT session FROM event_sessions WHERE session_id = ?)")
-        params.append(session_id)
+        # Walk only the seq spans where the session has events (see ``session_spans``).
+        sql = _SELECT.replace("FROM raw_events r", _SESSION_SPANS)
+        where.append("r.session = sp.session")
+        params.insert(0, session_id)
     if platform is not None:
         where.append("k.platform = ?")
         params.append(platform)
     if event_types:
         where.append(f"k.event_type IN ({','.join('?' * len(event_types))})")
         params.extend(event_types)
-    sql = _SELECT + " WHERE " + " AND ".join(where) + " ORDER BY r.seq"
+    sql += " WHERE " + " AND ".join(where) + " ORDER BY r.seq"
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
@@ -134,8 +142,8 @@ def recent_bodies(conn: sqlite3.Connection, codec: Codec, n: int) -> list[bytes]
 
 def storage_totals(conn: sqlite3.Connection) -> dict:
     """Events stored, their raw JSON bytes and the bytes their blocks take."""
-    events, raw = conn.execute(
-        "SELECT count(*), coalesce(sum(raw_size), 0) FROM raw_events").fetchone()
-    stored = conn.execute(
-        "SELECT coalesce(sum(length(data)), 0) FROM raw_event_blocks").fetchone()[0]
+    events = conn.execute("SELECT count(*) FROM raw_events").fetchone()[0]
+    raw, stored = conn.execute(
+        "SELECT coalesce(sum(raw_bytes), 0), coalesce(sum(length(data)), 0)"
+        " FROM raw_event_blocks").fetchone()
     return {"events": events, "raw_bytes": raw, "stored_bytes": stored}
