@@ -51,8 +51,8 @@ CURSOR_EVENTS = (
 
 # Our command, however it was registered: the console script or the module file.
 _OURS = re.compile(
-    r"(?:blueplane-hook|blueplane_pipeline[/\\.]capture[/\\.]hook(?:\.py)?)['\"]?"
-    r"\s+['\"]?(claude-code|claude_code|cursor)\b"
+    r"(?:^|[\s/\\'\"])(?:blueplane-hook|blueplane_pipeline[/\\.]capture[/\\.]hook(?:\.py)?)"
+    r"['\"]?\s+['\"]?(claude-code|claude_code|cursor)(?:['\"]|\s|$)"
 )
 
 
