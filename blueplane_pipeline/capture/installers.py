@@ -84,6 +84,19 @@ def owner_of(command: object) -> str | None:
     return "cursor" if match.group(1) == "cursor" else "claude-code"
 
 
+def _hooks_of(doc: dict) -> dict:
+    """The ``hooks`` mapping of either settings shape, refusing shapes we must not edit."""
+    if not isinstance(doc, dict):
+        raise SettingsError("the file does not hold a JSON object")
+    hooks = doc.get("hooks", {})
+    if not isinstance(hooks, dict):
+        raise SettingsError('"hooks" is not a JSON object')
+    for event, entries in hooks.items():
+        if not isinstance(entries, list):
+            raise SettingsError(f'"hooks.{event}" is not a list')
+    return hooks
+
+
 # --- Claude Code: {"hooks": {"<Event>": [{"matcher": "...", "hooks": [{...}]}]}} ----------
 
 def claude_group(event: str, command: str, run_async: bool = CLAUDE_ASYNC) -> dict:
@@ -95,22 +108,10 @@ def claude_group(event: str, command: str, run_async: bool = CLAUDE_ASYNC) -> di
     return group
 
 
-def _claude_hooks(settings: dict) -> dict:
-    if not isinstance(settings, dict):
-        raise SettingsError("the settings file does not hold a JSON object")
-    hooks = settings.get("hooks", {})
-    if not isinstance(hooks, dict):
-        raise SettingsError('"hooks" is not a JSON object')
-    for event, groups in hooks.items():
-        if not isinstance(groups, list):
-            raise SettingsError(f'"hooks.{event}" is not a list')
-    return hooks
-
-
 def remove_claude_hooks(settings: dict) -> dict:
     """A copy of ``settings`` without any Blueplane hook; containers we emptied go too."""
     out = copy.deepcopy(settings)
-    hooks = _claude_hooks(out)
+    hooks = _hooks_of(out)
     for event in list(hooks):
         kept_groups = []
         for group in hooks[event]:
@@ -141,7 +142,7 @@ def add_claude_hooks(settings: dict, command: str, events: tuple[str, ...] = CLA
     Blueplane entry there (an older path, the other mode) is replaced.
     """
     out = copy.deepcopy(settings)
-    hooks = _claude_hooks(out)
+    hooks = _hooks_of(out)
     for event in events:
         wanted = claude_group(event, command, run_async)
         groups = hooks.get(event, [])
@@ -162,21 +163,9 @@ def _is_our_claude_group(group: object) -> bool:
 
 # --- Cursor: {"version": 1, "hooks": {"<event>": [{"command": "..."}]}} -------------------
 
-def _cursor_hooks(doc: dict) -> dict:
-    if not isinstance(doc, dict):
-        raise SettingsError("the hooks file does not hold a JSON object")
-    hooks = doc.get("hooks", {})
-    if not isinstance(hooks, dict):
-        raise SettingsError('"hooks" is not a JSON object')
-    for event, entries in hooks.items():
-        if not isinstance(entries, list):
-            raise SettingsError(f'"hooks.{event}" is not a list')
-    return hooks
-
-
 def remove_cursor_hooks(doc: dict) -> dict:
     out = copy.deepcopy(doc)
-    hooks = _cursor_hooks(out)
+    hooks = _hooks_of(out)
     for event in list(hooks):
         kept = [e for e in hooks[event]
                 if not (isinstance(e, dict) and owner_of(e.get("command")))]
@@ -192,7 +181,7 @@ def add_cursor_hooks(doc: dict, command: str,
                      events: tuple[str, ...] = CURSOR_EVENTS) -> dict:
     out = copy.deepcopy(doc)
     out.setdefault("version", 1)
-    hooks = _cursor_hooks(out)
+    hooks = _hooks_of(out)
     for event in events:
         wanted = {"command": command}
         entries = hooks.get(event, [])
