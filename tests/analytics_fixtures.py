@@ -38,6 +38,20 @@ def transcript_envelopes(path: Path, mode: str = "standard") -> list[dict]:
     return out
 
 
+def line_envelopes(lines: list[dict], mode: str = "standard",
+                   file: str = "proj/session.jsonl") -> list[dict]:
+    """Envelopes for hand-built transcript lines (same contract as the files above)."""
+    out = []
+    for lineno, line in enumerate(lines, start=1):
+        payload = filter_payload(line, mode)
+        payload["_file"], payload["_line"] = file, lineno
+        out.append(make_envelope(
+            "claude_code", "transcript", line["type"], payload,
+            session_id=line.get("sessionId") or Path(file).stem, ts=line.get("timestamp"),
+            event_id=deterministic_id("claude_transcript", line["uuid"])))
+    return out
+
+
 def hook_envelope(payload: dict, ts: str, mode: str = "standard",
                   platform: str = "claude_code") -> dict:
     session = payload.get("session_id") or payload.get("conversation_id")

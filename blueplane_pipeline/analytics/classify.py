@@ -13,7 +13,10 @@ import re
 
 import orjson
 
-EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit", "cursor_edit"})
+# Claude Code's edit tools, Cursor's afterFileEdit hook (cursor_edit) and Cursor agent tools.
+EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit", "cursor_edit",
+                        "edit_file", "search_replace", "write"})
+CURSOR_DIFF_TOOLS = frozenset({"edit_file", "search_replace", "write"})
 SUBAGENT_TOOLS = frozenset({"Task", "Agent"})
 PATH_INPUT_KEYS = ("file_path", "notebook_path", "path", "filePath")
 
@@ -106,6 +109,11 @@ def edit_lines(tool: str, tool_input: object, response: object) -> tuple[int, in
     if is_create or (tool == "Write" and patch is None and not resp):
         content = resp.get("content", inp.get("content"))
         return line_count(content), 0, True
+    if tool in CURSOR_DIFF_TOOLS:
+        diff = resp.get("diff") if isinstance(resp.get("diff"), dict) else {}
+        chunks = [c for c in diff.get("chunks") or [] if isinstance(c, dict)]
+        return (sum(int(c.get("linesAdded") or 0) for c in chunks),
+                sum(int(c.get("linesRemoved") or 0) for c in chunks), False)
     if tool == "cursor_edit":
         added = removed = 0
         for edit in inp.get("edits") or []:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import orjson
+
 from blueplane_pipeline.analytics import classify
 from blueplane_pipeline.storage.raw_events import parse_ts_ms
 
@@ -215,40 +217,52 @@ def _cursor_hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[F
 # ---------------------------------------------------------------- Cursor's store
 
 def _cursor_db(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -> None:
-    """Composers (conversations) and their bubbles (messages), at a basic level."""
+    """Composers (conversations) and their bubbles (messages), at a basic level. Shapes as
+    ``sources.cursor_store`` writes them: ``composer`` / ``composer_data`` (session =
+    composerId) and ``bubble`` (session = its composer; ``type`` 1 user, 2 assistant)."""
     src = "cursor_db"
-    roots = p.get("workspace_roots") or p.get("workspaceRoots")
-    if isinstance(roots, list) and roots and isinstance(roots[0], str):
-        _set(base, "cwd", roots[0])
-    _set(base, "cwd", p.get("workspace") if isinstance(p.get("workspace"), str) else None)
-    if "composer" in etype.lower() and "bubble" not in etype.lower():
-        _set(base, "custom_title", p.get("name") or p.get("title"))
+    workspace = p.get("_workspace")
+    if isinstance(workspace, str) and workspace:
+        _set(base, "cwd", workspace.removeprefix("file://"))
+    if etype in ("composer", "composer_data"):
+        _set(base, "custom_title", p.get("name"))
         return
-    if "bubble" not in etype.lower():
+    if etype != "bubble":
         return
     kind = p.get("type")
-    model = _model_name((p.get("modelInfo") or {}).get("modelName")
-                        if isinstance(p.get("modelInfo"), dict) else p.get("model"))
-    if kind in (1, "user"):
+    info = p.get("modelInfo")
+    model = _model_name(info.get("modelName") if isinstance(info, dict) else None)
+    _set(base, "model", model)
+    if kind == 1:
         _prompt(ts, seq, src, p.get("text"), out)
         return
-    if kind not in (2, "assistant", "ai"):
+    if kind != 2:
         return
-    bubble = p.get("bubbleId") or f"line:{seq}"
-    out.append(Fact(ts, seq, "assistant", src, str(bubble), model, {"sidechain": False}))
+    bubble = str(p.get("bubbleId") or p.get("_bubble_id") or f"line:{seq}")
+    out.append(Fact(ts, seq, "assistant", src, bubble, model, {"sidechain": False}))
     text, chars = classify.text_of(p.get("text"))
     if chars:
         out.append(Fact(ts, seq, "text", src, data={"text": text[:TEXT_KEEP] if text else None,
                                                      "chars": chars}))
     tool = p.get("toolFormerData")
-    if isinstance(tool, dict) and tool.get("name"):
+    if isinstance(tool, dict) and isinstance(tool.get("name"), str):
         tid = str(tool.get("toolCallId") or f"cursor:{bubble}")
-        status = str(tool.get("status") or "")
-        out.append(Fact(ts, seq, "tool_use", src, tid, str(tool["name"]), {
-            "input": tool.get("rawArgs") or tool.get("params"), "model": model,
-            "sidechain": False}))
+        out.append(Fact(ts, seq, "tool_use", src, tid, tool["name"], {
+            "input": _json_value(tool.get("rawArgs")), "model": model, "sidechain": False}))
+        status = tool.get("status")
         if status in ("completed", "error", "cancelled", "rejected"):
-            out.append(Fact(ts, seq, "cursor_result", src, tid, data={"status": status}))
+            out.append(Fact(ts, seq, "cursor_result", src, tid, data={
+                "status": status, "result": _json_value(tool.get("result"))}))
+
+
+def _json_value(value: object) -> object:
+    """Cursor stores tool arguments and results as JSON strings."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
 
 
 # ---------------------------------------------------------------- helpers

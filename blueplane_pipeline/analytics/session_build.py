@@ -223,6 +223,9 @@ def _pair_calls(facts: list[Fact]) -> list[Call]:
             call.transcript_outcome = _CURSOR_STATUS.get(f.data.get("status"),
                                                          ("success", None, None))
             call.t_result = f.ts
+            call.sources.add(f.source)
+            if isinstance(f.data.get("result"), dict):
+                call.response = f.data["result"]
         elif kind == "pre":
             if f.key:
                 call = get(f.key, f)
