@@ -627,3 +627,144 @@ def recent_activity(conn: sqlite3.Connection, *, sessions: int = 8,
         " ORDER BY at DESC LIMIT ?", (calls,)))
     return {"today": summary(conn, today), "sessions": newest, "tool_calls": latest_calls,
             "last_event": newest[0]["ended_at"] if newest else None}
+
+
+# ------------------------------------------------------------------- patterns (MCP server)
+# Appended for the MCP server's analysis tools; same conventions as above.
+
+ACCEPTANCE_BYS = {"tool": "tool_name", "file_ext": "file_ext", "model": "model", "day": "day",
+                  "project": "project_path"}
+
+
+def acceptance_breakdown(conn: sqlite3.Connection, window: Window, filters: Filters = Filters(),
+                         by: str = "tool", *, file_ext: str | None = None) -> list[dict]:
+    """Edit decisions grouped ``by`` tool/file_ext/model/day/project, from ``file_edits``:
+    accepted, rejected, user-modified, churn (re-edited within 5 min), lines, rates."""
+    if by not in ACCEPTANCE_BYS:
+        raise ValueError(f"unknown grouping {by!r}: use one of {', '.join(ACCEPTANCE_BYS)}")
+    require(conn, "file_edits")
+    where = _filters(_window(_Where(), window, ts_expr="ts"), conn, filters)
+    if file_ext is not None:
+        where.add("file_ext = ?", file_ext)
+    rows = _rows(conn.execute(
+        f"SELECT {ACCEPTANCE_BYS[by]} AS key, count(*) AS edits,"
+        " coalesce(sum(accepted = 1), 0) AS accepted, coalesce(sum(accepted = 0), 0) AS rejected,"
+        " coalesce(sum(accepted = 1 AND user_modified = 1), 0) AS user_modified,"
+        " coalesce(sum(accepted = 1 AND reedited_within_5m = 1), 0) AS reedited_within_5m,"
+        " coalesce(sum(lines_added), 0) AS lines_added,"
+        " coalesce(sum(lines_removed), 0) AS lines_removed"
+        f" FROM file_edits{where.sql()} GROUP BY 1 ORDER BY edits DESC, key", where.params))
+    for row in rows:
+        decided = row["accepted"] + row["rejected"]
+        row["acceptance_rate"] = row["accepted"] / decided if decided else None
+        row["user_modified_share"] = (row["user_modified"] / row["accepted"]
+                                      if row["accepted"] else None)
+    return rows
+
+
+def error_breakdown(conn: sqlite3.Connection, window: Window, filters: Filters = Filters(), *,
+                    tool: str | None = None, file_ext: str | None = None) -> list[dict]:
+    """Failed, rejected and interrupted calls per (tool, status, error class), most first,
+    with sessions affected, the last time seen and that newest call's error text (SQLite
+    takes bare columns from the row that holds the ``max``)."""
+    require(conn, "tool_calls")
+    where = _filters(_window(_Where(), window, ts_expr="coalesce(started_at, ended_at)"),
+                     conn, filters)
+    where.add("status IN ('error', 'rejected', 'interrupted')")
+    if tool:
+        where.add("tool_name = ?", tool)
+    if file_ext is not None:
+        where.add("file_ext = ?", file_ext)
+    return _rows(conn.execute(
+        "SELECT tool_name, status, coalesce(error_class, 'other') AS error_class,"
+        " count(*) AS calls, count(DISTINCT session_id) AS sessions,"
+        " max(coalesce(started_at, ended_at)) AS last_seen, error_text AS example"
+        f" FROM tool_calls{where.sql()} GROUP BY 1, 2, 3 ORDER BY calls DESC, 1, 3",
+        where.params))
+
+
+def call_counts(conn: sqlite3.Connection, window: Window, filters: Filters = Filters(), *,
+                tool: str | None = None, file_ext: str | None = None) -> dict:
+    """Tool calls by status in the window (the denominators of ``error_breakdown``)."""
+    require(conn, "tool_calls")
+    where = _filters(_window(_Where(), window, ts_expr="coalesce(started_at, ended_at)"),
+                     conn, filters)
+    if tool:
+        where.add("tool_name = ?", tool)
+    if file_ext is not None:
+        where.add("file_ext = ?", file_ext)
+    row = conn.execute(
+        "SELECT count(*), coalesce(sum(status = 'success'), 0), coalesce(sum(status = 'error'),"
+        " 0), coalesce(sum(status = 'rejected'), 0), coalesce(sum(status = 'interrupted'), 0)"
+        f" FROM tool_calls{where.sql()}", where.params).fetchone()
+    return dict(zip(("calls", "success", "errors", "rejected", "interrupted"), row, strict=True))
+
+
+def turn_calls(conn: sqlite3.Connection, window: Window, filters: Filters = Filters(), *,
+               keys: Sequence[tuple[str, int]] | None = None) -> list[dict]:
+    """Turns with their outcome counts and their tool calls in order (main thread and
+    subagents), for pattern mining. ``keys`` restricts to given (session_id, turn_index)."""
+    require(conn, "turns", "tool_calls")
+    where = _filters(_window(_Where(), window, ts_expr="started_at"), conn, filters)
+    if keys is not None:
+        if not keys:
+            return []
+        where.add("(session_id, turn_index) IN (VALUES "
+                  + ",".join("(?, ?)" for _ in keys) + ")",
+                  *[v for key in keys for v in key])
+    turns = _rows(conn.execute(
+        "SELECT session_id, turn_index, day, project_path, model, started_at, duration_s,"
+        " active_s, prompt_chars, tool_calls, tool_errors, tool_rejected, tool_interrupted,"
+        " edits_accepted, edits_rejected, interrupted"
+        f" FROM turns{where.sql()} ORDER BY started_at", where.params))
+    by_key = {(t["session_id"], t["turn_index"]): t for t in turns}
+    for t in turns:
+        t["calls"] = []
+    sessions = sorted({t["session_id"] for t in turns})
+    for start in range(0, len(sessions), 500):
+        chunk = sessions[start:start + 500]
+        sql, params = _in("session_id", chunk)
+        for sid, idx, name, status, latency, error_class, ext, sidechain in conn.execute(
+                "SELECT session_id, turn_index, tool_name, status, latency_ms, error_class,"
+                f" file_ext, is_sidechain FROM tool_calls WHERE {sql} AND turn_index IS NOT NULL"
+                " ORDER BY coalesce(started_at, ended_at)", params):
+            turn = by_key.get((sid, idx))
+            if turn is not None:
+                turn["calls"].append({"tool_name": name, "status": status,
+                                      "latency_ms": latency, "error_class": error_class,
+                                      "file_ext": ext, "is_sidechain": sidechain})
+    return turns
+
+
+def prompt_texts(conn: sqlite3.Connection) -> list[tuple[str, int | None, str]]:
+    """(session_id, turn_index, text) of every stored prompt, and (session_id, None, title)
+    of every session title: what full-text search indexes."""
+    require(conn, "turns", "sessions")
+    rows = conn.execute(
+        "SELECT session_id, turn_index, prompt_text FROM turns"
+        " WHERE prompt_text IS NOT NULL AND prompt_text != ''").fetchall()
+    rows += conn.execute(
+        "SELECT session_id, NULL, title FROM sessions WHERE title IS NOT NULL AND title != ''"
+    ).fetchall()
+    return rows
+
+
+def text_signature(conn: sqlite3.Connection) -> tuple:
+    """Changes whenever the searchable text can have changed (cache key for indexes)."""
+    require(conn, "turns", "sessions")
+    return (conn.execute("SELECT count(*), max(started_at), max(ended_at) FROM turns").fetchone()
+            + conn.execute("SELECT count(*), max(ended_at) FROM sessions").fetchone())
+
+
+def sessions_by_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> list[dict]:
+    """The ``list_sessions`` columns of the given sessions, in the order given."""
+    require(conn, "sessions")
+    if not ids:
+        return []
+    cols = ", ".join(
+        "input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens"
+        " AS total_tokens" if c == "total_tokens" else c for c in SESSION_LIST_COLUMNS)
+    sql, params = _in("session_id", list(ids))
+    found = {r[0]: dict(zip(SESSION_LIST_COLUMNS, r, strict=True))
+             for r in conn.execute(f"SELECT {cols} FROM sessions WHERE {sql}", params)}
+    return [found[i] for i in ids if i in found]
