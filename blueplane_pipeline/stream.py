@@ -36,14 +36,24 @@ def read_new(r: redis.Redis, count: int) -> list[Entry]:
 
 
 def read_pending(r: redis.Redis, count: int, after: bytes = b"0") -> list[Entry]:
-    """Entries delivered to this consumer but never acknowledged (a run that died)."""
-    return _entries(r.xreadgroup(config.GROUP, CONSUMER, {config.STREAM_KEY: after}, count=count))
+    """Entries delivered to this consumer but never acknowledged (a run that died).
+
+    An entry deleted from the stream while pending (XDEL, an outside MAXLEN trim) comes
+    back without fields (XADD needs at least one, so empty means gone): there is nothing
+    left to store, so it is acknowledged here — left pending, it would hold back trimming
+    forever.
+    """
+    reply = r.xreadgroup(config.GROUP, CONSUMER, {config.STREAM_KEY: after}, count=count)
+    gone = [eid for eid, fields in (reply[0][1] if reply else []) if not fields]
+    if gone:
+        r.xack(config.STREAM_KEY, config.GROUP, *gone)
+    return _entries(reply)
 
 
 def _entries(reply: list) -> list[Entry]:
     if not reply:
         return []
-    return [(eid, fields) for eid, fields in reply[0][1] if fields is not None]
+    return [(eid, fields) for eid, fields in reply[0][1] if fields]
 
 
 def reclaim_stale(r: redis.Redis, min_idle_ms: int = STALE_MS) -> int:

@@ -64,3 +64,13 @@ def test_reclaim_moves_only_entries_idle_long_enough(redis_client):
     assert stream.reclaim_stale(redis_client, min_idle_ms=60_000) == 0
     assert stream.reclaim_stale(redis_client, min_idle_ms=0) == 3
     assert len(stream.read_pending(redis_client, 10)) == 3
+
+
+def test_a_pending_entry_deleted_from_the_stream_is_acknowledged(redis_client):
+    ids = add(redis_client, 3)
+    stream.ensure_group(redis_client)
+    stream.read_new(redis_client, 3)
+    redis_client.xdel(config.STREAM_KEY, ids[1])
+    pending = stream.read_pending(redis_client, 10)
+    assert [eid for eid, _ in pending] == [ids[0], ids[2]]
+    assert stream.state(redis_client).pending == 2  # the deleted one no longer blocks trims
