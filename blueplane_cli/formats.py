@@ -43,11 +43,11 @@ LABELS = {
     "primary_model": "model", "started_at": "started",
 }
 WRAPPED = frozenset({"title", "prompt", "prompt_text", "file_path", "detail", "error_text",
-                     "query"})
+                     "query", "description"})
 LEFT = frozenset({"key", "metric", "session_id", "platform", "project_name", "project",
                   "tool_name", "tool", "model", "primary_model", "started_at", "status",
                   "kind", "severity", "subject", "day", "file_ext", "error_class", "setting",
-                  "source", "at", "trend"})
+                  "source", "at", "trend", "value", "default"})
 
 
 def human(name: str, value: object) -> str:
@@ -130,15 +130,19 @@ def emit(rows: Sequence[dict], columns: Sequence[str], fmt: str, *, title: str =
     from rich.table import Table
 
     labels = {**LABELS, **(labels or {})}
+    body = [[cells(c, r.get(c)) for c in columns] for r in rows]
     t = Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD,
               title_style="bold")
-    for c in columns:
+    for i, c in enumerate(columns):
         wraps = c in WRAPPED
+        # Numbers keep their full width; only free-text columns give way on narrow screens.
+        widest = max((len(line[i]) for line in body), default=0)
         t.add_column(labels.get(c, c.replace("_", " ")), no_wrap=not wraps,
+                     min_width=None if wraps else min(widest, 24),
                      overflow="fold" if wraps else "ellipsis",
                      justify="left" if wraps or c in LEFT else "right")
-    for r in rows:
-        t.add_row(*(cells(c, r.get(c)) for c in columns))
+    for line in body:
+        t.add_row(*line)
     console = Console()
     console.print(t)
     if footer:

@@ -1,0 +1,121 @@
+"""``blueplane config``: list, get and set settings (privacy mode, ports, host)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from blueplane_cli.formats import chosen, emit, format_options
+from blueplane_cli.output import fail
+
+DESCRIPTIONS = {
+    "privacy_mode": "What capture keeps: standard (prompts with secrets redacted, no file "
+                    "contents), strict (no prompt text, extensions only), full (everything)",
+    "dagster_port": "Port of the Dagster UI started by `blueplane up` (127.0.0.1)",
+    "datasette_port": "Port of Datasette started by `blueplane up` / `blueplane serve`",
+    "host": "Address the local services listen on (loopback only)",
+}
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def validate(key: str, value: str) -> object:
+    """The value to store for ``key``, or ``click.BadParameter`` saying what is allowed."""
+    from blueplane_pipeline.config import DEFAULTS, PRIVACY_MODES
+
+    if key not in DEFAULTS:
+        raise click.BadParameter(f"unknown setting {key!r}: use one of {', '.join(DEFAULTS)}")
+    if key == "privacy_mode":
+        if value not in PRIVACY_MODES:
+            raise click.BadParameter(f"privacy_mode must be one of {', '.join(PRIVACY_MODES)}")
+        return value
+    if key.endswith("_port"):
+        try:
+            port = int(value)
+        except ValueError:
+            port = 0
+        if not 1024 <= port <= 65535:
+            raise click.BadParameter(f"{key} must be a port number from 1024 to 65535")
+        return port
+    if key == "host" and not (value in LOOPBACK or value.startswith("127.")):
+        raise click.BadParameter("host must be a loopback address (127.0.0.1, localhost, ::1):"
+                                 " Blueplane never listens on the network")
+    return value
+
+
+def _complete_keys(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+    return [k for k in DESCRIPTIONS if k.startswith(incomplete)]
+
+
+@click.group()
+def config() -> None:
+    """Show or change settings (stored in $BLUEPLANE_HOME/config.toml)."""
+
+
+@config.command("list")
+@format_options
+def list_(fmt: str, as_json: bool) -> None:
+    """Every setting with its value and where the value comes from."""
+    from blueplane_pipeline import config as cfg
+
+    settings = cfg.load_settings().as_dict()
+    stored = _stored()
+    rows = []
+    for key, default in cfg.DEFAULTS.items():
+        source = "default"
+        if key in stored:
+            source = "config.toml"
+        if key == "privacy_mode" and os.environ.get("BLUEPLANE_PRIVACY_MODE"):
+            source = "BLUEPLANE_PRIVACY_MODE"
+        rows.append({"setting": key, "value": settings[key], "source": source,
+                     "default": default, "description": DESCRIPTIONS.get(key, "")})
+    fmt = chosen(fmt, as_json)
+    emit(rows, ("setting", "value", "source", "default", "description"), fmt,
+         title=f"Settings ({cfg.config_file()})", cells=lambda _c, v: "" if v is None else str(v))
+
+
+@config.command("get")
+@click.argument("key", shell_complete=_complete_keys)
+def get(key: str) -> None:
+    """Print one setting's effective value."""
+    from blueplane_pipeline import config as cfg
+
+    if key not in cfg.DEFAULTS:
+        fail(f"unknown setting {key!r}: use one of {', '.join(cfg.DEFAULTS)}")
+    click.echo(cfg.load_settings().as_dict()[key])
+
+
+@config.command("set")
+@click.argument("key", shell_complete=_complete_keys)
+@click.argument("value")
+def set_(key: str, value: str) -> None:
+    """Change a setting (privacy_mode applies to events captured from now on)."""
+    from blueplane_pipeline import config as cfg
+
+    try:
+        stored = validate(key, value)
+    except click.BadParameter as exc:
+        fail(exc.message)
+    try:
+        cfg.save_setting(key, stored)
+    except OSError as exc:
+        fail(f"cannot write {cfg.config_file()}: {exc.strerror}")
+    click.echo(f"{key} = {stored}")
+    if key == "privacy_mode" and os.environ.get("BLUEPLANE_PRIVACY_MODE"):
+        click.echo("Note: BLUEPLANE_PRIVACY_MODE is set in this environment and overrides it.",
+                   err=True)
+    if key.endswith("_port") or key == "host":
+        click.echo("Restart the services to use it: blueplane down && blueplane up", err=True)
+
+
+def _stored() -> dict:
+    import tomllib
+
+    from blueplane_pipeline import config as cfg
+
+    path = cfg.config_file()
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
