@@ -406,3 +406,31 @@ def test_secret_precheck_never_hides_a_secret(secret):
     assert any(p.search(text) for p, _ in SECRET_PATTERNS)
     assert may_hold_secret(text)
     assert "[REDACTED]" in redact(text)
+
+
+def test_big_import_is_ingested_by_a_second_process_meanwhile(redis_home, monkeypatch):
+    from blueplane_pipeline.sources import run as run_mod
+
+    monkeypatch.setattr(run_mod.BackgroundIngest, "START_AFTER", 100)
+    started = []
+    original = run_mod.BackgroundIngest.maybe_start
+
+    def spy(self):
+        original(self)
+        started.append(self.proc)
+
+    finished = []
+    original_finish = run_mod.BackgroundIngest.finish
+
+    def spy_finish(self):
+        finished.append(original_finish(self))
+        return finished[-1]
+
+    monkeypatch.setattr(run_mod.BackgroundIngest, "maybe_start", spy)
+    monkeypatch.setattr(run_mod.BackgroundIngest, "finish", spy_finish)
+    result = run(CLAUDE_HOME)
+    total = sum(len(nonempty_lines(p)) for p in FIXTURE_FILES)
+    assert started and started[0] is not None and started[0].exitcode == 0
+    assert finished[0][0] > 0  # the second process stored events
+    assert result.ingested.events_stored == total  # background + final, added up
+    assert len(transcript_events(redis_home)) == total

@@ -1,7 +1,8 @@
 """Import then ingest: what ``blueplane import`` and the import sensors' job run.
 
 Events take the same path as hook events (stream, or spool if Redis is down); ``ingest``
-then stores them, in-process, so the caller sees rows in ``raw_events`` when this returns.
+then stores them, so the caller sees rows in ``raw_events`` when this returns. A big
+import is ingested by a second process while it runs (see ``BackgroundIngest``).
 """
 
 from __future__ import annotations
@@ -26,13 +27,88 @@ class RunResult:
         return out
 
 
-def _sink(db_path: Path, redis_url: str | None, run_ingest: bool, trigger: str) -> EventSink:
-    def drain() -> None:
-        from blueplane_pipeline.ingest import ingest
+class BackgroundIngest:
+    """Drains the stream in a second process while an import fills it.
 
-        ingest(db_path, redis_url, trigger=trigger)
+    Ingest is ~40 % of an import's work; on a second core it overlaps with reading and
+    filtering (measured: 25 -> 37 MB/s). Started only once an import has sent
+    ``START_AFTER`` events, so small (sensor) imports never pay for a process. Only this
+    process ingests until ``finish`` returns, then the caller runs the final ingest.
+    """
 
-    return EventSink(redis_url, drain=drain if run_ingest else None)
+    START_AFTER = 5_000
+
+    def __init__(self, db_path: Path, redis_url: str | None, trigger: str,
+                 enabled: bool = True) -> None:
+        self.args = (str(db_path), redis_url, trigger)
+        self.enabled = enabled
+        self.proc = None
+        self.failed_to_start = False
+
+    def maybe_start(self) -> None:
+        if self.proc is not None or self.failed_to_start:
+            return
+        import multiprocessing as mp
+
+        # spawn, not fork: the caller may be a threaded process (Dagster, rich's refresher).
+        ctx = mp.get_context("spawn")
+        self.stop, self.totals = ctx.Event(), ctx.Array("q", 2)
+        try:
+            self.proc = ctx.Process(target=_ingest_loop, args=(*self.args, self.stop,
+                                                              self.totals), daemon=True)
+            self.proc.start()
+        except OSError:
+            self.proc, self.failed_to_start = None, True
+
+    def finish(self) -> tuple[int, int]:
+        """Stop after the stream is drained; return (stored, duplicates) it ingested."""
+        if self.proc is None:
+            return 0, 0
+        self.stop.set()
+        self.proc.join(timeout=600)
+        if self.proc.is_alive():
+            self.proc.terminate()
+        return self.totals[0], self.totals[1]
+
+
+def _ingest_loop(db_path: str, redis_url: str | None, trigger: str, stop, totals) -> None:
+    import logging
+
+    from blueplane_pipeline.ingest import ingest
+
+    try:
+        while True:
+            stopping = stop.is_set()
+            stats = ingest(db_path, redis_url, trigger=trigger)
+            totals[0] += stats.events_stored
+            totals[1] += stats.duplicates
+            if stopping or stats.redis_error:
+                return
+            if not stats.events_read:
+                stop.wait(0.5)
+    except KeyboardInterrupt:
+        return  # the parent reports the interrupt
+    except Exception:  # noqa: BLE001 - the parent's final ingest picks up what is left
+        logging.getLogger("blueplane.import").exception("background ingest failed")
+
+
+def _sink(redis_url: str | None, background: BackgroundIngest | None) -> EventSink:
+    if background is None or not background.enabled:
+        return EventSink(redis_url)
+    return EventSink(redis_url, drain=background.maybe_start,
+                     drain_every=BackgroundIngest.START_AFTER)
+
+
+def _finish(db_path: Path, redis_url: str | None, background: BackgroundIngest | None,
+            trigger: str):
+    """The final in-process ingest, with what the background process stored added in."""
+    if background is None:
+        return None
+    stored, duplicates = background.finish()
+    stats = _ingest(db_path, redis_url, trigger)
+    stats.events_stored += stored
+    stats.duplicates += duplicates
+    return stats
 
 
 def run_claude_import(
@@ -42,6 +118,7 @@ def run_claude_import(
     db_path: Path | None = None,
     redis_url: str | None = None,
     run_ingest: bool = True,
+    background_ingest: bool = True,
     privacy_mode: str | None = None,
     progress=None,
     trigger: str = "import",
@@ -51,14 +128,16 @@ def run_claude_import(
     db_path = Path(db_path or config.db_path())
     mode = privacy_mode or config.load_settings().privacy_mode
     conn = open_db(db_path)
-    sink = _sink(db_path, redis_url, run_ingest, trigger)
+    background = (BackgroundIngest(db_path, redis_url, trigger, background_ingest)
+                  if run_ingest else None)
+    sink = _sink(redis_url, background)
     try:
         stats = import_transcripts(conn, sink, dirs=dirs or config_dirs(), privacy_mode=mode,
                                    since_ms=since_ms, progress=progress)
     finally:
         sink.close()
         conn.close()
-    return RunResult(stats, _ingest(db_path, redis_url, trigger) if run_ingest else None)
+    return RunResult(stats, _finish(db_path, redis_url, background, trigger))
 
 
 def run_cursor_import(
@@ -76,14 +155,15 @@ def run_cursor_import(
     db_path = Path(db_path or config.db_path())
     mode = privacy_mode or config.load_settings().privacy_mode
     conn = open_db(db_path)
-    sink = _sink(db_path, redis_url, run_ingest, trigger)
+    background = BackgroundIngest(db_path, redis_url, trigger) if run_ingest else None
+    sink = _sink(redis_url, background)
     try:
         stats = import_cursor(conn, sink, dirs=dirs or default_dirs(), privacy_mode=mode,
                               progress=progress)
     finally:
         sink.close()
         conn.close()
-    return RunResult(stats, _ingest(db_path, redis_url, trigger) if run_ingest else None)
+    return RunResult(stats, _finish(db_path, redis_url, background, trigger))
 
 
 def _ingest(db_path: Path, redis_url: str | None, trigger: str):

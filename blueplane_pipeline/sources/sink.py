@@ -18,8 +18,8 @@ class EventSink:
     After the first connection failure the rest of the run goes to the spool (one spool
     file per batch) rather than paying a timeout per batch. ``on_flush`` is called after
     every flush, so callers can record progress that is now safe to persist; ``drain``
-    (e.g. an in-process ingest) every ``drain_every`` events sent, so a big import never
-    piles up in Redis memory.
+    every ``drain_every`` events sent to the stream (the import runner starts a
+    background ingest there, so a big import never piles up in Redis memory).
     """
 
     def __init__(self, redis_url: str | None = None, *, spool_dir: Path | None = None,
