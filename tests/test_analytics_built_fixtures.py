@@ -247,3 +247,37 @@ def test_cursor_hooks_and_store(tmp_path):
     edit = rows(conn, "SELECT * FROM tool_calls WHERE session_id = ?", composer)[0]
     assert (edit["tool_name"], edit["status"], edit["is_edit"], edit["lines_added"],
             edit["lines_removed"]) == ("edit_file", "success", 1, 4, 1)
+
+
+def _copied_history(session: str, uuid_prefix: str, t_use: str, t_result: str) -> list[dict]:
+    """A Bash call with tool_use_id tCOPY, as a resumed session copies it under a new id."""
+    return [
+        {"type": "assistant", "uuid": f"{uuid_prefix}1", "sessionId": session, "cwd": CWD,
+         "timestamp": t_use, "requestId": "r9",
+         "message": {"id": "m9", "model": "claude-opus-4-5", "role": "assistant",
+                     "content": [{"type": "tool_use", "id": "tCOPY", "name": "Bash",
+                                  "input": {"command": "ls"}}]}},
+        {"type": "user", "uuid": f"{uuid_prefix}2", "sessionId": session, "cwd": CWD,
+         "timestamp": t_result, "message": {"role": "user", "content": [
+             {"type": "tool_result", "tool_use_id": "tCOPY", "content": "a b"}]}},
+    ]
+
+
+def test_tool_use_id_copied_into_another_session_counts_once(tmp_path):
+    """The original session (earlier start) keeps the call, whichever arrives first."""
+    original = _copied_history("s-orig", "o", "2026-02-04T10:00:00.000Z",
+                               "2026-02-04T10:00:01.000Z")
+    copy = _copied_history("s-copy", "c", "2026-02-04T10:00:00.000Z",
+                           "2026-02-04T10:00:01.000Z")
+    copy[0]["timestamp"] = "2026-02-04T11:00:00.000Z"  # the copy is written later
+    for name, first, second in (("a", copy, original), ("b", original, copy)):
+        conn = store(tmp_path / f"{name}.db", line_envelopes(first, file=f"p/{name}1.jsonl"))
+        refresh_all(conn)
+        from blueplane_pipeline.envelope import dumps
+        from blueplane_pipeline.storage.raw_events import RawEventWriter, normalise
+        RawEventWriter(conn).write([normalise(dumps(e)) for e in
+                                    line_envelopes(second, file=f"p/{name}2.jsonl")])
+        refresh_all(conn)
+        got = {r["session_id"]: r["tool_calls"] for r in rows(conn, "SELECT * FROM sessions")}
+        assert got == {"s-orig": 1, "s-copy": 0}, name
+        assert [r["session_id"] for r in rows(conn, "SELECT * FROM tool_calls")] == ["s-orig"]

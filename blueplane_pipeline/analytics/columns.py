@@ -81,7 +81,9 @@ TABLE_DOCS: dict[str, dict] = {
         ),
         "columns": {
             "tool_use_id": "The tool_use id; for calls without one, 'hook:'/'cursor:' plus the "
-                           "id of the event that started it",
+                           "id of the event that started it. An id found in several sessions "
+                           "(a history copied by resume/fork) belongs to the session that "
+                           "started it first",
             "session_id": "Session of the call",
             "platform": "`claude_code` or `cursor`",
             "project_path": "Session's project path",

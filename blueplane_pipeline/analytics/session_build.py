@@ -67,9 +67,17 @@ def iso(ms: int | None) -> str | None:
         f"{ms % 1000:03d}Z"
 
 
-def build_session(session_id: str, facts: list[Fact], now_ms: int) -> SessionRows:
+_CALL_KINDS = frozenset({"tool_use", "tool_result", "cursor_result", "pre", "post", "fail",
+                         "perm_request", "perm_denied"})
+
+
+def build_session(session_id: str, facts: list[Fact], now_ms: int,
+                  exclude: frozenset[str] | set[str] = frozenset()) -> SessionRows:
     """Rows for one session. ``now_ms`` is the newest event time in the whole database: a
-    call with no outcome becomes ``interrupted`` once 10 minutes of newer data exist."""
+    call with no outcome becomes ``interrupted`` once 10 minutes of newer data exist.
+    ``exclude``: tool_use_ids another session owns (a copied history), left out here."""
+    if exclude:
+        facts = [f for f in facts if not (f.kind in _CALL_KINDS and f.key in exclude)]
     facts = sorted(facts, key=lambda f: (f.ts, f.seq, _KIND_ORDER.get(f.kind, 9)))
     events = [f for f in facts if f.kind == "event"]
     info = _session_info(events)

@@ -71,8 +71,7 @@ def refresh_sessions(conn: sqlite3.Connection, *, full: bool = False,
             facts.extend(extract(ev.seq, ev.envelope))
             stats.events_read += 1
         new_facts[sid] = facts
-    built: list[SessionRows] = [build_session(sid, facts, now_ms)
-                                for sid, facts in sorted(new_facts.items()) if facts]
+    built = _build_owning(conn, new_facts, now_ms, top, stats)
     stats.sessions_rebuilt = len(built)
     rows_written = dict.fromkeys(SESSION_TABLES, 0)
     for batch in state.chunks(built, WRITE_BATCH_SESSIONS):
@@ -86,6 +85,53 @@ def refresh_sessions(conn: sqlite3.Connection, *, full: bool = False,
     stats.last_seq = top
     stats.seconds = round(time.perf_counter() - t0, 3)
     return stats
+
+
+def _build_owning(conn: sqlite3.Connection, facts: dict[str, list[Fact]], now_ms: int,
+                  top: int, stats: SessionRefreshStats) -> list[SessionRows]:
+    """Build the sessions; a tool_use_id found in several sessions (a resumed or forked
+    history copied under a new session id) belongs to the one that started it first
+    (started_at, then session_id) and is left out of the others. An untouched session
+    that loses a call this way is rebuilt too, so the result does not depend on which
+    session was refreshed first."""
+    excluded: dict[str, set[str]] = defaultdict(set)
+    built = {sid: build_session(sid, f, now_ms) for sid, f in sorted(facts.items()) if f}
+    while True:
+        owner: dict[str, tuple[str, str]] = {}
+        for sid, rows in built.items():
+            for c in rows.tool_calls:
+                cand = (c["started_at"] or c["ended_at"] or "", sid)
+                owner[c["tool_use_id"]] = min(owner.get(c["tool_use_id"], cand), cand)
+        losers: set[str] = set()
+        for chunk in state.chunks(list(owner)):
+            marks = ",".join("?" * len(chunk))
+            for tid, started, ended, sid in conn.execute(
+                    "SELECT tool_use_id, started_at, ended_at, session_id FROM tool_calls "
+                    f"WHERE tool_use_id IN ({marks})", chunk):
+                if sid in built:
+                    continue
+                cand = (started or ended or "", sid)
+                if cand < owner[tid]:
+                    owner[tid] = cand
+                else:
+                    losers.add(sid)
+        changed = False
+        for sid in sorted(losers):
+            facts[sid] = []
+            for ev in iter_events(conn, session_id=sid, until_seq=top):
+                facts[sid].extend(extract(ev.seq, ev.envelope))
+                stats.events_read += 1
+            built[sid] = build_session(sid, facts[sid], now_ms)
+            changed = True
+        for sid, rows in list(built.items()):
+            lost = {c["tool_use_id"] for c in rows.tool_calls
+                    if owner.get(c["tool_use_id"], ("", sid))[1] != sid}
+            if lost - excluded[sid]:
+                excluded[sid] |= lost
+                built[sid] = build_session(sid, facts[sid], now_ms, excluded[sid])
+                changed = True
+        if not changed:
+            return [built[sid] for sid in sorted(built)]
 
 
 def _clear(conn: sqlite3.Connection) -> None:
