@@ -58,10 +58,13 @@ def _load(grain: str, since: str | None, until: str | None, project: str | None,
         return [], tz
     conn = connect(db, readonly=True)
     try:
-        rows, _origin = report_rows(conn, grain, since_ms=since_ms, until_ms=until_ms,
-                                    project=project)
+        rows, origin = report_rows(conn, grain, since_ms=since_ms, until_ms=until_ms,
+                                   project=project)
     finally:
         conn.close()
+    if origin == "events":
+        click.echo("(computed from stored transcript events: the token_usage table is not "
+                   "built yet; `blueplane up` keeps it current and makes this instant)", err=True)
     return rows, tz
 
 

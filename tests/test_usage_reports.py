@@ -234,7 +234,7 @@ def test_date_filters_are_local_days_and_checked():
 def run_json(*args: str) -> dict:
     result = CliRunner().invoke(cli, ["usage", *args, "--json", "--timezone", "UTC"])
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)
 
 
 def test_cli_reports_before_and_after_the_table_is_built(bp_home):
