@@ -83,8 +83,12 @@ def _print(detail: dict) -> None:
 
     s = detail["session"]
     console = Console()
-    console.print(f"[bold]Session {s['session_id']}[/]  {s.get('title') or ''}")
-    pairs = [(k, human(k, s.get(k))) for k in SUMMARY[1:] if s.get(k) not in (None, "")]
+    title = " ".join(str(s.get("title") or "").split())
+    console.print(f"[bold]Session {s['session_id']}[/]", highlight=False)
+    if title:
+        console.print(f"  {title[:117] + '…' if len(title) > 118 else title}", highlight=False)
+    pairs = [(k, human(k, s.get(k))) for k in SUMMARY[1:]
+             if k != "title" and s.get(k) not in (None, "")]
     width = max(len(k) for k, _ in pairs)
     for k, v in pairs:
         console.print(f"  [dim]{k.ljust(width)}[/]  {v}", highlight=False)
@@ -116,11 +120,13 @@ def _export(detail: dict, path: Path) -> None:
 
 
 def _markdown(detail: dict) -> str:
-    from blueplane_cli.export_cmd import markdown_table
+    from blueplane_cli.export_cmd import markdown_table, md_cell
 
     s = detail["session"]
-    out = [f"# Session {s['session_id']}", "", s.get("title") or "", "", "| | |", "|---|---|"]
-    out += [f"| {k} | {human(k, s.get(k))} |" for k in SUMMARY[1:] if s.get(k) not in (None, "")]
+    out = [f"# Session {s['session_id']}", "", " ".join(str(s.get("title") or "").split()),
+           "", "| | |", "|---|---|"]
+    out += [f"| {k} | {md_cell(human(k, s.get(k)))} |" for k in SUMMARY[1:]
+            if k != "title" and s.get(k) not in (None, "")]
     out += ["", "## Timeline", ""]
     out += markdown_table(TURN_COLUMNS, [[r.get(c) for c in TURN_COLUMNS]
                                          for r in _turn_rows(detail["turns"])])

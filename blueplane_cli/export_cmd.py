@@ -151,10 +151,10 @@ def markdown_lines(columns: Sequence[str], rows: Iterable[Sequence]) -> Iterable
     yield "| " + " | ".join(columns) + " |"
     yield "|" + "|".join("---" for _ in columns) + "|"
     for row in rows:
-        yield "| " + " | ".join(_md_cell(v) for v in row) + " |"
+        yield "| " + " | ".join(md_cell(v) for v in row) + " |"
 
 
-def _md_cell(value: object) -> str:
+def md_cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float):

@@ -26,6 +26,11 @@ def _value(kind: str, value: object) -> str:
     return human("count", value)
 
 
+def _short(subject: object) -> str:
+    text = "" if subject is None else str(subject)
+    return text if len(text) <= 20 else text[:19] + "…"
+
+
 @click.command()
 @click.option("--kind", help="Only this kind (e.g. slow_tool, tool_error_jump).")
 @click.option("--severity", type=click.Choice(("warn", "info")), help="Only this severity.")
@@ -54,7 +59,8 @@ def insights(kind: str | None, severity: str | None, verbose: bool, fmt: str,
         return
     shown = [dict(r, metric_value=_value(r["kind"], r["metric_value"]),
                   baseline_value=_value(r["kind"], r["baseline_value"]),
-                  severity="[red]warn[/]" if r["severity"] == "warn" else r["severity"])
+                  severity="[red]warn[/]" if r["severity"] == "warn" else r["severity"],
+                  subject=_short(r["subject"]))
              for r in rows]
     emit(shown, SHOWN, fmt, title=f"Insights ({len(rows)})",
          labels={"metric_value": "value", "baseline_value": "baseline", "window_end": "as of"},
