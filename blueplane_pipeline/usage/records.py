@@ -14,7 +14,8 @@ them: ``<project>/<session>.jsonl``, or ``<project>/<session>/.../*.jsonl`` for 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+
+from blueplane_pipeline.storage.raw_events import parse_ts_ms as _iso_to_ms
 
 SYNTHETIC_MODEL = "<synthetic>"
 # Fields ccusage refuses to read as null (its loader drops the whole line).
@@ -80,15 +81,8 @@ def _stem(name: str) -> str:
 
 
 def parse_ts_ms(value: object) -> int | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(round(dt.timestamp() * 1000))
+    """Epoch ms of an ISO timestamp string (ccusage reads only strings)."""
+    return _iso_to_ms(value) if isinstance(value, str) else None
 
 
 def _count(value: object) -> int | None:
