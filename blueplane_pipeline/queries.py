@@ -768,3 +768,29 @@ def sessions_by_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> list[dict]:
     found = {r[0]: dict(zip(SESSION_LIST_COLUMNS, r, strict=True))
              for r in conn.execute(f"SELECT {cols} FROM sessions WHERE {sql}", params)}
     return [found[i] for i in ids if i in found]
+
+
+def newest_session_end(conn: sqlite3.Connection) -> str | None:
+    require(conn, "sessions")
+    return conn.execute("SELECT max(ended_at) FROM sessions").fetchone()[0]
+
+
+def session_count(conn: sqlite3.Connection) -> int:
+    require(conn, "sessions")
+    return conn.execute("SELECT count(*) FROM sessions").fetchone()[0]
+
+
+def project_names(conn: sqlite3.Connection) -> list[str]:
+    """Known project names (last path component), most sessions first."""
+    require(conn, "sessions")
+    return [r[0] for r in conn.execute(
+        "SELECT project_name FROM sessions WHERE project_name != '' GROUP BY project_name"
+        " ORDER BY count(*) DESC, project_name")]
+
+
+def tool_names(conn: sqlite3.Connection, limit: int = 50) -> list[str]:
+    """Tools seen, most called first."""
+    require(conn, "tool_calls")
+    return [r[0] for r in conn.execute(
+        "SELECT tool_name FROM tool_calls GROUP BY tool_name ORDER BY count(*) DESC, tool_name"
+        " LIMIT ?", (limit,))]

@@ -1,0 +1,1 @@
+"""``blueplane-mcp``: the Blueplane telemetry as an MCP server (stdio)."""

@@ -1,0 +1,277 @@
+"""Analysis tools: where edits get rejected, how tools fail, productivity, and what the
+data says about a file type, tool or project at hand."""
+
+from __future__ import annotations
+
+from mcp.server.mcpserver.exceptions import ToolError
+
+from blueplane_pipeline import queries as q
+from mcp_server.models import (
+    AcceptancePatterns,
+    AcceptanceRow,
+    ContextualInsights,
+    ErrorGroup,
+    ErrorPatterns,
+    Finding,
+    InsightRow,
+    Productivity,
+    ProductivityDay,
+)
+from mcp_server.patterns import fmt_ms, fmt_rate
+from mcp_server.reading import filters, known_project, normalise_ext, reading, window
+from mcp_server.tools_metrics import Platform
+
+MIN_DECIDED = 3  # fewer decisions than this say nothing about a group
+PRODUCTIVITY_FORMULA = (
+    "Per day and over the period: active_hours = active_s ÷ 3600 (active time: gaps between "
+    "consecutive events, each capped at 5 minutes, per turn); accepted_edits_per_active_hour "
+    "= edits_accepted ÷ active_hours; lines_per_active_hour = (lines_added + lines_removed) ÷ "
+    "active_hours; cost_per_accepted_edit = cost_usd ÷ edits_accepted. Undefined (null) when "
+    "the divisor is 0. Inputs are the columns of metrics_daily (docs/metrics.md)."
+)
+
+
+def _acceptance_row(row: dict) -> AcceptanceRow:
+    return AcceptanceRow(**{k: row.get(k) for k in AcceptanceRow.model_fields})
+
+
+def _total(rows: list[dict]) -> dict:
+    keys = ("edits", "accepted", "rejected", "user_modified", "reedited_within_5m",
+            "lines_added", "lines_removed")
+    out = {k: sum(r[k] for r in rows) for k in keys}
+    decided = out["accepted"] + out["rejected"]
+    out["key"] = None
+    out["acceptance_rate"] = out["accepted"] / decided if decided else None
+    out["user_modified_share"] = (out["user_modified"] / out["accepted"]
+                                  if out["accepted"] else None)
+    return out
+
+
+def acceptance_findings(groups: dict[str, list[dict]], overall: dict) -> list[Finding]:
+    """Groups whose acceptance or modification share departs from the overall rate."""
+    out = []
+    for by, rows in groups.items():
+        for row in rows:
+            decided = row["accepted"] + row["rejected"]
+            if decided < MIN_DECIDED or row["key"] in (None, ""):
+                continue
+            if overall["acceptance_rate"] is not None and row["rejected"] and (
+                    row["acceptance_rate"] < overall["acceptance_rate"]):
+                out.append(Finding(
+                    kind=f"low_acceptance_{by}",
+                    statement=(f"{by} {row['key']}: {fmt_rate(row['acceptance_rate'])} of edits "
+                               f"accepted ({row['accepted']}/{decided}) vs "
+                               f"{fmt_rate(overall['acceptance_rate'])} overall"),
+                    evidence={"group": by, "key": row["key"], "accepted": row["accepted"],
+                              "rejected": row["rejected"],
+                              "overall_rate": overall["acceptance_rate"]}))
+            churn = row["reedited_within_5m"] / row["accepted"] if row["accepted"] else 0
+            if by == "file_ext" and row["accepted"] >= MIN_DECIDED and churn >= 0.3:
+                out.append(Finding(
+                    kind="edit_churn",
+                    statement=(f"{row['key']} files: {row['reedited_within_5m']} of "
+                               f"{row['accepted']} accepted edits ({churn:.0%}) were edited "
+                               "again within 5 minutes"),
+                    evidence={"key": row["key"], "reedited": row["reedited_within_5m"],
+                              "accepted": row["accepted"]}))
+    out.sort(key=lambda f: f.kind)
+    return out
+
+
+def analyze_acceptance_patterns(period: str = "30d", platform: Platform | None = None,
+                                project: str | None = None) -> AcceptancePatterns:
+    """Edit acceptance (accepted ÷ decided) by tool, file type, model and day, the share
+    the user modified before accepting, churn, and the groups that stand out."""
+    cur, _ = window(period)
+    with reading() as conn:
+        known_project(conn, project)
+        flt = filters(platform, project)
+        groups = {by: q.acceptance_breakdown(conn, cur, flt, by)
+                  for by in ("tool", "file_ext", "model", "day")}
+    overall = _total(groups["tool"])
+    return AcceptancePatterns(
+        period=cur.label, overall=_acceptance_row(overall),
+        by_tool=[_acceptance_row(r) for r in groups["tool"]],
+        by_file_ext=[_acceptance_row(r) for r in groups["file_ext"]],
+        by_model=[_acceptance_row(r) for r in groups["model"]],
+        by_day=[_acceptance_row(r) for r in sorted(groups["day"], key=lambda r: r["key"])],
+        findings=acceptance_findings({k: v for k, v in groups.items() if k != "day"}, overall))
+
+
+def error_findings(groups: list[dict], counts: dict, limit: int = 3) -> list[Finding]:
+    failed = sum(g["calls"] for g in groups)
+    out = []
+    for g in groups[:limit]:
+        out.append(Finding(
+            kind="failure_class",
+            statement=(f"{g['tool_name']} {g['status']} ({g['error_class']}): {g['calls']} of "
+                       f"{failed} failed calls, in {g['sessions']} session(s); last "
+                       f"{g['last_seen']}"),
+            evidence={"tool": g["tool_name"], "status": g["status"],
+                      "error_class": g["error_class"], "calls": g["calls"],
+                      "failed_calls": failed, "all_calls": counts["calls"]}))
+    return out
+
+
+def get_error_patterns(period: str = "7d", tool: str | None = None,
+                       platform: Platform | None = None,
+                       project: str | None = None) -> ErrorPatterns:
+    """Failed, rejected and interrupted tool calls grouped by tool and error class, with
+    how many sessions each touched, when it was last seen and an example message."""
+    cur, _ = window(period)
+    with reading() as conn:
+        known_project(conn, project)
+        flt = filters(platform, project)
+        groups = q.error_breakdown(conn, cur, flt, tool=tool)
+        counts = q.call_counts(conn, cur, flt, tool=tool)
+    executed = counts["success"] + counts["errors"]
+    return ErrorPatterns(
+        period=cur.label, calls=counts["calls"],
+        failed_calls=counts["errors"] + counts["rejected"] + counts["interrupted"],
+        error_rate=counts["errors"] / executed if executed else None,
+        groups=[ErrorGroup(**g) for g in groups], findings=error_findings(groups, counts))
+
+
+def _productivity(key: str, row: dict) -> ProductivityDay:
+    hours = row["active_s"] / 3600
+    return ProductivityDay(
+        day=key, sessions=row["sessions"], prompts=row["prompts"],
+        active_hours=round(hours, 3), tool_calls=row["tool_calls"],
+        edits_accepted=row["edits_accepted"], lines_added=row["lines_added"],
+        lines_removed=row["lines_removed"], cost_usd=round(row["cost_usd"], 6),
+        accepted_edits_per_active_hour=(round(row["edits_accepted"] / hours, 3)
+                                        if hours else None),
+        lines_per_active_hour=(round((row["lines_added"] + row["lines_removed"]) / hours, 3)
+                               if hours else None),
+        cost_per_accepted_edit=(round(row["cost_usd"] / row["edits_accepted"], 6)
+                                if row["edits_accepted"] else None))
+
+
+def analyze_productivity(period: str = "30d", platform: Platform | None = None,
+                         project: str | None = None) -> Productivity:
+    """Output per active hour, per day and over the period (accepted edits and lines per
+    active hour, cost per accepted edit), with the formula and its inputs."""
+    cur, _ = window(period)
+    with reading() as conn:
+        known_project(conn, project)
+        flt = filters(platform, project)
+        days = q.aggregate(conn, cur, flt, group_by="day")
+        total = q.summary(conn, cur, flt)
+    rows = [_productivity(d["key"], d) for d in days if d["key"]]
+    findings = []
+    rated = [d for d in rows if d.accepted_edits_per_active_hour is not None
+             and d.active_hours >= 0.1]
+    if rated:
+        best = max(rated, key=lambda d: d.accepted_edits_per_active_hour or 0)
+        findings.append(Finding(
+            kind="best_day",
+            statement=(f"Most accepted edits per active hour on {best.day}: "
+                       f"{best.accepted_edits_per_active_hour} ({best.edits_accepted} edits in "
+                       f"{best.active_hours} h)"),
+            evidence={"day": best.day, "edits_accepted": best.edits_accepted,
+                      "active_hours": best.active_hours}))
+    return Productivity(period=cur.label, formula=PRODUCTIVITY_FORMULA,
+                        totals=_productivity(cur.label, total), days=rows, findings=findings)
+
+
+def get_contextual_insights(file_ext: str | None = None, tool: str | None = None,
+                            project: str | None = None,
+                            period: str = "90d") -> ContextualInsights:
+    """What history says about the file type, tool or project at hand (give exactly one):
+    its acceptance, error rate and latency against the overall figures, its most common
+    failures, and stored insights about it."""
+    given = {k: v for k, v in (("file_ext", file_ext), ("tool", tool), ("project", project))
+             if v}
+    if len(given) != 1:
+        raise ToolError("give exactly one of file_ext, tool or project")
+    (kind, value), = given.items()
+    cur, _ = window(period)
+    with reading() as conn:
+        if kind == "file_ext":
+            value = normalise_ext(value)
+            findings = _ext_findings(conn, cur, value)
+        elif kind == "tool":
+            findings = _tool_findings(conn, cur, value)
+        else:
+            known_project(conn, value)
+            findings = _project_findings(conn, cur, value)
+        stored = [InsightRow(**{k: i[k] for k in InsightRow.model_fields})
+                  for i in q.list_insights(conn) if i["subject"] == value]
+    return ContextualInsights(context=kind, value=value, period=cur.label, findings=findings,
+                              stored_insights=stored)
+
+
+def _ext_findings(conn, cur, ext: str) -> list[Finding]:
+    rows = q.acceptance_breakdown(conn, cur, by="tool", file_ext=ext)
+    everywhere = _total(q.acceptance_breakdown(conn, cur, by="tool"))
+    mine = _total(rows)
+    out = [Finding(
+        kind="acceptance",
+        statement=(f"{ext} edits: {fmt_rate(mine['acceptance_rate'])} accepted "
+                   f"({mine['accepted']}/{mine['accepted'] + mine['rejected']}) vs "
+                   f"{fmt_rate(everywhere['acceptance_rate'])} for all files; "
+                   f"{mine['reedited_within_5m']} re-edited within 5 min"),
+        evidence={"accepted": mine["accepted"], "rejected": mine["rejected"],
+                  "user_modified": mine["user_modified"],
+                  "reedited_within_5m": mine["reedited_within_5m"],
+                  "overall_rate": everywhere["acceptance_rate"]})]
+    out += _failure_findings(conn, cur, file_ext=ext, label=f"calls on {ext} files")
+    return out
+
+
+def _tool_findings(conn, cur, tool: str) -> list[Finding]:
+    rows = q.tool_performance(conn, cur, tool=tool)
+    if not rows:
+        known = q.tool_names(conn, limit=15)
+        raise ToolError(f"no calls of {tool!r} in this period"
+                        + (f"; tools seen: {', '.join(known)}" if known else ""))
+    t = rows[0]
+    counts = q.call_counts(conn, cur)
+    executed = counts["success"] + counts["errors"]
+    overall = counts["errors"] / executed if executed else None
+    out = [Finding(
+        kind="performance",
+        statement=(f"{tool}: {t['calls']} calls, error rate {fmt_rate(t['error_rate'])} vs "
+                   f"{fmt_rate(overall)} for all tools; p50 {fmt_ms(t['latency_p50_ms'])}, "
+                   f"p95 {fmt_ms(t['latency_p95_ms'])}"),
+        evidence={"calls": t["calls"], "success": t["success"], "errors": t["errors"],
+                  "rejected": t["rejected"], "interrupted": t["interrupted"],
+                  "latency_p50_ms": t["latency_p50_ms"], "latency_p95_ms": t["latency_p95_ms"],
+                  "overall_error_rate": overall})]
+    out += _failure_findings(conn, cur, tool=tool, label=f"{tool} calls")
+    return out
+
+
+def _project_findings(conn, cur, project: str) -> list[Finding]:
+    mine = q.summary(conn, cur, q.Filters(project=project))
+    every = q.summary(conn, cur)
+    out = [Finding(
+        kind="summary",
+        statement=(f"{project}: {mine['sessions']} sessions, {mine['tool_calls']} tool calls, "
+                   f"error rate {fmt_rate(mine['error_rate'])} (all projects "
+                   f"{fmt_rate(every['error_rate'])}), edit acceptance "
+                   f"{fmt_rate(mine['acceptance_rate'])} (all {fmt_rate(every['acceptance_rate'])}"
+                   f"), cost ${mine['cost_usd']:.2f}"),
+        evidence={k: mine[k] for k in ("sessions", "tool_calls", "tool_errors",
+                                       "edits_accepted", "edits_rejected", "cost_usd")})]
+    tools = q.tool_performance(conn, cur, q.Filters(project=project))[:5]
+    if tools:
+        out.append(Finding(
+            kind="top_tools",
+            statement="Most used tools: " + ", ".join(
+                f"{t['tool_name']} ({t['calls']} calls, errors {fmt_rate(t['error_rate'])})"
+                for t in tools),
+            evidence={"tools": [t["tool_name"] for t in tools]}))
+    out += _failure_findings(conn, cur, flt=q.Filters(project=project), label="its calls")
+    return out
+
+
+def _failure_findings(conn, cur, *, label: str, flt: q.Filters | None = None,
+                      tool: str | None = None, file_ext: str | None = None) -> list[Finding]:
+    flt = flt or q.Filters()
+    groups = q.error_breakdown(conn, cur, flt, tool=tool, file_ext=file_ext)
+    counts = q.call_counts(conn, cur, flt, tool=tool, file_ext=file_ext)
+    if not groups:
+        return [Finding(kind="failures", statement=f"No failed {label} in this period "
+                        f"({counts['calls']} calls)", evidence={"calls": counts["calls"]})]
+    return error_findings(groups, counts)

@@ -1,0 +1,90 @@
+"""Tracking tools: decisions and their outcomes, written as events.
+
+The server never writes ``telemetry.db``. A decision or an outcome becomes an envelope
+(platform ``mcp``, source ``mcp``) sent to the Redis stream like a hook event, or to the
+spool when Redis is down; ingest stores it with everything else. ``log_outcome`` names the
+decision's ``event_id``, which is how the two join.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+from mcp.server.mcpserver.exceptions import ToolError
+
+from blueplane_pipeline import config
+from blueplane_pipeline.capture import resp, spool
+from blueplane_pipeline.envelope import dumps, make_envelope
+from blueplane_pipeline.privacy import filter_payload
+from mcp_server.models import TrackedEvent
+
+REDIS_TIMEOUT_S = 2.0
+MAX_TEXT = 4000
+Outcome = Literal["success", "partial", "failure", "abandoned"]
+
+
+def deliver(envelope: dict) -> Literal["stream", "spool"]:
+    """XADD the envelope, or spool it when Redis cannot be reached (like the hook)."""
+    line = dumps(envelope)
+    try:
+        resp.xadd(config.redis_url(), config.STREAM_KEY, "e", line, REDIS_TIMEOUT_S)
+        return "stream"
+    except (OSError, resp.RespError, ValueError):
+        spool.write(config.spool_dir(), [line])
+        return "spool"
+
+
+def _text(name: str, value: str | None, required: bool = False) -> str | None:
+    if value is None or not value.strip():
+        if required:
+            raise ToolError(f"{name} is empty")
+        return None
+    if len(value) > MAX_TEXT:
+        raise ToolError(f"{name} is {len(value)} characters; keep it under {MAX_TEXT}")
+    return value.strip()
+
+
+def _send(event_type: Literal["decision", "outcome"], payload: dict,
+          session_id: str | None) -> TrackedEvent:
+    payload = {k: v for k, v in payload.items() if v not in (None, [], {})}
+    payload["cwd"] = os.getcwd()
+    mode = config.load_settings().privacy_mode
+    envelope = make_envelope("mcp", "mcp", event_type,
+                             filter_payload(payload, mode, payload["cwd"]),
+                             session_id=session_id or None)
+    where = deliver(envelope)
+    return TrackedEvent(event_id=envelope["event_id"], event_type=event_type,
+                        session_id=session_id or None, delivered_to=where)
+
+
+def track_decision(decision: str, session_id: str | None = None, context: str | None = None,
+                   options: list[str] | None = None, rationale: str | None = None,
+                   tags: list[str] | None = None) -> TrackedEvent:
+    """Record a decision (what was chosen, among which options, why) as a telemetry event.
+    Pass the assistant session id to attach it to that session. Returns the event id to
+    quote in log_outcome."""
+    options = [o for o in (options or []) if o and o.strip()]
+    return _send("decision", {
+        "decision": _text("decision", decision, required=True),
+        "context": _text("context", context), "options": options[:20],
+        "rationale": _text("rationale", rationale), "tags": (tags or [])[:20],
+    }, session_id)
+
+
+def log_outcome(outcome: Outcome, decision_id: str | None = None,
+                session_id: str | None = None, notes: str | None = None,
+                metrics: dict[str, float] | None = None) -> TrackedEvent:
+    """Record how something turned out (success, partial, failure, abandoned), optionally
+    for a decision (its event id from track_decision) and with numbers worth keeping."""
+    if decision_id is not None:
+        import uuid
+
+        try:
+            decision_id = str(uuid.UUID(decision_id.strip()))
+        except ValueError:
+            raise ToolError(f"decision_id {decision_id!r} is not an event id returned by "
+                            "track_decision") from None
+    return _send("outcome", {"outcome": outcome, "decision_id": decision_id,
+                             "notes": _text("notes", notes), "metrics": metrics or {}},
+                 session_id)
