@@ -132,3 +132,19 @@ def test_per_session_totals_equal_ccusage(tree):
         ours = sums[item["sessionId"]]
         assert tuple(ours[:4]) == tokens(item), item["sessionId"]
         assert close(ours[4], item["totalCost"]), item["sessionId"]
+
+
+def test_a_progress_line_counts_as_the_subagent_message_it_echoes():
+    inner = line(out=40, isSidechain=True)
+    inner["timestamp"] = "2025-10-01T10:00:07.000Z"
+    progress = {"type": "progress", "sessionId": "outer", "version": "2.1.14",
+                "timestamp": "2025-10-01T10:00:09.000Z",
+                "data": {"type": "agent_progress", "message": inner}}
+    rec = record_from_line(progress, "p/main.jsonl", 12)
+    assert (rec.line_session_id, rec.output_tokens, rec.is_sidechain) == ("outer", 40, True)
+    assert rec.ts_ms == record_from_line(inner, "p/x.jsonl", 1).ts_ms  # the message's time
+    # the subagent file's copy of the same message merges with it
+    same = record_from_line(inner, "p/main/subagents/agent-1.jsonl", 1)
+    assert len(dedupe([rec, same])) == 1
+    assert record_from_line({"type": "progress", "data": {"type": "bash_progress"}},
+                            "p/main.jsonl", 13) is None

@@ -5,7 +5,10 @@ A line counts when it carries ``message.usage`` with integer ``input_tokens`` an
 field ccusage treats as non-nullable is JSON ``null`` anywhere in the line (``requestId``,
 ``costUSD``, ``model``, ``id``, ...), when ``version`` is not ``X.Y.Z``-like, or when
 ``sessionId``/``requestId``/``message.id``/``message.model`` is an empty string.
-``<synthetic>`` lines (API errors Claude Code writes itself) are not usage.
+``<synthetic>`` lines (API errors Claude Code writes itself) are not usage. A
+``progress`` line that embeds a subagent's API message (``data.message``) counts like that
+message (ccusage's daily report reads them; the subagent's own file usually holds the same
+message too, and the dedup merges the two).
 
 Sessions and projects come from the file's place under ``projects/``, as ccusage groups
 them: ``<project>/<session>.jsonl``, or ``<project>/<session>/.../*.jsonl`` for subagents.
@@ -125,21 +128,41 @@ def _nonempty_or_absent(line: dict, key: str) -> bool:
     return value is None or (isinstance(value, str) and value != "")
 
 
+_INNER_KEYS = ("timestamp", "message", "requestId", "costUSD", "isSidechain")
+
+
+def usage_entry(line: dict) -> dict | None:
+    """The part of a line that carries usage: the line itself, or for a ``progress`` line
+    the subagent message it embeds (``data.message``), with the outer ``sessionId``."""
+    if isinstance(line.get("message"), dict):
+        return line
+    data = line.get("data")
+    inner = data.get("message") if isinstance(data, dict) else None
+    if not (isinstance(inner, dict) and isinstance(inner.get("message"), dict)):
+        return None
+    entry = {k: inner[k] for k in _INNER_KEYS if k in inner}
+    if "sessionId" in line:
+        entry["sessionId"] = line["sessionId"]
+    return entry
+
+
 def record_from_line(line: object, file: str, line_no: int = 0, seq: int = 0
                      ) -> UsageRecord | None:
     """The usage record of a parsed transcript line, or ``None`` if it is not usage."""
-    if not isinstance(line, dict):
+    if not isinstance(line, dict) or has_forbidden_null(line):
         return None
-    message = line.get("message")
-    if not isinstance(message, dict):
+    entry = usage_entry(line)
+    if entry is None:
         return None
+    full, line = line, entry
+    message = line["message"]
     usage = message.get("usage")
     if not isinstance(usage, dict):
         return None
     ts_ms = parse_ts_ms(line.get("timestamp"))
-    if ts_ms is None or has_forbidden_null(line):
+    if ts_ms is None:
         return None
-    version = line.get("version")
+    version = full.get("version") if full is line else None
     if version is not None and not (isinstance(version, str) and _is_semver_prefix(version)):
         return None
     if not (_nonempty_or_absent(line, "sessionId") and _nonempty_or_absent(line, "requestId")

@@ -33,7 +33,7 @@ _UPSERT = (
     " ON CONFLICT (dedup_key) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "dedup_key")
 )
-TRANSCRIPT_EVENT_TYPES = ("assistant",)
+TRANSCRIPT_EVENT_TYPES = ("assistant", "progress")
 QUARTER_MS = 900_000
 
 
@@ -261,6 +261,6 @@ def _has_transcript_events(conn: sqlite3.Connection) -> bool:
         return conn.execute(
             "SELECT 1 FROM raw_events r JOIN event_kinds k ON k.kind = r.kind"
             " WHERE k.platform = 'claude_code' AND k.source = 'transcript'"
-            " AND k.event_type IN ('assistant') LIMIT 1").fetchone() is not None
+            " AND k.event_type IN ('assistant', 'progress') LIMIT 1").fetchone() is not None
     except sqlite3.OperationalError:
         return False
