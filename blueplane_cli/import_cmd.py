@@ -46,16 +46,11 @@ def claude_code(claude_dirs: tuple[Path, ...], since: str | None, as_json: bool)
     from blueplane_pipeline.sources.claude_transcripts import config_dirs
     from blueplane_pipeline.sources.run import run_claude_import
 
-    _log_to_files()
     since_ms = parse_since(since) if since else None
-    missing = [str(d) for d in claude_dirs if not d.is_dir()]
-    if missing:
-        fail(f"no such directory: {', '.join(missing)}")
     dirs = config_dirs([str(d) for d in claude_dirs] or None)
-    with _progress(as_json, "transcripts") as progress:
-        result = _guarded(lambda: run_claude_import(dirs, since_ms=since_ms, progress=progress))
-    if as_json:
-        emit_json({"dirs": [str(d) for d in dirs], **result.as_dict()})
+    result = _execute(as_json, "transcripts", claude_dirs, dirs, lambda progress:
+                      run_claude_import(dirs, since_ms=since_ms, progress=progress))
+    if result is None:
         return
     s = result.imported
     if not s.files_found:
@@ -67,16 +62,14 @@ def claude_code(claude_dirs: tuple[Path, ...], since: str | None, as_json: bool)
         + (f", {s.files_before_since} older than --since" if s.files_before_since else "")
         + (f", {s.files_failed} unreadable" if s.files_failed else ""))
     click.echo(
-        (f"{s.events} events from {human_bytes(s.bytes_read)} in {s.seconds:.2f}s"
+        (f"{s.events} events from {s.bytes_read / 1e6:.1f} MB in {s.seconds:.2f}s"
          if s.files_read else "nothing new")
         + (f"; {s.invalid_lines} invalid lines kept" if s.invalid_lines else "")
         + (f"; {s.unknown_types} lines of unknown types kept" if s.unknown_types else "")
         + (f"; {s.skipped_since} lines before --since skipped" if s.skipped_since else "")
         + (f"; {human_bytes(s.pending_tail_bytes)} half-written, left for the next run"
            if s.pending_tail_bytes else ""))
-    for err in s.errors[:10]:
-        click.echo(f"  skipped {err}", err=True)
-    _report_ingest(result)
+    _report_tail(result)
 
 
 @import_.command(name="cursor")
@@ -89,15 +82,10 @@ def cursor(cursor_dirs: tuple[Path, ...], as_json: bool) -> None:
     from blueplane_pipeline.sources.cursor_store import default_dirs
     from blueplane_pipeline.sources.run import run_cursor_import
 
-    _log_to_files()
-    missing = [str(d) for d in cursor_dirs if not d.is_dir()]
-    if missing:
-        fail(f"no such directory: {', '.join(missing)}")
     dirs = list(cursor_dirs) or default_dirs()
-    with _progress(as_json, "Cursor stores") as progress:
-        result = _guarded(lambda: run_cursor_import(dirs, progress=progress))
-    if as_json:
-        emit_json({"dirs": [str(d) for d in dirs], **result.as_dict()})
+    result = _execute(as_json, "Cursor stores", cursor_dirs, dirs, lambda progress:
+                      run_cursor_import(dirs, progress=progress))
+    if result is None:
         return
     s = result.imported
     if not s.databases_found:
@@ -110,24 +98,32 @@ def cursor(cursor_dirs: tuple[Path, ...], as_json: bool) -> None:
     click.echo(f"{s.events} events ({s.changed_items} new or changed items, "
                f"{s.unchanged_items} unchanged) in {s.seconds:.2f}s"
                + (f"; {s.invalid_items} unreadable values kept" if s.invalid_items else ""))
-    for err in s.errors[:10]:
-        click.echo(f"  skipped {err}", err=True)
-    _report_ingest(result)
+    _report_tail(result)
 
 
-def _guarded(work):
-    """Run the import; turn the failures a user can meet into one line each."""
+def _execute(as_json: bool, what: str, given: tuple[Path, ...], dirs: list[Path], work):
+    """Check the given dirs, run ``work(progress)`` under a progress bar, turn failures into
+    one line; print the JSON and return None for ``--json``, else return the result."""
     import sqlite3
 
-    try:
-        return work()
-    except KeyboardInterrupt:
-        fail("interrupted: what was sent so far is kept; run the command again to continue",
-             130)
-    except sqlite3.Error as exc:
-        fail(f"telemetry.db: {exc} (is another process migrating it? try again)")
-    except OSError as exc:
-        fail(f"import failed: {exc}")
+    _log_to_files()
+    missing = [str(d) for d in given if not d.is_dir()]
+    if missing:
+        fail(f"no such directory: {', '.join(missing)}")
+    with _progress(as_json, what) as progress:
+        try:
+            result = work(progress)
+        except KeyboardInterrupt:
+            fail("interrupted: what was sent so far is kept; run the command again to "
+                 "continue", 130)
+        except sqlite3.Error as exc:
+            fail(f"telemetry.db: {exc} (is another process migrating it? try again)")
+        except OSError as exc:
+            fail(f"import failed: {exc}")
+    if as_json:
+        emit_json({"dirs": [str(d) for d in dirs], **result.as_dict()})
+        return None
+    return result
 
 
 def _log_to_files() -> None:
@@ -138,8 +134,10 @@ def _log_to_files() -> None:
     logs.setup("import")
 
 
-def _report_ingest(result) -> None:
+def _report_tail(result) -> None:
     s, ing = result.imported, result.ingested
+    for err in s.errors[:10]:
+        click.echo(f"  skipped {err}", err=True)
     if s.to_spool:
         click.echo("note: Redis is not running; events went through the spool "
                    "(`blueplane up` starts it)", err=True)

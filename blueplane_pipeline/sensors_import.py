@@ -31,24 +31,25 @@ def _metadata(result) -> dict:
     return out
 
 
+def _import_and_log(context: dg.OpExecutionContext, what: str, run) -> None:
+    result = run(trigger="dagster-import")
+    context.log.info(f"{what} import: {_metadata(result)}")
+    if result.imported.errors:
+        context.log.warning(f"unreadable {what} files: {result.imported.errors[:10]}")
+
+
 @dg.op(description="Import new or grown Claude Code transcripts, then ingest them.")
 def import_claude_transcripts_op(context: dg.OpExecutionContext) -> None:
     from blueplane_pipeline.sources.run import run_claude_import
 
-    result = run_claude_import(trigger="dagster-import")
-    context.log.info(f"transcript import: {_metadata(result)}")
-    if result.imported.errors:
-        context.log.warning(f"unreadable transcripts: {result.imported.errors[:10]}")
+    _import_and_log(context, "transcript", run_claude_import)
 
 
 @dg.op(description="Import new or changed Cursor composers, bubbles, prompts, generations.")
 def import_cursor_store_op(context: dg.OpExecutionContext) -> None:
     from blueplane_pipeline.sources.run import run_cursor_import
 
-    result = run_cursor_import(trigger="dagster-import")
-    context.log.info(f"cursor import: {_metadata(result)}")
-    if result.imported.errors:
-        context.log.warning(f"unreadable Cursor databases: {result.imported.errors[:10]}")
+    _import_and_log(context, "Cursor", run_cursor_import)
 
 
 @dg.job(executor_def=dg.in_process_executor, tags={INGEST_TAG: "import"},

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from blueplane_pipeline.sources.offsets import (
     save_states,
 )
 from blueplane_pipeline.sources.sink import EventSink
+from blueplane_pipeline.sources.stats import SentStats
 from blueplane_pipeline.storage.raw_events import parse_ts_ms
 
 SOURCE = "claude_transcript"
@@ -185,28 +185,21 @@ def complete_lines(fh, start: int, end: int) -> Iterator[tuple[bytes, int]]:
 # ---------------------------------------------------------------- the import
 
 @dataclass
-class ImportStats:
+class ImportStats(SentStats):
     files_found: int = 0
     files_to_read: int = 0
     files_read: int = 0
     files_unchanged: int = 0
     files_reset: int = 0  # replaced, truncated or rewritten: read again from the start
     files_failed: int = 0
+    files_before_since: int = 0  # files last written before --since, not opened
     bytes_total: int = 0
     bytes_read: int = 0
     lines: int = 0
-    events: int = 0
     invalid_lines: int = 0
     unknown_types: int = 0
     skipped_since: int = 0  # lines older than --since
-    files_before_since: int = 0  # files last written before --since, not opened
     pending_tail_bytes: int = 0  # half-written last lines left for the next run
-    to_stream: int = 0
-    to_spool: int = 0
-    redis_error: str | None = None
-    seconds: float = 0.0
-    event_types: Counter = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
 
     @property
     def mb_per_s(self) -> float:
@@ -218,13 +211,7 @@ class ImportStats:
                 self.bytes_total, self.events)
 
     def as_dict(self) -> dict:
-        return {
-            **{k: v for k, v in self.__dict__.items() if k not in ("event_types", "errors")},
-            "seconds": round(self.seconds, 4),
-            "mb_per_s": round(self.mb_per_s, 2),
-            "event_types": dict(self.event_types.most_common()),
-            "errors": self.errors,
-        }
+        return {**super().as_dict(), "mb_per_s": round(self.mb_per_s, 2)}
 
 
 Progress = Callable[[ImportStats], None]
@@ -294,8 +281,7 @@ def import_transcripts(
     finally:
         sink.on_flush = None
         save_states(conn, ready)
-        stats.to_stream, stats.to_spool = sink.to_stream, sink.to_spool
-        stats.redis_error = sink.redis_error
+        stats.record_sink(sink)
         stats.seconds = time.perf_counter() - t0
     if progress:
         progress(stats)

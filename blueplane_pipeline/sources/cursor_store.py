@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from blueplane_pipeline.envelope import deterministic_id, make_envelope, utc_now
 from blueplane_pipeline.privacy import filter_payload, summarize_text
 from blueplane_pipeline.sources.offsets import FileState, load_states, save_states
 from blueplane_pipeline.sources.sink import EventSink
+from blueplane_pipeline.sources.stats import SentStats
 
 SOURCE = "cursor_db"
 WORKSPACE_KEYS = ("composer.composerData", "aiService.prompts", "aiService.generations")
@@ -316,7 +317,7 @@ def record_envelope(rec: Record, db: StateDb, mode: str, fallback_ts: str,
 # ---------------------------------------------------------------- the import
 
 @dataclass
-class CursorStats:
+class CursorStats(SentStats):
     databases_found: int = 0
     databases_read: int = 0
     databases_unchanged: int = 0
@@ -327,26 +328,11 @@ class CursorStats:
     changed_items: int = 0
     unchanged_items: int = 0
     invalid_items: int = 0
-    events: int = 0
-    to_stream: int = 0
-    to_spool: int = 0
-    redis_error: str | None = None
-    seconds: float = 0.0
-    event_types: Counter = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
 
     def progress_fields(self) -> tuple[int, int, int, int, int]:
         return (self.databases_read + self.databases_failed,
                 self.databases_found - self.databases_unchanged, self.bytes_read,
                 self.bytes_total, self.events)
-
-    def as_dict(self) -> dict:
-        return {
-            **{k: v for k, v in self.__dict__.items() if k not in ("event_types", "errors")},
-            "seconds": round(self.seconds, 4),
-            "event_types": dict(self.event_types.most_common()),
-            "errors": self.errors,
-        }
 
 
 Progress = Callable[[CursorStats], None]
@@ -393,8 +379,7 @@ def import_cursor(conn: sqlite3.Connection, sink: EventSink, *, dirs: list[Path]
             if progress:
                 progress(stats)
     finally:
-        stats.to_stream, stats.to_spool = sink.to_stream, sink.to_spool
-        stats.redis_error = sink.redis_error
+        stats.record_sink(sink)
         stats.seconds = time.perf_counter() - t0
     if progress:
         progress(stats)

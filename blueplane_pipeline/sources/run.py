@@ -38,10 +38,8 @@ class BackgroundIngest:
 
     START_AFTER = 5_000
 
-    def __init__(self, db_path: Path, redis_url: str | None, trigger: str,
-                 enabled: bool = True) -> None:
+    def __init__(self, db_path: Path, redis_url: str | None, trigger: str) -> None:
         self.args = (str(db_path), redis_url, trigger)
-        self.enabled = enabled
         self.proc = None
         self.failed_to_start = False
 
@@ -92,23 +90,33 @@ def _ingest_loop(db_path: str, redis_url: str | None, trigger: str, stop, totals
         logging.getLogger("blueplane.import").exception("background ingest failed")
 
 
-def _sink(redis_url: str | None, background: BackgroundIngest | None) -> EventSink:
-    if background is None or not background.enabled:
-        return EventSink(redis_url)
-    return EventSink(redis_url, drain=background.maybe_start,
-                     drain_every=BackgroundIngest.START_AFTER)
+def _run(importer, *, db_path: Path | None, redis_url: str | None, run_ingest: bool,
+         background_ingest: bool, privacy_mode: str | None, trigger: str) -> RunResult:
+    """Open the state, run ``importer(conn, sink, privacy_mode)``, then ingest."""
+    db_path = Path(db_path or config.db_path())
+    mode = privacy_mode or config.load_settings().privacy_mode
+    background = None
+    if run_ingest and background_ingest:
+        background = BackgroundIngest(db_path, redis_url, trigger)
+        sink = EventSink(redis_url, drain=background.maybe_start,
+                         drain_every=BackgroundIngest.START_AFTER)
+    else:
+        sink = EventSink(redis_url)
+    conn = open_db(db_path)
+    try:
+        stats = importer(conn, sink, mode)
+    finally:
+        sink.close()
+        conn.close()
+    if not run_ingest:
+        return RunResult(stats, None)
+    stored, duplicates = background.finish() if background else (0, 0)
+    from blueplane_pipeline.ingest import ingest
 
-
-def _finish(db_path: Path, redis_url: str | None, background: BackgroundIngest | None,
-            trigger: str):
-    """The final in-process ingest, with what the background process stored added in."""
-    if background is None:
-        return None
-    stored, duplicates = background.finish()
-    stats = _ingest(db_path, redis_url, trigger)
-    stats.events_stored += stored
-    stats.duplicates += duplicates
-    return stats
+    ingested = ingest(db_path, redis_url, trigger=trigger)
+    ingested.events_stored += stored  # what the background process stored, added in
+    ingested.duplicates += duplicates
+    return RunResult(stats, ingested)
 
 
 def run_claude_import(
@@ -123,21 +131,14 @@ def run_claude_import(
     progress=None,
     trigger: str = "import",
 ) -> RunResult:
+    """Import Claude Code transcripts under ``dirs`` (default: the config dirs), then
+    ingest unless ``run_ingest`` is false."""
     from blueplane_pipeline.sources.claude_transcripts import config_dirs, import_transcripts
 
-    db_path = Path(db_path or config.db_path())
-    mode = privacy_mode or config.load_settings().privacy_mode
-    conn = open_db(db_path)
-    background = (BackgroundIngest(db_path, redis_url, trigger, background_ingest)
-                  if run_ingest else None)
-    sink = _sink(redis_url, background)
-    try:
-        stats = import_transcripts(conn, sink, dirs=dirs or config_dirs(), privacy_mode=mode,
-                                   since_ms=since_ms, progress=progress)
-    finally:
-        sink.close()
-        conn.close()
-    return RunResult(stats, _finish(db_path, redis_url, background, trigger))
+    return _run(lambda conn, sink, mode: import_transcripts(
+        conn, sink, dirs=dirs or config_dirs(), privacy_mode=mode, since_ms=since_ms,
+        progress=progress), db_path=db_path, redis_url=redis_url, run_ingest=run_ingest,
+        background_ingest=background_ingest, privacy_mode=privacy_mode, trigger=trigger)
 
 
 def run_cursor_import(
@@ -146,27 +147,15 @@ def run_cursor_import(
     db_path: Path | None = None,
     redis_url: str | None = None,
     run_ingest: bool = True,
+    background_ingest: bool = True,
     privacy_mode: str | None = None,
     progress=None,
     trigger: str = "import",
 ) -> RunResult:
+    """Import Cursor's stores under ``dirs`` (default: the platform's), then ingest."""
     from blueplane_pipeline.sources.cursor_store import default_dirs, import_cursor
 
-    db_path = Path(db_path or config.db_path())
-    mode = privacy_mode or config.load_settings().privacy_mode
-    conn = open_db(db_path)
-    background = BackgroundIngest(db_path, redis_url, trigger) if run_ingest else None
-    sink = _sink(redis_url, background)
-    try:
-        stats = import_cursor(conn, sink, dirs=dirs or default_dirs(), privacy_mode=mode,
-                              progress=progress)
-    finally:
-        sink.close()
-        conn.close()
-    return RunResult(stats, _finish(db_path, redis_url, background, trigger))
-
-
-def _ingest(db_path: Path, redis_url: str | None, trigger: str):
-    from blueplane_pipeline.ingest import ingest
-
-    return ingest(db_path, redis_url, trigger=trigger)
+    return _run(lambda conn, sink, mode: import_cursor(
+        conn, sink, dirs=dirs or default_dirs(), privacy_mode=mode, progress=progress),
+        db_path=db_path, redis_url=redis_url, run_ingest=run_ingest,
+        background_ingest=background_ingest, privacy_mode=privacy_mode, trigger=trigger)
