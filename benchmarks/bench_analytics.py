@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sqlite3
 import subprocess
 import sys
 import time
+import zlib
+from datetime import datetime, timedelta
 from pathlib import Path
+
+import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
@@ -51,6 +54,7 @@ def build(db: Path, events: int) -> dict:
         # Each chunk: a fresh seeded stream of concurrent sessions. The last chunk is
         # generated 1 % longer and cut, so the increment continues its open sessions.
         lines = envelopes(n + (extra if last else 0), concurrent=16, seed=seed)
+        lines = [_vary(x, seed) for x in lines]
         for i in range(0, n, 1000):
             writer.write([normalise(x) for x in lines[i : min(i + 1000, n)]])
         if last:
@@ -60,6 +64,26 @@ def build(db: Path, events: int) -> dict:
     (db.parent / (db.name + ".increment.jsonl")).write_bytes(b"\n".join(increment))
     return {"events": written, "increment": len(increment),
             "seconds": round(time.perf_counter() - t0, 1)}
+
+
+DAYS_PER_CHUNK = 18  # 10 chunks of 100k events: about half a year of history
+
+
+def _vary(line: bytes, chunk: int) -> bytes:
+    """The generator replays the same real sessions many times; make each replay its own
+    history: spread sessions over days (chunk by chunk, so newer chunks are newer days) and
+    give each replay its own tool_use ids (a real id never repeats across sessions)."""
+    env = orjson.loads(line)
+    sid = env.get("session_id") or ""
+    shift = timedelta(days=chunk * DAYS_PER_CHUNK + zlib.crc32(sid.encode()) % DAYS_PER_CHUNK)
+    for key in ("ts", "captured_at"):
+        if isinstance(env.get(key), str):
+            t = datetime.fromisoformat(env[key].replace("Z", "+00:00")) + shift
+            env[key] = t.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    payload = env.get("payload")
+    if isinstance(payload, dict) and isinstance(payload.get("tool_use_id"), str):
+        payload["tool_use_id"] = f"{payload['tool_use_id']}.{sid[:8]}"
+    return orjson.dumps(env)
 
 
 def step(db: Path, what: str) -> dict:
@@ -78,12 +102,22 @@ def step(db: Path, what: str) -> dict:
     stats = refresh_all(conn, full=(what == "full"))
     seconds = time.perf_counter() - t0
     return {"seconds": round(seconds, 2),
-            "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_rss_mb": _peak_rss_mb(),
             "new_events": stats.sessions.new_events, "events_read": stats.sessions.events_read,
             "sessions_rebuilt": stats.sessions.sessions_rebuilt,
             "rows": stats.sessions.rows_written, "days": stats.rollups.days,
             "phases_s": {"sessions": stats.sessions.seconds, "rollups": stats.rollups.seconds,
                          "insights": stats.insights.seconds}}
+
+
+def _peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM; ru_maxrss would include the parent's, which
+    Linux carries across exec)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
 
 
 def child(db: Path, what: str, watch_readers: bool = False) -> dict:

@@ -16,7 +16,6 @@ import orjson
 # Claude Code's edit tools, Cursor's afterFileEdit hook (cursor_edit) and Cursor agent tools.
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit", "cursor_edit",
                         "edit_file", "search_replace", "write"})
-CURSOR_DIFF_TOOLS = frozenset({"edit_file", "search_replace", "write"})
 SUBAGENT_TOOLS = frozenset({"Task", "Agent"})
 PATH_INPUT_KEYS = ("file_path", "notebook_path", "path", "filePath")
 
@@ -98,35 +97,41 @@ def patch_lines(hunks: object) -> tuple[int, int] | None:
     return added, removed
 
 
-def edit_lines(tool: str, tool_input: object, response: object) -> tuple[int, int, bool]:
-    """(added, removed, is_create) of an executed edit, from its response if possible."""
-    resp = response if isinstance(response, dict) else {}
-    inp = tool_input if isinstance(tool_input, dict) else {}
-    patch = patch_lines(resp.get("structuredPatch"))
-    is_create = resp.get("type") == "create"
+def response_edit_lines(response: object) -> tuple[int, int, bool] | None:
+    """(added, removed, is_create) from an edit tool's response, if it says."""
+    if not isinstance(response, dict):
+        return None
+    patch = patch_lines(response.get("structuredPatch"))
+    is_create = response.get("type") == "create"
     if patch is not None and (patch != (0, 0) or not is_create):
         return patch[0], patch[1], is_create
-    if is_create or (tool == "Write" and patch is None and not resp):
-        content = resp.get("content", inp.get("content"))
-        return line_count(content), 0, True
-    if tool in CURSOR_DIFF_TOOLS:
-        diff = resp.get("diff") if isinstance(resp.get("diff"), dict) else {}
+    if is_create:
+        return line_count(response.get("content")), 0, True
+    diff = response.get("diff")
+    if isinstance(diff, dict):  # Cursor agent edit tools
         chunks = [c for c in diff.get("chunks") or [] if isinstance(c, dict)]
         return (sum(int(c.get("linesAdded") or 0) for c in chunks),
                 sum(int(c.get("linesRemoved") or 0) for c in chunks), False)
-    if tool == "cursor_edit":
-        added = removed = 0
-        for edit in inp.get("edits") or []:
-            if isinstance(edit, dict):
-                added += line_count(edit.get("new_string"))
-                removed += line_count(edit.get("old_string"))
-        return added, removed, False
-    if patch is None and tool in ("Edit", "MultiEdit") and not resp:
-        edits = inp.get("edits") if tool == "MultiEdit" else [inp]
-        added = sum(line_count(e.get("new_string")) for e in edits or [] if isinstance(e, dict))
-        removed = sum(line_count(e.get("old_string")) for e in edits or [] if isinstance(e, dict))
-        return added, removed, False
-    return 0, 0, is_create
+    return None
+
+
+def input_edit_lines(tool: str, tool_input: object) -> tuple[int, int, bool]:
+    """(added, removed, is_create) estimated from what the edit asked for, when no
+    response says what happened (a Write: its content; an Edit: new vs old string)."""
+    inp = tool_input if isinstance(tool_input, dict) else {}
+    if tool == "Write":
+        return line_count(inp.get("content")), 0, True
+    if tool in ("Edit", "MultiEdit", "cursor_edit"):
+        edits = inp.get("edits") if tool != "Edit" else [inp]
+        edits = [e for e in edits or [] if isinstance(e, dict)]
+        return (sum(line_count(e.get("new_string")) for e in edits),
+                sum(line_count(e.get("old_string")) for e in edits), False)
+    return 0, 0, False
+
+
+def edit_lines(tool: str, tool_input: object, response: object) -> tuple[int, int, bool]:
+    """(added, removed, is_create) of an executed edit: its response, else its input."""
+    return response_edit_lines(response) or input_edit_lines(tool, tool_input)
 
 
 def user_modified(response: object) -> bool:

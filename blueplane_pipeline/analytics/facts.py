@@ -66,20 +66,24 @@ def _claude_hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[F
     tid = p.get("tool_use_id") if isinstance(p.get("tool_use_id"), str) else None
     inp = p.get("tool_input")
     if name == "PreToolUse" and tool:
-        out.append(Fact(ts, seq, "pre", src, tid, tool, {"input": inp}))
+        out.append(Fact(ts, seq, "pre", src, tid, tool, tool_info(tool, inp)))
     elif name == "PostToolUse" and tool:
+        resp = p.get("tool_response")
+        interrupted = isinstance(resp, dict) and resp.get("interrupted") is True
+        info = tool_info(tool, inp, resp)
         out.append(Fact(ts, seq, "post", src, tid, tool, {
-            "input": inp, "response": p.get("tool_response"),
-            "duration_ms": _num(p.get("duration_ms"))}))
+            **info, "duration_ms": _num(p.get("duration_ms")) or info.get("duration_ms"),
+            "outcome": ("interrupted", "user_interrupted", None) if interrupted
+            else ("success", None, None)}))
     elif name == "PostToolUseFailure" and tool:
         out.append(Fact(ts, seq, "fail", src, tid, tool, {
-            "input": inp, "error": p.get("error"), "is_interrupt": p.get("is_interrupt"),
-            "duration_ms": _num(p.get("duration_ms"))}))
+            **tool_info(tool, inp), "duration_ms": _num(p.get("duration_ms")),
+            "outcome": classify.hook_failure_outcome(p.get("error"), p.get("is_interrupt"))}))
     elif name == "PermissionRequest" and tool:
-        out.append(Fact(ts, seq, "perm_request", src, tid, tool, {"input": inp}))
+        out.append(Fact(ts, seq, "perm_request", src, tid, tool, tool_info(tool, inp)))
     elif name == "PermissionDenied" and tool:
         out.append(Fact(ts, seq, "perm_denied", src, tid, tool, {
-            "input": inp, "reason": p.get("reason")}))
+            **tool_info(tool, inp), "outcome": ("rejected", "permission_denied", None)}))
     elif name == "UserPromptSubmit":
         _prompt(ts, seq, src, p.get("prompt"), out)
     elif name == "PreCompact":
@@ -123,9 +127,10 @@ def _transcript(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fa
                 continue
             kind = block.get("type")
             if kind == "tool_use" and isinstance(block.get("id"), str):
-                out.append(Fact(ts, seq, "tool_use", src, block["id"], str(block.get("name")),
-                                {"input": block.get("input"), "model": model,
-                                 "sidechain": sidechain}))
+                tool = str(block.get("name"))
+                out.append(Fact(ts, seq, "tool_use", src, block["id"], tool, {
+                    **tool_info(tool, block.get("input")), "model": model,
+                    "sidechain": sidechain}))
             elif kind == "text" and not sidechain:
                 text, chars = classify.text_of(block.get("text"))
                 out.append(Fact(ts, seq, "text", src, data={
@@ -144,10 +149,12 @@ def _transcript(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fa
         tid = block.get("tool_use_id")
         if not isinstance(tid, str):
             continue
+        # the line's toolUseResult belongs to its one tool_result
+        result = p.get("toolUseResult") if len(results) == 1 else None
         out.append(Fact(ts, seq, "tool_result", src, tid, data={
-            "is_error": block.get("is_error"), "content": block.get("content"),
-            # the line's toolUseResult belongs to its one tool_result
-            "result": p.get("toolUseResult") if len(results) == 1 else None}))
+            **response_info(result),
+            "outcome": classify.transcript_outcome(block.get("is_error"), block.get("content"),
+                                                   result)}))
     if results:
         return
     text, _ = classify.text_of(content)
@@ -183,25 +190,24 @@ def _cursor_hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[F
     _set(base, "model", _model_name(p.get("model")))
     if name == "beforeSubmitPrompt":
         _prompt(ts, seq, src, p.get("prompt"), out)
-    elif name in ("beforeShellExecution", "afterShellExecution"):
-        inp = {"command": p.get("command")}
-        kind = "pre" if name.startswith("before") else "post"
-        out.append(Fact(ts, seq, kind, src, None, "Shell", {
-            "input": inp, "response": p.get("output"), "duration_ms": _num(p.get("duration"))}))
-    elif name in ("beforeMCPExecution", "afterMCPExecution"):
-        tool = f"mcp__{p.get('server') or 'cursor'}__{p.get('tool_name') or 'tool'}"
-        kind = "pre" if name.startswith("before") else "post"
-        out.append(Fact(ts, seq, kind, src, None, tool, {
-            "input": p.get("tool_input"), "response": p.get("result_json"),
-            "duration_ms": _num(p.get("duration"))}))
-    elif name == "beforeReadFile":
-        inp = {"file_path": p.get("file_path")}
-        out.append(Fact(ts, seq, "post", src, None, "Read", {"input": inp, "response": None,
-                                                             "standalone": True}))
-    elif name == "afterFileEdit":
+    elif name in ("beforeShellExecution", "afterShellExecution", "beforeMCPExecution",
+                  "afterMCPExecution"):
+        if "Shell" in name:
+            tool, inp = "Shell", {"command": p.get("command")}
+        else:
+            tool = f"mcp__{p.get('server') or 'cursor'}__{p.get('tool_name') or 'tool'}"
+            inp = p.get("tool_input")
+        if name.startswith("before"):
+            out.append(Fact(ts, seq, "pre", src, None, tool, tool_info(tool, inp)))
+        else:
+            out.append(Fact(ts, seq, "post", src, None, tool, {
+                **tool_info(tool, inp), "duration_ms": _num(p.get("duration")),
+                "outcome": ("success", None, None)}))
+    elif name in ("beforeReadFile", "afterFileEdit"):
+        tool = "Read" if name == "beforeReadFile" else "cursor_edit"
         inp = {"file_path": p.get("file_path"), "edits": p.get("edits")}
-        out.append(Fact(ts, seq, "post", src, None, "cursor_edit", {
-            "input": inp, "response": None, "standalone": True}))
+        out.append(Fact(ts, seq, "post", src, None, tool, {
+            **tool_info(tool, inp), "outcome": ("success", None, None), "standalone": True}))
     elif name == "afterAgentResponse":
         text, chars = classify.text_of(p.get("text"))
         out.append(Fact(ts, seq, "assistant", src, p.get("generation_id") or f"line:{seq}",
@@ -248,11 +254,12 @@ def _cursor_db(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fac
     if isinstance(tool, dict) and isinstance(tool.get("name"), str):
         tid = str(tool.get("toolCallId") or f"cursor:{bubble}")
         out.append(Fact(ts, seq, "tool_use", src, tid, tool["name"], {
-            "input": _json_value(tool.get("rawArgs")), "model": model, "sidechain": False}))
-        status = tool.get("status")
-        if status in ("completed", "error", "cancelled", "rejected"):
-            out.append(Fact(ts, seq, "cursor_result", src, tid, data={
-                "status": status, "result": _json_value(tool.get("result"))}))
+            **tool_info(tool["name"], _json_value(tool.get("rawArgs"))), "model": model,
+            "sidechain": False}))
+        outcome = _CURSOR_STATUS.get(tool.get("status"))
+        if outcome:
+            out.append(Fact(ts, seq, "tool_result", src, tid, data={
+                **response_info(_json_value(tool.get("result"))), "outcome": outcome}))
 
 
 def _json_value(value: object) -> object:
@@ -265,7 +272,48 @@ def _json_value(value: object) -> object:
     return value
 
 
+_CURSOR_STATUS = {
+    "completed": ("success", None, None),
+    "error": ("error", "other", None),
+    "cancelled": ("interrupted", "user_interrupted", None),
+    "rejected": ("rejected", "user_rejected", None),
+}
+
+
 # ---------------------------------------------------------------- helpers
+
+def tool_info(tool: str, tool_input: object, response: object = None) -> dict:
+    """What the session builder needs of a call's input (and response), small enough to
+    keep for a whole database: fingerprint, file, line counts, user-modified."""
+    info = {"fp": classify.fingerprint(tool, tool_input),
+            "path": classify.file_path_of(tool_input, response)}
+    if tool in classify.EDIT_TOOLS:
+        info["in_lines"] = classify.input_edit_lines(tool, tool_input)
+    if response is not None:
+        resp = response_info(response)
+        if info["path"]:
+            resp.pop("path", None)
+        info.update(resp)
+    return info
+
+
+def response_info(response: object) -> dict:
+    info: dict = {}
+    if not isinstance(response, dict) or not response:
+        return info
+    lines = classify.response_edit_lines(response)
+    if lines is not None:
+        info["resp_lines"] = lines
+    if classify.user_modified(response):
+        info["modified"] = True
+    path = classify.file_path_of(response)
+    if path:
+        info["path"] = path
+    duration = response.get("durationMs")
+    if isinstance(duration, (int, float)) and not isinstance(duration, bool):
+        info["duration_ms"] = float(duration)
+    return info
+
 
 def _prompt(ts: int, seq: int, src: str, value: object, out: list[Fact]) -> None:
     text, chars = classify.text_of(value)

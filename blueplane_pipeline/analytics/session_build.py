@@ -28,8 +28,11 @@ TITLE_CHARS = 120
 class Call:
     id: str
     tool: str = "unknown"
-    input: object = None
     fp: str = ""
+    path: str | None = None
+    in_lines: tuple | None = None  # edit size from the input (fallback)
+    resp_lines: tuple | None = None  # edit size from the response
+    modified: bool = False
     sources: set = field(default_factory=set)
     model: str | None = None
     sidechain: bool = False
@@ -40,7 +43,6 @@ class Call:
     first: tuple[int, int] = (0, 0)
     transcript_outcome: tuple | None = None
     hook_outcome: tuple | None = None
-    response: object = None
     duration_ms: float | None = None
     permission: bool = False
     hook_only: bool = False
@@ -50,6 +52,22 @@ class Call:
     error_text: str | None = None
     latency_ms: float | None = None
     latency_source: str | None = None
+
+    def take(self, f: Fact) -> None:
+        """Adopt what this capture knows about the call and the call does not yet."""
+        d = f.data
+        if self.tool == "unknown" and f.name:
+            self.tool = f.name
+        if not self.fp and d.get("fp"):
+            self.fp = d["fp"]
+        if not self.path and d.get("path"):
+            self.path = d["path"]
+        if self.in_lines is None and d.get("in_lines") is not None:
+            self.in_lines = d["in_lines"]
+        if self.resp_lines is None and d.get("resp_lines") is not None:
+            self.resp_lines = d["resp_lines"]
+        self.modified = self.modified or bool(d.get("modified"))
+        self.sources.add(f.source)
 
 
 @dataclass
@@ -67,8 +85,8 @@ def iso(ms: int | None) -> str | None:
         f"{ms % 1000:03d}Z"
 
 
-_CALL_KINDS = frozenset({"tool_use", "tool_result", "cursor_result", "pre", "post", "fail",
-                         "perm_request", "perm_denied"})
+_CALL_KINDS = frozenset({"tool_use", "tool_result", "pre", "post", "fail", "perm_request",
+                         "perm_denied"})
 
 
 def build_session(session_id: str, facts: list[Fact], now_ms: int,
@@ -184,7 +202,7 @@ def _session_info(events: list[Fact]) -> dict:
 def _pair_calls(facts: list[Fact]) -> list[Call]:
     calls: dict[str, Call] = {}
     event_ids = {f.seq: f.key for f in facts if f.kind == "event"}
-    open_hooks: dict[str, deque[Call]] = defaultdict(deque)
+    open_hooks: dict[str, deque[Call]] = defaultdict(deque)  # started, no hook outcome yet
 
     def get(key: str, f: Fact) -> Call:
         call = calls.get(key)
@@ -192,15 +210,7 @@ def _pair_calls(facts: list[Fact]) -> list[Call]:
             call = calls[key] = Call(key, first=(f.ts, f.seq))
         return call
 
-    def hook_target(f: Fact, *, consume: bool, create: bool) -> Call | None:
-        if f.key:
-            return get(f.key, f)
-        fp = classify.fingerprint(f.name or "", f.data.get("input"))
-        queue = open_hooks[fp]
-        if queue:
-            return queue.popleft() if consume else queue[-1]
-        if not create:
-            return None
+    def hook_only(f: Fact) -> Call:
         call = get(f"hook:{event_ids.get(f.seq, f.seq)}", f)
         call.hook_only = True
         return call
@@ -209,84 +219,50 @@ def _pair_calls(facts: list[Fact]) -> list[Call]:
         kind = f.kind
         if kind == "tool_use":
             call = get(f.key, f)
-            call.tool, call.input = f.name or call.tool, f.data.get("input")
+            call.tool = f.name or call.tool
+            call.fp, call.path = f.data.get("fp", ""), f.data.get("path") or call.path
+            call.in_lines = f.data.get("in_lines")
             call.model, call.sidechain = f.data.get("model"), bool(f.data.get("sidechain"))
             call.t_use = f.ts
-            call.sources.add(f.source)
+            call.take(f)
         elif kind == "tool_result":
             call = get(f.key, f)
-            call.sources.add(f.source)
             if call.transcript_outcome is None:  # the same result can be written twice
-                result = f.data.get("result")
-                call.transcript_outcome = classify.transcript_outcome(
-                    f.data.get("is_error"), f.data.get("content"), result)
+                call.transcript_outcome = f.data["outcome"]
                 call.t_result = f.ts
-                if isinstance(result, dict):
-                    call.response = call.response or result
-                    if call.duration_ms is None and isinstance(result.get("durationMs"),
-                                                                (int, float)):
-                        call.duration_ms = float(result["durationMs"])
-        elif kind == "cursor_result":
-            call = get(f.key, f)
-            call.transcript_outcome = _CURSOR_STATUS.get(f.data.get("status"),
-                                                         ("success", None, None))
-            call.t_result = f.ts
-            call.sources.add(f.source)
-            if isinstance(f.data.get("result"), dict):
-                call.response = f.data["result"]
+                call.take(f)
+                if call.duration_ms is None and f.data.get("duration_ms") is not None:
+                    call.duration_ms = f.data["duration_ms"]
         elif kind == "pre":
+            call = get(f.key, f) if f.key else hook_only(f)
+            call.take(f)
+            call.t_pre = f.ts
+            # id-less PermissionRequests (and old id-less outcomes) find it by tool + input
+            open_hooks[f.data.get("fp", "")].append(call)
+        elif kind in ("post", "fail", "perm_denied"):
+            queue = open_hooks.get(f.data.get("fp", ""))
             if f.key:
                 call = get(f.key, f)
+            elif f.data.get("standalone") or not queue:
+                call = hook_only(f)
+                if f.data.get("standalone"):
+                    call.t_pre = f.ts
             else:
-                call = get(f"hook:{event_ids.get(f.seq, f.seq)}", f)
-                call.hook_only = True
-            # id-less PermissionRequests (and old id-less outcomes) find it by tool + input
-            call.fp = classify.fingerprint(f.name or "", f.data.get("input"))
-            open_hooks[call.fp].append(call)
-            call.tool = call.tool if call.tool != "unknown" else (f.name or "unknown")
-            call.input = call.input if call.input is not None else f.data.get("input")
-            call.t_pre = f.ts
-            call.sources.add(f.source)
-        elif kind in ("post", "fail", "perm_denied"):
-            if f.data.get("standalone"):
-                call = get(f"hook:{event_ids.get(f.seq, f.seq)}", f)
-                call.hook_only, call.t_pre = True, f.ts
-            else:
-                call = hook_target(f, consume=True, create=True)
-            if call.fp and call in open_hooks.get(call.fp, ()):
-                open_hooks[call.fp].remove(call)
-            call.tool = call.tool if call.tool != "unknown" else (f.name or "unknown")
-            call.input = call.input if call.input is not None else f.data.get("input")
-            call.sources.add(f.source)
+                call = queue[0]
+            if queue and call in queue:
+                queue.remove(call)
+            call.take(f)
             call.t_post = f.ts
+            call.hook_outcome = f.data["outcome"]
             if f.data.get("duration_ms") is not None:
                 call.duration_ms = f.data["duration_ms"]
-            if kind == "post":
-                resp = f.data.get("response")
-                interrupted = isinstance(resp, dict) and resp.get("interrupted") is True
-                call.hook_outcome = ("interrupted", "user_interrupted", None) if interrupted \
-                    else ("success", None, None)
-                if isinstance(resp, dict) and resp:
-                    call.response = resp
-            elif kind == "fail":
-                call.hook_outcome = classify.hook_failure_outcome(
-                    f.data.get("error"), f.data.get("is_interrupt"))
-            else:
-                call.hook_outcome = ("rejected", "permission_denied", None)
         elif kind == "perm_request":
-            call = hook_target(f, consume=False, create=False)
+            queue = open_hooks.get(f.data.get("fp", ""))
+            call = calls.get(f.key) if f.key else (queue[-1] if queue else None)
             if call is not None:
                 call.permission = True
     _merge_hook_only(calls)
     return sorted(calls.values(), key=lambda c: (c.first, c.id))
-
-
-_CURSOR_STATUS = {
-    "completed": ("success", None, None),
-    "error": ("error", "other", None),
-    "cancelled": ("interrupted", "user_interrupted", None),
-    "rejected": ("rejected", "user_rejected", None),
-}
 
 
 def _merge_hook_only(calls: dict[str, Call]) -> None:
@@ -297,9 +273,9 @@ def _merge_hook_only(calls: dict[str, Call]) -> None:
     candidates: dict[str, deque[Call]] = defaultdict(deque)
     for c in sorted(calls.values(), key=lambda c: (c.t_use or 0, c.id)):
         if not c.hook_only and c.t_use is not None and c.t_pre is None and c.t_post is None:
-            candidates[classify.fingerprint(c.tool, c.input)].append(c)
+            candidates[c.fp].append(c)
     for h in sorted(hook_only, key=lambda c: (c.first, c.id)):
-        queue = candidates.get(classify.fingerprint(h.tool, h.input))
+        queue = candidates.get(h.fp)
         if not queue:
             continue
         target = queue.popleft()
@@ -307,10 +283,12 @@ def _merge_hook_only(calls: dict[str, Call]) -> None:
         target.hook_outcome = h.hook_outcome
         target.permission = target.permission or h.permission
         target.sources |= h.sources
+        target.modified = target.modified or h.modified
         if h.duration_ms is not None:
             target.duration_ms = h.duration_ms
-        if h.response is not None and not target.response:
-            target.response = h.response
+        if target.resp_lines is None:
+            target.resp_lines = h.resp_lines
+        target.path = target.path or h.path
         del calls[h.id]
 
 
@@ -417,7 +395,7 @@ def _turns(session_id: str, facts: list[Fact], events: list[Fact], prompts: list
             items.append((ts, c.first[1], {
                 "t": iso(ts), "kind": "tool", "tool_use_id": c.id, "tool": c.tool,
                 "status": c.status, "latency_ms": c.latency_ms,
-                "file": classify.file_path_of(c.input, c.response)}))
+                "file": c.path}))
             if c.status == "interrupted" and c.error_class == "user_interrupted":
                 interrupted.add(i)
         items.sort(key=lambda x: (x[0], x[1]))
@@ -460,7 +438,7 @@ def _turns(session_id: str, facts: list[Fact], events: list[Fact], prompts: list
 def _lines(c: Call) -> tuple[int, int, bool]:
     if c.tool not in classify.EDIT_TOOLS:
         return 0, 0, False
-    added, removed, is_create = classify.edit_lines(c.tool, c.input, c.response)
+    added, removed, is_create = c.resp_lines or c.in_lines or (0, 0, False)
     if c.status != "success":
         return 0, 0, is_create
     return added, removed, is_create
@@ -472,7 +450,7 @@ def _call_row(session_id: str, c: Call, turn: int | None, platform: str, project
     end = c.t_post if c.t_post is not None else c.t_result
     if c.status == "pending" or (c.transcript_outcome is None and c.hook_outcome is None):
         end = None
-    path = classify.file_path_of(c.input, c.response)
+    path = c.path
     added, removed, is_create = _lines(c)
     day_ms = start if start is not None else (end if end is not None else session_start)
     return {
@@ -498,8 +476,7 @@ def _call_row(session_id: str, c: Call, turn: int | None, platform: str, project
         "file_ext": classify.file_ext(path) if path else None,
         "lines_added": added,
         "lines_removed": removed,
-        "user_modified": 1 if c.status == "success" and classify.user_modified(c.response)
-        else 0,
+        "user_modified": 1 if c.status == "success" and c.modified else 0,
         "permission_requested": 1 if c.permission else 0,
         "sources": "+".join(sorted(c.sources)) or "hook",
         "_create": is_create,  # for file_edits; not a tool_calls column
