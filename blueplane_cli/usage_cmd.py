@@ -56,10 +56,21 @@ def _load(grain: str, since: str | None, until: str | None, project: str | None,
     db = config.db_path()
     if not db.exists():
         return [], tz
-    conn = connect(db, readonly=True)
+    import sqlite3
+
+    from blueplane_pipeline.pricing import PriceListError
+
+    try:
+        conn = connect(db, readonly=True)
+    except sqlite3.Error as exc:
+        fail(f"cannot open {db}: {exc}")
     try:
         rows, origin = report_rows(conn, grain, since_ms=since_ms, until_ms=until_ms,
                                    project=project)
+    except PriceListError as exc:
+        fail(f"{exc} (`blueplane pricing reset` goes back to the shipped list)")
+    except sqlite3.DatabaseError as exc:
+        fail(f"cannot read {db}: {exc}")
     finally:
         conn.close()
     if origin == "events":

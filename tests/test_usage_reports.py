@@ -297,3 +297,17 @@ def test_cli_report_path_imports_neither_dagster_nor_pandas(bp_home):
                          check=True).stdout.strip()
     assert out == "[]"
     assert connect  # readers open the database read-only through storage.db.connect
+
+
+def test_cli_fails_in_one_line_on_a_broken_database_or_price_list(bp_home, tmp_path):
+    config.db_path().write_bytes(b"this is not sqlite" * 100)
+    result = CliRunner().invoke(cli, ["usage", "daily"])
+    assert result.exit_code == 1 and result.output.startswith("Error: ")
+    assert result.output.count("\n") == 1
+    config.db_path().unlink()
+    store(config.db_path(), transcript_envelopes(USAGE_TREE))  # events only: priced live
+    broken = config.home() / "pricing" / "model_prices.json"
+    broken.parent.mkdir()
+    broken.write_text("{}")
+    result = CliRunner().invoke(cli, ["usage", "session", "--json"])
+    assert result.exit_code == 1 and "pricing reset" in result.output

@@ -107,9 +107,18 @@ def _stored_rivals(conn: sqlite3.Connection, keys: list[str]) -> dict[str, Usage
                " source_file, source_line FROM token_usage"
                f" WHERE dedup_key IN ({','.join('?' * len(chunk))})")
         for key, side, inp, out_t, cw5, cw1, cr, file, line in conn.execute(sql, chunk):
-            out[key] = UsageRecord(None, None, "", None, "", None, 0, inp, out_t, cw5, cw1, cr,
-                                   None, bool(side), file, line)
+            out[key] = _stub(None, inp, out_t, cw5, cw1, cr, bool(side), file, line)
     return out
+
+
+def _stub(model: str | None, inp: int, out: int, cw5: int, cw1: int, cr: int,
+          sidechain: bool = False, file: str = "", line: int = 0) -> UsageRecord:
+    """A record rebuilt from a stored row: the fields pricing and the dedup rule read."""
+    return UsageRecord(message_id=None, request_id=None, session_id="", line_session_id=None,
+                       project="", model=model, ts_ms=0, input_tokens=inp, output_tokens=out,
+                       cache_creation_5m=cw5, cache_creation_1h=cw1, cache_read_tokens=cr,
+                       cost_usd_log=None, is_sidechain=sidechain, source_file=file,
+                       source_line=line)
 
 
 def _reprice(conn: sqlite3.Connection, prices: PriceTable) -> int:
@@ -119,9 +128,7 @@ def _reprice(conn: sqlite3.Connection, prices: PriceTable) -> int:
         " WHERE cost_source != 'log'").fetchall()
     updates = []
     for row_id, model, inp, out, cw5, cw1, cr in rows:
-        rec = UsageRecord(None, None, "", None, "", model, 0, inp, out, cw5, cw1, cr, None,
-                          False, "", 0)
-        cost, source = message_cost(rec, prices)
+        cost, source = message_cost(_stub(model, inp, out, cw5, cw1, cr), prices)
         found = prices.lookup(model) if source == "computed" else None
         updates.append((cost, source, found[0] if found else None, row_id))
     conn.executemany("UPDATE token_usage SET cost_usd = ?, cost_source = ?, price_model = ?"
