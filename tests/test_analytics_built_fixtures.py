@@ -281,3 +281,20 @@ def test_tool_use_id_copied_into_another_session_counts_once(tmp_path):
         got = {r["session_id"]: r["tool_calls"] for r in rows(conn, "SELECT * FROM sessions")}
         assert got == {"s-orig": 1, "s-copy": 0}, name
         assert [r["session_id"] for r in rows(conn, "SELECT * FROM tool_calls")] == ["s-orig"]
+
+
+def test_a_changed_cursor_bubble_counts_once(tmp_path):
+    """Cursor's importer stores a changed bubble again beside the old version."""
+    from blueplane_pipeline.envelope import make_envelope
+
+    composer = "dddddddd-0000-0000-0000-000000000002"
+    versions = [
+        {"type": 1, "bubbleId": "b1", "text": "fix i", "_composer_id": composer},
+        {"type": 1, "bubbleId": "b1", "text": "fix it please", "_composer_id": composer},
+    ]
+    envs = [make_envelope("cursor", "cursor_db", "bubble", v, session_id=composer,
+                          ts="2026-02-03T09:00:01.000Z") for v in versions]
+    conn = store(tmp_path / "t.db", envs)
+    refresh_all(conn)
+    turns = rows(conn, "SELECT * FROM turns")
+    assert [t["prompt_text"] for t in turns] == ["fix it please"]

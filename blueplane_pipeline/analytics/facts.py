@@ -239,12 +239,13 @@ def _cursor_db(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fac
     info = p.get("modelInfo")
     model = _model_name(info.get("modelName") if isinstance(info, dict) else None)
     _set(base, "model", model)
+    bubble = str(p.get("bubbleId") or p.get("_bubble_id") or f"line:{seq}")
+    base.data["bubble"] = bubble  # a changed bubble is stored again: the builder keeps the last
     if kind == 1:
         _prompt(ts, seq, src, p.get("text"), out)
         return
     if kind != 2:
         return
-    bubble = str(p.get("bubbleId") or p.get("_bubble_id") or f"line:{seq}")
     out.append(Fact(ts, seq, "assistant", src, bubble, model, {"sidechain": False}))
     text, chars = classify.text_of(p.get("text"))
     if chars:

@@ -96,6 +96,7 @@ def build_session(session_id: str, facts: list[Fact], now_ms: int,
     ``exclude``: tool_use_ids another session owns (a copied history), left out here."""
     if exclude:
         facts = [f for f in facts if not (f.kind in _CALL_KINDS and f.key in exclude)]
+    facts = _latest_bubbles(facts)
     facts = sorted(facts, key=lambda f: (f.ts, f.seq, _KIND_ORDER.get(f.kind, 9)))
     events = [f for f in facts if f.kind == "event"]
     info = _session_info(events)
@@ -178,6 +179,19 @@ def build_session(session_id: str, facts: list[Fact], now_ms: int,
         "end_reason": info.get("end_reason"),
     }
     return SessionRows(session, call_rows, turn_rows, edit_rows)
+
+
+def _latest_bubbles(facts: list[Fact]) -> list[Fact]:
+    """Cursor's store importer keeps every version of a changed bubble: use the newest."""
+    latest: dict[str, int] = {}
+    for f in facts:
+        if f.kind == "event" and "bubble" in f.data:
+            latest[f.data["bubble"]] = max(latest.get(f.data["bubble"], -1), f.seq)
+    if not latest:
+        return facts
+    stale = {f.seq for f in facts if f.kind == "event" and "bubble" in f.data
+             and f.seq != latest[f.data["bubble"]]}
+    return [f for f in facts if f.seq not in stale or f.kind == "event"]
 
 
 # Within one millisecond: a tool_use precedes its result, a prompt precedes what follows it.
