@@ -112,3 +112,23 @@ def test_a_new_price_list_reprices_computed_costs_only(bp_home, tmp_path):
         elif cost:
             assert after[key] == cost * 2 or abs(after[key] - 2 * cost) < 1e-12
     assert sources["claude-experimental-zeta"] == "computed"
+
+
+def test_real_import_then_the_asset_equals_ccusage_per_session(redis_home):
+    """End to end through the transcript importer (privacy filter, stream, ingest)."""
+    from blueplane_pipeline.sources.run import run_claude_import
+    from blueplane_pipeline.usage.reports import session_report
+    from blueplane_pipeline.usage.store import query_rows
+
+    run_claude_import([USAGE_TREE])
+    meta = materialize(redis_home)
+    assert meta["rows_total"] > 0
+    conn = open_db(config.db_path())
+    ours = session_report(query_rows(conn, "session"))
+    conn.close()
+    expected = ccusage(USAGE_TREE, "session")
+    assert [s["sessionId"] for s in ours["sessions"]] == [
+        s["sessionId"] for s in expected["sessions"]]
+    for mine, theirs in zip(ours["sessions"], expected["sessions"], strict=True):
+        assert tokens(mine) == tokens(theirs), theirs["sessionId"]
+        assert close(mine["totalCost"], theirs["totalCost"]), theirs["sessionId"]
