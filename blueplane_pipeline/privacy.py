@@ -55,6 +55,9 @@ OUTCOME_MARKERS = (
     "[Request interrupted by user",
     "User rejected tool use",
 )
+# Newer CLIs (2.1.33x) word a permission-rule refusal as "<command> in '<path>' needs
+# approval. ...": the phrase sits inside the first sentence, not at its start.
+OUTCOME_PHRASES_WITHIN = ("needs approval.",)
 MARKER_KEEP_CHARS = 300
 
 
@@ -99,10 +102,15 @@ def digest_text(text: str) -> dict:
 
 
 def outcome_marker(text: str) -> str | None:
-    """The refusal/interrupt phrase ``text`` starts with, if any."""
+    """The refusal/interrupt phrase ``text`` starts with (or, for the newer wording, holds
+    in its first sentence), if any."""
     for marker in OUTCOME_MARKERS:
         if text.startswith(marker):
             return marker
+    head = text[:MARKER_KEEP_CHARS]
+    for phrase in OUTCOME_PHRASES_WITHIN:
+        if phrase in head:
+            return phrase
     return None
 
 

@@ -322,7 +322,10 @@ def test_standard_mode_drops_file_contents_but_keeps_refusals():
                         "was rejected (eg. if it was a file edit, the new_string was NOT "
                         "written to the file)."},
             {"type": "tool_result", "tool_use_id": "toolu_2", "content": "SECRET FILE BODY"},
-            {"type": "text", "text": "[Request interrupted by user for tool use]"}]},
+            {"type": "text", "text": "[Request interrupted by user for tool use]"},
+            {"type": "tool_result", "tool_use_id": "toolu_3", "is_error": True,
+             "content": "touch in '/w/x.txt' needs approval. The path is inside the working "
+                        "directories for this session ('/w')."}]},
         "toolUseResult": {"type": "create", "filePath": "/w/a.py", "content": "x\ny\n",
                           "structuredPatch": []},
     }
@@ -338,6 +341,8 @@ def test_standard_mode_drops_file_contents_but_keeps_refusals():
     assert strict["message"]["content"][2]["text"] == "[Request interrupted by user"
     assert strict["message"]["content"][0]["content"] == \
         "The user doesn't want to proceed with this tool use"
+    assert blocks[3]["content"].startswith("touch in '/w/x.txt' needs approval.")
+    assert strict["message"]["content"][3]["content"] == "needs approval."
 
 
 def test_prompt_text_kept_in_standard_hashed_in_strict(redis_home, monkeypatch):

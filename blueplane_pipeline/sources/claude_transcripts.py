@@ -33,10 +33,12 @@ from blueplane_pipeline.storage.raw_events import parse_ts_ms
 SOURCE = "claude_transcript"
 CHUNK_BYTES = 8 * 1024 * 1024
 MAX_RAW_TEXT = 64 * 1024
-# Line types seen in Claude Code 1.x-2.x transcripts; others are kept and counted as unknown.
+# Line types seen in Claude Code 1.0-2.1 transcripts; others are kept and counted as unknown.
 KNOWN_TYPES = frozenset({
     "user", "assistant", "system", "summary", "queue-operation", "progress",
-    "file-history-snapshot", "custom-title", "tag", "attachment", "result",
+    "file-history-snapshot", "custom-title", "tag", "attachment", "result", "last-prompt",
+    "atis-latch", "api-request", "api-request-shape", "api-request-blob", "tools-used",
+    "cost-state",
 })
 SAVE_EVERY_S = 2.0
 
