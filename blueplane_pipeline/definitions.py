@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import dagster as dg
 
+from blueplane_pipeline.assets.analytics import (
+    ANALYTICS_ASSETS,
+    analytics_daily_schedule,
+    analytics_job,
+)
 from blueplane_pipeline.assets.raw import raw_events
 from blueplane_pipeline.assets.token_usage import TOKEN_USAGE_ASSETS
+from blueplane_pipeline.checks import ANALYTICS_CHECKS
 from blueplane_pipeline.jobs import ingest_job, prune_runs_job
 from blueplane_pipeline.resources import BlueplaneResource
 from blueplane_pipeline.schedules import prune_runs_schedule
@@ -13,11 +19,19 @@ from blueplane_pipeline.sensors import redis_stream_sensor
 from blueplane_pipeline.sensors_import import IMPORT_JOBS, IMPORT_SENSORS
 
 # Registered lists: helpers add their assets/checks/sensors/jobs/schedules here.
-ASSETS: list = [raw_events, *TOKEN_USAGE_ASSETS]
-ASSET_CHECKS: list = []
-SENSORS: list = [redis_stream_sensor, *IMPORT_SENSORS]
-JOBS: list = [ingest_job, prune_runs_job, *IMPORT_JOBS]
-SCHEDULES: list = [prune_runs_schedule]
+ASSETS: list = [raw_events, *TOKEN_USAGE_ASSETS, *ANALYTICS_ASSETS]
+ASSET_CHECKS: list = [*ANALYTICS_CHECKS]
+# Declarative automation: the analytics assets (eager-like conditions) refresh after each
+# ingest run without a person; running by default so `blueplane up` keeps tables fresh.
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "analytics_automation_sensor",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=10,
+)
+SENSORS: list = [redis_stream_sensor, automation_sensor, *IMPORT_SENSORS]
+JOBS: list = [ingest_job, prune_runs_job, analytics_job, *IMPORT_JOBS]
+SCHEDULES: list = [prune_runs_schedule, analytics_daily_schedule]
 
 defs = dg.Definitions(
     assets=ASSETS,

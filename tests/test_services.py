@@ -47,6 +47,26 @@ def stored_by_dagster() -> int:
         conn.close()
 
 
+def analytics_rows() -> tuple[int, int] | None:
+    """(sessions, tool_calls) rows for the test session, once the tables exist."""
+    import sqlite3
+
+    from blueplane_pipeline.storage.db import connect
+
+    conn = connect(config.db_path(), readonly=True)
+    try:
+        sessions = conn.execute(
+            "SELECT count(*) FROM sessions WHERE session_id = 'daemon-test'").fetchone()[0]
+        calls = conn.execute(
+            "SELECT count(*) FROM tool_calls WHERE session_id = 'daemon-test'"
+            " AND status = 'success'").fetchone()[0]
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        conn.close()
+    return (sessions, calls) if sessions else None
+
+
 @pytest.mark.slow
 def test_up_daemon_sensor_ingests_hook_events_then_down(bp_home):
     port = free_port()
@@ -70,6 +90,12 @@ def test_up_daemon_sensor_ingests_hook_events_then_down(bp_home):
             time.sleep(1)
         daemon_log = (config.logs_dir() / "dagster-daemon.log").read_text()[-3000:]
         assert stored_by_dagster() == 3, daemon_log
+
+        # Declarative automation refreshes the analytics after the ingest run, on its own.
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not analytics_rows():
+            time.sleep(1)
+        assert analytics_rows() == (1, 1), (config.logs_dir() / "dagster-daemon.log").read_text()
 
         status = json.loads(blueplane("status", "--json").stdout)
         assert status["services"]["dagster-daemon"]["up"] is True

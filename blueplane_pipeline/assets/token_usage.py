@@ -14,6 +14,7 @@ from blueplane_pipeline.usage.store import refresh
     group_name="usage",
     deps=[dg.AssetKey(["raw_events"])],
     kinds={"sqlite"},
+    automation_condition=dg.AutomationCondition.eager(),
     description=(
         "Token usage and cost per Claude Code API message, deduplicated like ccusage 20.0.24 "
         "(message.id + requestId, larger copy wins, main thread over sidechain), priced "
