@@ -59,15 +59,20 @@ ROLLUP_SPECS = [
 ]
 
 
+def _run(blueplane: BlueplaneResource, refresh, **kwargs):
+    """One refresh step on its own writer connection (migrated first)."""
+    conn = open_db(blueplane.db_path)
+    try:
+        return refresh(conn, **kwargs)
+    finally:
+        conn.close()
+
+
 @dg.multi_asset(specs=SESSION_SPECS, name="session_tables", can_subset=False)
 def session_tables(context: dg.AssetExecutionContext, config: AnalyticsConfig,
                    blueplane: BlueplaneResource):
     """Events after the watermark → the sessions they touch, rebuilt in full."""
-    conn = open_db(blueplane.db_path)
-    try:
-        stats = refresh_sessions(conn, full=config.full_rebuild)
-    finally:
-        conn.close()
+    stats = _run(blueplane, refresh_sessions, full=config.full_rebuild)
     context.log.info(f"{stats.new_events} new events, {stats.sessions_rebuilt} sessions rebuilt")
     for spec in SESSION_SPECS:
         name = spec.key.path[-1]
@@ -85,11 +90,7 @@ def session_tables(context: dg.AssetExecutionContext, config: AnalyticsConfig,
 def daily_rollups(context: dg.AssetExecutionContext, config: AnalyticsConfig,
                   blueplane: BlueplaneResource):
     """Recompute the days queued by the session refresh (and days whose tokens changed)."""
-    conn = open_db(blueplane.db_path)
-    try:
-        stats = refresh_rollups(conn, full=config.full_rebuild)
-    finally:
-        conn.close()
+    stats = _run(blueplane, refresh_rollups, full=config.full_rebuild)
     context.log.info(f"{stats.days} days recomputed")
     yield dg.MaterializeResult(asset_key="metrics_daily", metadata={
         "rows_changed": stats.metrics_daily_rows, "days": stats.days,
@@ -102,11 +103,7 @@ def daily_rollups(context: dg.AssetExecutionContext, config: AnalyticsConfig,
           deps=["metrics_daily", "tool_metrics", "sessions", "file_edits"],
           description=TABLE_DOCS["insights"]["description"], automation_condition=AUTOMATION)
 def insights(context: dg.AssetExecutionContext, blueplane: BlueplaneResource):
-    conn = open_db(blueplane.db_path)
-    try:
-        stats = refresh_insights(conn)
-    finally:
-        conn.close()
+    stats = _run(blueplane, refresh_insights)
     return dg.MaterializeResult(metadata={"rows_changed": stats.insights,
                                           "seconds": stats.seconds})
 
