@@ -97,6 +97,7 @@ def _period(period: str, since, until, project, breakdown, tz_name, as_json, wee
         key = {"daily": "date", "weekly": "week", "monthly": "month"}[period]
         title = f"Claude Code token usage, {period} ({getattr(tz, 'key', tz)})"
         _table(title, label, [(r[key], r) for r in report[period]], report, breakdown)
+        _missing_note(rows)
 
 
 @usage.command()
@@ -143,6 +144,7 @@ def session(since, until, project, breakdown, tz_name, as_json) -> None:
         items = [(f"{r['sessionId'][:8]} {r['projectPath']}", r) for r in report["sessions"]]
         _table("Claude Code token usage by session", "Session / project", items, report,
                breakdown)
+        _missing_note(rows)
 
 
 @usage.command()
@@ -159,6 +161,7 @@ def blocks(since, until, project, breakdown, tz_name, as_json) -> None:
         click.echo(NO_DATA)
     else:
         _blocks_table(report, breakdown)
+        _missing_note(rows)
 
 
 # --- tables --------------------------------------------------------------------------------
@@ -234,7 +237,6 @@ def _table(title: str, label: str, items: list[tuple[str, dict]], report: dict,
               _n(t["cacheCreationTokens"]), _n(t["cacheReadTokens"]), _n(t["totalTokens"]),
               _cost(t["totalCost"])]
     _render(title, headers, set(range(2, 8)), rows, footer, shrink=1)
-    _missing_note(report)
 
 
 def _blocks_table(report: dict, breakdown: bool) -> None:
@@ -253,11 +255,12 @@ def _blocks_table(report: dict, breakdown: bool) -> None:
             rows.append((["", "projected", "", "", _n(p["totalTokens"]),
                           _cost(p["totalCost"])], True))
     _render("Claude Code 5-hour blocks", headers, {3, 4, 5}, rows, shrink=2)
-    _missing_note(report)
 
 
-def _missing_note(report: dict) -> None:
-    missing = report.get("missingPricing")
+def _missing_note(rows) -> None:
+    from blueplane_pipeline.usage.reports import unpriced_models
+
+    missing = unpriced_models(rows)
     if missing:
         click.secho(f"No price for {', '.join(missing)}: counted as $0. Load a newer list "
                     "with `blueplane pricing update FILE`.", fg="yellow")

@@ -3,9 +3,9 @@
 Input is a list of ``UsageRow``: one deduplicated message, or several of one model that
 the database already summed (same quarter hour, or same session). Every timezone offset
 in use is a multiple of 15 minutes, so a quarter-hour sum never straddles a local day.
-The JSON mirrors ccusage 20.0.24 (field names, nesting, order of rows and breakdowns) so
-scripts written against ccusage keep working; ``missingPricing`` is added only when some
-model had no price.
+The JSON mirrors ccusage 20.0.24 (field names, nesting, order of rows and breakdowns, and
+``"missingPricing": true`` on the breakdown of a model that had no price,
+``unpricedModels`` in the totals) so scripts written against ccusage keep working.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class Tally:
     cache_read_tokens: int = 0
     cost: float = 0.0
     entries: int = 0
+    unpriced: bool = False
     first_ms: int | None = None
     last_ms: int | None = None
     models: dict[str, Tally] = field(default_factory=dict)
@@ -62,6 +63,7 @@ class Tally:
         self.cache_read_tokens += row.cache_read_tokens
         self.cost += row.cost_usd
         self.entries += row.entries
+        self.unpriced = self.unpriced or row.unpriced
         if self.first_ms is None or row.ts_first_ms < self.first_ms:
             self.first_ms = row.ts_first_ms
         if self.last_ms is None or row.ts_last_ms > self.last_ms:
@@ -83,7 +85,8 @@ class Tally:
 
     def breakdowns(self) -> list[dict]:
         items = sorted(self.models.items(), key=lambda kv: (-kv[1].cost, kv[0]))
-        return [{"modelName": name, **sub.token_fields(), "cost": sub.cost}
+        return [{"modelName": name, **sub.token_fields(), "cost": sub.cost,
+                 **({"missingPricing": True} if sub.unpriced else {})}
                 for name, sub in items]
 
     def summary(self) -> dict:
@@ -122,14 +125,17 @@ def iso_ms(ts_ms: int) -> str:
 # --- reports -------------------------------------------------------------------------------
 
 def unpriced_models(rows: Iterable[UsageRow]) -> list[str]:
+    """Models whose usage had no price (counted as $0)."""
     return sorted({r.model or "(no model)" for r in rows if r.unpriced})
 
 
-def _with_missing(report: dict, rows: Sequence[UsageRow]) -> dict:
+def _totals(grand: Tally, rows: Sequence[UsageRow]) -> dict:
+    """ccusage's ``totals``, with ``unpricedModels`` when some usage had no price."""
+    out = grand.totals()
     missing = unpriced_models(rows)
     if missing:
-        report["missingPricing"] = missing
-    return report
+        out["unpricedModels"] = missing
+    return out
 
 
 def period_report(rows: Sequence[UsageRow], period: str, tz: tzinfo, *,
@@ -148,7 +154,7 @@ def period_report(rows: Sequence[UsageRow], period: str, tz: tzinfo, *,
     label = {"daily": "date", "weekly": "week", "monthly": "month"}[period]
     items = [{label: key, **tally.summary()}
              for key, tally in sorted(groups.items(), reverse=order == "desc")]
-    return _with_missing({period: items, "totals": grand.totals()}, rows)
+    return {period: items, "totals": _totals(grand, rows)}
 
 
 def session_report(rows: Sequence[UsageRow], *, order: str = "desc") -> dict:
@@ -166,7 +172,7 @@ def session_report(rows: Sequence[UsageRow], *, order: str = "desc") -> dict:
                       "firstActivity": iso_ms(tally.first_ms or 0),
                       "lastActivity": iso_ms(tally.last_ms or 0), **tally.summary()})
     items.sort(key=lambda s: (s["totalCost"], s["lastActivity"]), reverse=order == "desc")
-    return _with_missing({"sessions": items, "totals": grand.totals()}, rows)
+    return {"sessions": items, "totals": _totals(grand, rows)}
 
 
 def _floor_hour(ts_ms: int) -> int:
@@ -245,4 +251,4 @@ def blocks_report(rows: Sequence[UsageRow], now_ms: int) -> dict:
         current.append(row)
     if start is not None:
         blocks.append(_block(start, current, now_ms))
-    return _with_missing({"blocks": blocks}, rows)
+    return {"blocks": blocks}
