@@ -41,6 +41,9 @@ def line(mid="msg_1", rid="req_1", out=10, **extra) -> dict:
     lambda d: d["message"]["usage"].update(output_tokens=-1),
     lambda d: d["message"].update(content=[{"type": "tool_use", "id": None}]),
     lambda d: d["message"].pop("usage"),
+    lambda d: d["message"]["usage"].update(cache_read_input_tokens=2**70),
+    lambda d: d.update(costUSD=float("nan")),
+    lambda d: d.update(costUSD="0.5"),
 ])
 def test_lines_that_are_not_usage(mutate):
     d = line()

@@ -16,6 +16,7 @@ them: ``<project>/<session>.jsonl``, or ``<project>/<session>/.../*.jsonl`` for 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from blueplane_pipeline.storage.raw_events import parse_ts_ms as _iso_to_ms
@@ -88,9 +89,13 @@ def parse_ts_ms(value: object) -> int | None:
     return _iso_to_ms(value) if isinstance(value, str) else None
 
 
+# Counts beyond this are corrupt lines, not usage (and would not fit an SQLite integer).
+MAX_COUNT = 2**53
+
+
 def _count(value: object) -> int | None:
     """A token count: a non-negative integer (ccusage rejects anything else)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
         return None
     return value
 
@@ -175,7 +180,8 @@ def record_from_line(line: object, file: str, line_no: int = 0, seq: int = 0
     if counts is None:
         return None
     cost = line.get("costUSD")
-    if cost is not None and (isinstance(cost, bool) or not isinstance(cost, (int, float))):
+    if cost is not None and (isinstance(cost, bool) or not isinstance(cost, (int, float))
+                             or not math.isfinite(cost)):
         return None
     project, session = transcript_location(file)
     request_id, message_id, line_session = (line.get("requestId"), message.get("id"),
