@@ -151,3 +151,33 @@ def test_a_progress_line_counts_as_the_subagent_message_it_echoes():
     assert len(dedupe([rec, same])) == 1
     assert record_from_line({"type": "progress", "data": {"type": "bash_progress"}},
                             "p/main.jsonl", 13) is None
+
+
+def _mutate(value, rng: random.Random):
+    """Replace one random nested value with something of another type."""
+    junk = [None, -1, 2**80, 1.5, "x", "", [], {}, True, float("inf")]
+    if isinstance(value, dict) and value:
+        key = rng.choice(list(value))
+        value[key] = _mutate(value[key], rng) if rng.random() < 0.7 else rng.choice(junk)
+    elif isinstance(value, list) and value:
+        i = rng.randrange(len(value))
+        value[i] = _mutate(value[i], rng)
+    else:
+        return rng.choice(junk)
+    return value
+
+
+def test_untrusted_lines_never_raise():
+    import copy
+
+    from tests._usage import transcript_lines
+
+    rng = random.Random(11)
+    prices = load_price_table()
+    lines = [line for _, _, line in transcript_lines(TREES["built"])]
+    for n in range(3000):
+        mutated = _mutate(copy.deepcopy(lines[n % len(lines)]), rng)
+        rec = record_from_line(mutated, "p/s.jsonl", n)
+        if rec is not None:  # whatever survives is well-formed
+            assert rec.total_tokens >= 0 and isinstance(rec.ts_ms, int)
+            message_cost(rec, prices)
