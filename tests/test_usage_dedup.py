@@ -181,3 +181,16 @@ def test_untrusted_lines_never_raise():
         if rec is not None:  # whatever survives is well-formed
             assert rec.total_tokens >= 0 and isinstance(rec.ts_ms, int)
             message_cost(rec, prices)
+
+
+def test_a_deeply_nested_line_is_read_without_recursion():
+    deep: dict = {}
+    node = deep
+    for _ in range(5000):
+        node["content"] = {}
+        node = node["content"]
+    d = line()
+    d["toolUseResult"] = deep
+    assert record_from_line(d, "p/s.jsonl", 1) is not None
+    node["id"] = None  # a guarded null, far down: ccusage skips the line
+    assert record_from_line(d, "p/s.jsonl", 1) is None

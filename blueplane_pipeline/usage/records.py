@@ -112,19 +112,22 @@ def _is_semver_prefix(value: str) -> bool:
             and parts[2][:1].isdigit())
 
 
-def has_forbidden_null(value: object, in_iterations: bool = False) -> bool:
-    """Whether a non-nullable field is null somewhere in the line (iteration models excepted)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if item is None and key in NON_NULLABLE and not (in_iterations and key == "model"):
-                return True
-            if isinstance(item, (dict, list)) and has_forbidden_null(
-                    item, in_iterations or key == "iterations"):
-                return True
-        return False
-    if isinstance(value, list):
-        return any(has_forbidden_null(item, in_iterations) for item in value
-                   if isinstance(item, (dict, list)))
+def has_forbidden_null(value: object) -> bool:
+    """Whether a non-nullable field is null somewhere in the line (iteration models
+    excepted). Iterative: a hostile line may nest deeper than Python recursion allows."""
+    stack: list[tuple[object, bool]] = [(value, False)]
+    while stack:
+        item, in_iterations = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if child is None:
+                    if key in NON_NULLABLE and not (in_iterations and key == "model"):
+                        return True
+                elif isinstance(child, (dict, list)):
+                    stack.append((child, in_iterations or key == "iterations"))
+        elif isinstance(item, list):
+            stack.extend((child, in_iterations) for child in item
+                         if isinstance(child, (dict, list)))
     return False
 
 
