@@ -15,7 +15,7 @@ RESTART_NOTE = {
     "cursor": "Restart Cursor (or reload its window) so it reads the hooks file again.",
 }
 
-_assistant = click.argument("assistant", type=click.Choice(["claude-code", "cursor"]))
+_assistant = click.argument("assistant", type=click.Choice(["claude-code", "cursor", "mcp"]))
 _project = click.option(
     "--project", type=click.Path(file_okay=False, path_type=Path),
     help="Change DIR/.claude/settings.json (or DIR/.cursor/hooks.json) instead of the "
@@ -37,9 +37,15 @@ def install(assistant: str, project: Path | None, dry_run: bool, run_async: bool
             as_json: bool) -> None:
     """Register blueplane-hook for every captured event of ASSISTANT.
 
+    `blueplane install mcp` registers the blueplane-mcp server with Claude Code instead.
+
     Idempotent; the previous file is kept as a timestamped backup next to it, and other
     tools' hooks are left as they are.
     """
+    if assistant == "mcp":
+        from blueplane_cli.install_mcp import run
+
+        return run("install", project, dry_run, as_json)
     _run(assistant, "install", project, dry_run, as_json, run_async=run_async)
 
 
@@ -49,7 +55,12 @@ def install(assistant: str, project: Path | None, dry_run: bool, run_async: bool
 @_dry_run
 @_json
 def uninstall(assistant: str, project: Path | None, dry_run: bool, as_json: bool) -> None:
-    """Remove exactly the hooks `blueplane install` added for ASSISTANT."""
+    """Remove exactly the hooks `blueplane install` added for ASSISTANT (or, for `mcp`,
+    the blueplane-mcp server registration)."""
+    if assistant == "mcp":
+        from blueplane_cli.install_mcp import run
+
+        return run("uninstall", project, dry_run, as_json)
     _run(assistant, "uninstall", project, dry_run, as_json)
 
 
