@@ -101,7 +101,7 @@ def generate(path: Path | str, *, sessions: int = 20_000, days: int = 180, seed:
             turn_start = t
             turn_c = defaultdict(int)
             timeline = []
-            for _ in range(max(0, int(rng.expovariate(1 / 3)))):
+            for _ in range(max(0, int(rng.expovariate(1 / 3.7)))):
                 name, _w, median, is_edit = _pick(rng, TOOLS)
                 status = _pick(rng, STATUSES)[0]
                 latency = round(median * math.exp(rng.gauss(0, 0.9)), 1)
