@@ -6,6 +6,7 @@ ccusage's JSON shape and field names, so scripts written for ccusage keep workin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -65,8 +66,9 @@ def _load(grain: str, since: str | None, until: str | None, project: str | None,
     except sqlite3.Error as exc:
         fail(f"cannot open {db}: {exc}")
     try:
-        rows, origin = report_rows(conn, grain, since_ms=since_ms, until_ms=until_ms,
-                                   project=project)
+        with _progress(conn) as tick:
+            rows, origin = report_rows(conn, grain, since_ms=since_ms, until_ms=until_ms,
+                                       project=project, on_event=tick)
     except PriceListError as exc:
         fail(f"{exc} (`blueplane pricing reset` goes back to the shipped list)")
     except sqlite3.DatabaseError as exc:
@@ -77,6 +79,37 @@ def _load(grain: str, since: str | None, until: str | None, project: str | None,
         click.echo("(computed from stored transcript events: the token_usage table is not "
                    "built yet; `blueplane up` keeps it current and makes this instant)", err=True)
     return rows, tz
+
+
+@contextlib.contextmanager
+def _progress(conn):
+    """A progress bar on a terminal's stderr, for the slow path only (no table yet: every
+    stored transcript event is read). Elsewhere a no-op."""
+    import sys
+
+    from blueplane_pipeline.usage.store import count_transcript_events, has_rows
+
+    if not sys.stderr.isatty() or has_rows(conn):
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=_stderr_console()) as bar:
+        task = bar.add_task("Reading transcript events", total=count_transcript_events(conn))
+        seen = [0]
+
+        def tick() -> None:
+            seen[0] += 1
+            if seen[0] % 2000 == 0:
+                bar.update(task, completed=seen[0])
+
+        yield tick
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def _emit(report: dict) -> None:

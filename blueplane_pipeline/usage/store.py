@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from blueplane_pipeline.pricing import PriceTable
@@ -66,12 +66,29 @@ def record_from_event(seq: int, envelope: dict) -> UsageRecord | None:
 
 
 def transcript_records(conn: sqlite3.Connection, since_seq: int = 0,
-                       until_seq: int | None = None) -> Iterator[UsageRecord]:
+                       until_seq: int | None = None,
+                       on_event: Callable[[], None] | None = None) -> Iterator[UsageRecord]:
+    """Usage records of the stored transcript events in ``(since_seq, until_seq]``;
+    ``on_event`` is called for every event read (counting, progress bars)."""
     for ev in iter_events(conn, since_seq=since_seq, until_seq=until_seq, platform="claude_code",
                           event_types=TRANSCRIPT_EVENT_TYPES):
+        if on_event is not None:
+            on_event()
         rec = record_from_event(ev.seq, ev.envelope)
         if rec is not None:
             yield rec
+
+
+def count_transcript_events(conn: sqlite3.Connection) -> int:
+    """How many events ``transcript_records`` would read from the start."""
+    marks = ",".join("?" * len(TRANSCRIPT_EVENT_TYPES))
+    try:
+        return conn.execute(
+            "SELECT count(*) FROM raw_events r JOIN event_kinds k ON k.kind = r.kind"
+            " WHERE k.platform = 'claude_code' AND k.source = 'transcript'"
+            f" AND k.event_type IN ({marks})", TRANSCRIPT_EVENT_TYPES).fetchone()[0]
+    except sqlite3.OperationalError:  # no raw_events table yet
+        return 0
 
 
 def _row_values(rec: UsageRecord, prices: PriceTable) -> tuple:
@@ -143,15 +160,13 @@ def refresh(conn: sqlite3.Connection, prices: PriceTable) -> RefreshStats:
     watermark = int(get_state(conn, "raw_seq", "0"))
     top = max_seq(conn)
     stats.watermark_from, stats.watermark_to = watermark, top
-    records: list[UsageRecord] = []
-    events = 0
-    for ev in iter_events(conn, since_seq=watermark, until_seq=top, platform="claude_code",
-                          event_types=TRANSCRIPT_EVENT_TYPES):
-        events += 1
-        rec = record_from_event(ev.seq, ev.envelope)
-        if rec is not None:
-            records.append(rec)
-    stats.events_read, stats.records = events, len(records)
+    read = [0]
+
+    def counted() -> None:
+        read[0] += 1
+
+    records = list(transcript_records(conn, watermark, top, on_event=counted))
+    stats.events_read, stats.records = read[0], len(records)
     winners = dedupe(records)
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -217,10 +232,11 @@ def query_rows(conn: sqlite3.Connection, grain: str, *, since_ms: int | None = N
 
 def rows_from_events(conn: sqlite3.Connection, prices: PriceTable, *,
                      since_ms: int | None = None, until_ms: int | None = None,
-                     project: str | None = None) -> list[UsageRow]:
+                     project: str | None = None,
+                     on_event: Callable[[], None] | None = None) -> list[UsageRow]:
     """The same per-message rows, computed from raw events when the table is not built."""
-    return list(_rows(dedupe(transcript_records(conn)).values(), prices, since_ms, until_ms,
-                      project))
+    records = transcript_records(conn, on_event=on_event)
+    return list(_rows(dedupe(records).values(), prices, since_ms, until_ms, project))
 
 
 def _rows(records: Iterable[UsageRecord], prices: PriceTable, since_ms: int | None,
@@ -247,27 +263,17 @@ def has_rows(conn: sqlite3.Connection) -> bool:
 
 
 def report_rows(conn: sqlite3.Connection, grain: str, *, since_ms: int | None = None,
-                until_ms: int | None = None, project: str | None = None
-                ) -> tuple[list[UsageRow], str]:
+                until_ms: int | None = None, project: str | None = None,
+                on_event: Callable[[], None] | None = None) -> tuple[list[UsageRow], str]:
     """Rows for a report and where they came from: ``table`` (``token_usage``), ``events``
     (computed from raw transcript events: the table is not built yet) or ``none``."""
     if has_rows(conn):
         return query_rows(conn, grain, since_ms=since_ms, until_ms=until_ms,
                           project=project), "table"
-    if not _has_transcript_events(conn):
+    if not count_transcript_events(conn):
         return [], "none"
     from blueplane_pipeline.pricing import load_price_table
 
     rows = rows_from_events(conn, load_price_table(), since_ms=since_ms, until_ms=until_ms,
-                            project=project)
+                            project=project, on_event=on_event)
     return rows, "events"
-
-
-def _has_transcript_events(conn: sqlite3.Connection) -> bool:
-    try:
-        return conn.execute(
-            "SELECT 1 FROM raw_events r JOIN event_kinds k ON k.kind = r.kind"
-            " WHERE k.platform = 'claude_code' AND k.source = 'transcript'"
-            " AND k.event_type IN ('assistant', 'progress') LIMIT 1").fetchone() is not None
-    except sqlite3.OperationalError:
-        return False
