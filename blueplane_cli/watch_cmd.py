@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import click
@@ -37,14 +38,22 @@ def watch(interval: float, once: bool, fmt: str, as_json: bool) -> None:
         return
     from rich.live import Live
 
-    with reader() as conn, Live(render(queries.recent_activity(conn)),
-                                refresh_per_second=4, screen=False) as live:
-        try:
-            while True:
-                time.sleep(interval)
-                live.update(render(queries.recent_activity(conn)))
-        except KeyboardInterrupt:
-            pass
+    with (reader() as conn,
+          Live(render(queries.recent_activity(conn)), refresh_per_second=4) as live,
+          contextlib.suppress(KeyboardInterrupt)):
+        follow(conn, interval, live.update)
+
+
+def follow(conn, interval: float, show, *, sleep=time.sleep, count: int | None = None) -> None:
+    """Every ``interval`` seconds, query again and ``show`` the new view (``count`` times,
+    or until interrupted). The read-only connection sees each commit of the pipeline (WAL)."""
+    from blueplane_pipeline import queries
+
+    done = 0
+    while count is None or done < count:
+        sleep(interval)
+        show(render(queries.recent_activity(conn)))
+        done += 1
 
 
 def render(data: dict):
@@ -64,6 +73,12 @@ def render(data: dict):
         f"p95 {human('latency_p95_ms', today['latency_p95_ms'])} · "
         f"{human('cost_usd', today['cost_usd'])}",
         ("   last event " + (data["last_event"] or "–")[:19].replace("T", " "), "dim"))
+    waiting = data.get("events_waiting")
+    if waiting:
+        head.append(f"\n{waiting:,} stored events not analysed yet (oldest "
+                    f"{str(data['oldest_waiting'])[:19].replace('T', ' ')}): the view catches "
+                    "up when the pipeline refreshes; if it does not, check `blueplane status` "
+                    "or run `blueplane refresh`.", style="yellow")
     sessions = Table(title="Latest sessions", title_justify="left", expand=False)
     for col in ("session", "project", "last event", "prompts", "calls", "errors", "accept %",
                 "cost"):

@@ -626,7 +626,25 @@ def recent_activity(conn: sqlite3.Connection, *, sessions: int = 8,
         " latency_ms FROM tool_calls WHERE day >= (SELECT max(day) FROM tool_calls)"
         " ORDER BY at DESC LIMIT ?", (calls,)))
     return {"today": summary(conn, today), "sessions": newest, "tool_calls": latest_calls,
-            "last_event": newest[0]["ended_at"] if newest else None}
+            "last_event": newest[0]["ended_at"] if newest else None,
+            **analytics_backlog(conn)}
+
+
+def analytics_backlog(conn: sqlite3.Connection) -> dict:
+    """Stored events the analytics have not read yet, and when the oldest of them happened.
+
+    A backlog that grows old means nothing is refreshing the tables (pipeline not running).
+    """
+    tables = existing_tables(conn)
+    if "raw_events" not in tables or "analytics_state" not in tables:
+        return {"events_waiting": None, "oldest_waiting": None}
+    row = conn.execute("SELECT value FROM analytics_state WHERE name = 'sessions.last_seq'"
+                       ).fetchone()
+    mark = int(row[0]) if row and row[0] is not None else 0
+    count, oldest = conn.execute("SELECT count(*), min(ts_ms) FROM raw_events WHERE seq > ?",
+                                 (mark,)).fetchone()
+    when = iso(datetime.fromtimestamp(oldest / 1000, UTC)) if oldest is not None else None
+    return {"events_waiting": count, "oldest_waiting": when}
 
 
 # ------------------------------------------------------------------- patterns (MCP server)
