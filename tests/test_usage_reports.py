@@ -319,3 +319,22 @@ def test_cli_fails_in_one_line_on_a_broken_database_or_price_list(bp_home, tmp_p
     broken.write_text("{}")
     result = CliRunner().invoke(cli, ["usage", "session", "--json"])
     assert result.exit_code == 1 and "pricing reset" in result.output
+
+
+def test_cli_session_window_cuts_sessions_like_ccusage(bp_home):
+    """``--since/--until`` filter messages, not whole sessions: a session crossing the
+    window's edge shows only its part inside (as ccusage shows it)."""
+    store(config.db_path(), transcript_envelopes(USAGE_TREE))
+    conn = open_db(config.db_path())
+    refresh(conn, load_price_table())
+    conn.close()
+    ours = run_json("session", "--since", "20251002", "--until", "20251005")
+    expected = json.loads((USAGE_TREE / "ccusage-20.0.24-session-20251002-20251005.json")
+                          .read_text())
+    assert [s["sessionId"] for s in ours["sessions"]] == [
+        s["sessionId"] for s in expected["sessions"]]
+    for mine, theirs in zip(ours["sessions"], expected["sessions"], strict=True):
+        assert_summary(mine, theirs)
+        assert (mine["firstActivity"], mine["lastActivity"]) == (
+            theirs["firstActivity"], theirs["lastActivity"])
+    assert_totals(ours["totals"], expected["totals"])
