@@ -9,7 +9,7 @@ Redis (and, in the "redis down" rows, to the spool).
 Bytecode is compiled first (as ``pip install`` does): this environment may set
 ``PYTHONDONTWRITEBYTECODE``, which would otherwise make every run recompile our modules.
 
-    python benchmarks/bench_hook.py [--runs 60]
+    python benchmarks/bench_hook.py [--runs 60] [--python OTHER_VENV/bin/python]
 """
 
 from __future__ import annotations
@@ -42,9 +42,11 @@ def payloads() -> list[bytes]:
 
 
 def variants(python: str) -> dict[str, list[str]]:
-    from blueplane_pipeline.capture import hook
-    from blueplane_pipeline.capture.installers import hook_command
-
+    """Each way to run the hook with ``python`` (this venv's, or another install's)."""
+    probe = ("from blueplane_pipeline.capture import hook, installers; "
+             "print(hook.__file__); print(installers.hook_command('claude-code'))")
+    hook_file, command = subprocess.run([python, "-c", probe], capture_output=True, text=True,
+                                        check=True).stdout.splitlines()
     bindir = Path(python).parent
     script = shutil.which("blueplane-hook", path=str(bindir)) or str(bindir / "blueplane-hook")
     return {
@@ -53,8 +55,8 @@ def variants(python: str) -> dict[str, list[str]]:
         "console script blueplane-hook": [script, "claude-code"],
         "python -m ...capture.hook": [python, "-m", "blueplane_pipeline.capture.hook",
                                       "claude-code"],
-        "python -S hook.py (installed)": [python, "-S", hook.__file__, "claude-code"],
-        "installed command (via sh -c)": ["/bin/sh", "-c", hook_command("claude-code", python)],
+        "python -S hook.py (installed)": [python, "-S", hook_file, "claude-code"],
+        "installed command (via sh -c)": ["/bin/sh", "-c", command],
     }
 
 
@@ -84,6 +86,8 @@ def report(title: str, times: dict[str, list[float]], base: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=60)
+    parser.add_argument("--python", default=sys.executable,
+                        help="the interpreter of the install to measure (default: this one)")
     args = parser.parse_args()
 
     compileall.compile_dir(str(ROOT / "blueplane_pipeline"), quiet=1, maxlevels=1)
@@ -95,11 +99,12 @@ def main() -> None:
     from blueplane_pipeline import redis_server, stream
 
     inputs = payloads()
-    cmds = variants(sys.executable)
+    cmds = variants(args.python)
     print_info()
     print(f"payloads: {len(inputs)} real hook payloads, "
           f"median {statistics.median(len(p) for p in inputs)} bytes; runs per variant: "
-          f"{args.runs}; PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE')}")
+          f"{args.runs}; python: {args.python}; "
+          f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE')}")
     try:
         redis_server.start()
         r = stream.client()

@@ -7,7 +7,11 @@ Everything Blueplane writes lives under ``BLUEPLANE_HOME`` (default ``~/.bluepla
 from __future__ import annotations
 
 import os
-from pathlib import Path
+
+TYPE_CHECKING = False  # ``typing`` costs the hook ~2 ms to import
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 STREAM_KEY = "blueplane:events"
 GROUP = "ingest"
@@ -22,14 +26,23 @@ DEFAULTS: dict[str, object] = {
 }
 
 
+def home_str() -> str:
+    """The runtime home as a string, created with mode 0700 on first use.
+
+    The hook's fast path (``redis_url``, ``load_settings``) uses strings: ``pathlib`` costs
+    it a few milliseconds per event, so ``Path`` is imported only where one is returned."""
+    raw = os.environ.get("BLUEPLANE_HOME") or os.path.join(os.path.expanduser("~"), ".blueplane")
+    if not os.path.isdir(raw):
+        os.makedirs(raw, exist_ok=True)
+        os.chmod(raw, 0o700)
+    return raw
+
+
 def home() -> Path:
     """The runtime home, created with mode 0700 on first use."""
-    raw = os.environ.get("BLUEPLANE_HOME") or os.path.join(os.path.expanduser("~"), ".blueplane")
-    path = Path(raw)
-    if not path.is_dir():
-        path.mkdir(parents=True, exist_ok=True)
-        os.chmod(path, 0o700)
-    return path
+    from pathlib import Path
+
+    return Path(home_str())
 
 
 def subdir(name: str) -> Path:
@@ -73,7 +86,8 @@ def config_file() -> Path:
 
 def redis_url() -> str:
     """``BLUEPLANE_REDIS_URL`` if set, else the embedded server's unix socket."""
-    return os.environ.get("BLUEPLANE_REDIS_URL") or f"unix://{redis_socket()}"
+    return (os.environ.get("BLUEPLANE_REDIS_URL")
+            or f"unix://{os.path.join(home_str(), 'redis', 'redis.sock')}")
 
 
 def uses_embedded_redis() -> bool:
@@ -97,12 +111,12 @@ class Settings:
 def load_settings() -> Settings:
     """Read ``config.toml``; unknown keys are ignored, a bad file falls back to defaults."""
     values = dict(DEFAULTS)
-    path = config_file()
-    if path.exists():
+    path = os.path.join(home_str(), "config.toml")
+    if os.path.exists(path):
         import tomllib  # only when there is a file: the hook runs once per event
 
         try:
-            with path.open("rb") as fh:
+            with open(path, "rb") as fh:
                 values.update({k: v for k, v in tomllib.load(fh).items() if k in DEFAULTS})
         except (OSError, tomllib.TOMLDecodeError):
             pass

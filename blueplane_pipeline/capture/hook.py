@@ -58,10 +58,10 @@ def _on_alarm(signum: int, frame: object) -> None:
 def _arm(seconds: float) -> None:
     """Start (or with 0, stop) the hard deadline; a no-op where there is no SIGALRM."""
     try:
-        import signal
+        import _signal  # built in and already loaded; ``signal`` would build its enums
 
-        signal.signal(signal.SIGALRM, _on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.0))
+        _signal.signal(_signal.SIGALRM, _on_alarm)
+        _signal.setitimer(_signal.ITIMER_REAL, max(seconds, 0.0))
     except (ImportError, AttributeError, ValueError, OSError):
         pass
 

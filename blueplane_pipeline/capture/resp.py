@@ -1,13 +1,14 @@
 """A minimal RESP2 client over a unix socket or TCP, standard library only.
 
 The hook uses it instead of redis-py: ``import redis`` alone costs ~250 ms, more than the
-whole budget of a hook process.
+whole budget of a hook process. For the same reason a plain ``unix:///path`` URL (the
+embedded server) is served by the ``_socket`` C module directly: ``socket.py`` and
+``urllib.parse`` cost the hook a few milliseconds per event; TCP URLs import them.
 """
 
 from __future__ import annotations
 
-import socket
-from urllib.parse import unquote, urlparse
+import _socket
 
 
 class RespError(Exception):
@@ -22,8 +23,20 @@ def encode_command(*args: bytes | str) -> bytes:
     return b"".join(parts)
 
 
-def connect(url: str, timeout: float) -> socket.socket:
+def connect(url: str, timeout: float) -> _socket.socket:
     """Open a socket for ``unix:///path`` or ``redis://host:port/db`` within ``timeout``."""
+    if url.startswith("unix://") and not any(c in url for c in "@?%"):
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(url[len("unix://"):])
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+    import socket
+    from urllib.parse import unquote, urlparse
+
     parsed = urlparse(url)
     if parsed.scheme == "unix":
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -48,7 +61,7 @@ def connect(url: str, timeout: float) -> socket.socket:
     return sock
 
 
-def read_reply(sock: socket.socket) -> bytes:
+def read_reply(sock: _socket.socket) -> bytes:
     """Read one simple/bulk/integer reply; raise on an error reply."""
     buf = b""
     while b"\r\n" not in buf:
