@@ -117,8 +117,8 @@ def test_a_new_price_list_reprices_computed_costs_only(bp_home, tmp_path):
 def test_real_import_then_the_asset_equals_ccusage_per_session(redis_home):
     """End to end through the transcript importer (privacy filter, stream, ingest)."""
     from blueplane_pipeline.sources.run import run_claude_import
+    from blueplane_pipeline.usage.query import query_rows
     from blueplane_pipeline.usage.reports import session_report
-    from blueplane_pipeline.usage.store import query_rows
 
     run_claude_import([USAGE_TREE])
     meta = materialize(redis_home)

@@ -21,9 +21,10 @@ from blueplane_pipeline import config
 from blueplane_pipeline.pricing import load_price_table
 from blueplane_pipeline.storage.db import connect, open_db
 from blueplane_pipeline.usage import reports
+from blueplane_pipeline.usage.query import query_rows, rows_from_events
 from blueplane_pipeline.usage.records import SYNTHETIC_MODEL, parse_ts_ms
 from blueplane_pipeline.usage.reports import UsageRow, period_key
-from blueplane_pipeline.usage.store import query_rows, refresh, rows_from_events
+from blueplane_pipeline.usage.store import refresh
 from blueplane_pipeline.usage.timeframe import TimeframeError, day_bounds, resolve_timezone
 from tests._usage import (
     TREES,
