@@ -113,8 +113,11 @@ def test_rollup_and_row_tables_agree_on_generated_history(tmp_path):
     conn = queries.open_reader(tmp_path / "t.db")
     week, _ = queries.parse_period("7d", NOW)
     exact = queries.Window("times", week.start, week.end, False)
+    busiest = conn.execute("SELECT project_name FROM sessions WHERE platform = 'cursor'"
+                           " AND day >= ? GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+                           (week.start_day,)).fetchone()[0]
     for platform in (None, "cursor"):
-        filters = queries.Filters(platform=platform, project="project-01")
+        filters = queries.Filters(platform=platform, project=busiest)
         a = queries.summary(conn, week, filters)
         b = queries.summary(conn, exact, filters)
         assert a["tool_calls"] > 0
