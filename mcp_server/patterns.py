@@ -33,7 +33,7 @@ def tool_sequence(calls: Sequence[dict], max_steps: int = MAX_STEPS) -> str:
     """The main thread's tools in order, repeats collapsed: ``Read → Edit → Bash``."""
     steps: list[str] = []
     for call in calls:
-        if call.get("is_sidechain"):
+        if call["is_sidechain"]:
             continue
         if not steps or steps[-1] != call["tool_name"]:
             steps.append(call["tool_name"])
@@ -107,7 +107,7 @@ def tool_stats(calls: Iterable[dict]) -> dict[str, ToolStat]:
     latencies: dict[str, list[float]] = defaultdict(list)
     for call in calls:
         status[call["tool_name"]][call["status"]] += 1
-        if call.get("latency_ms") is not None:
+        if call["latency_ms"] is not None:
             latencies[call["tool_name"]].append(call["latency_ms"])
     out = {}
     for name, c in status.items():
@@ -131,7 +131,7 @@ def ranked(stats: dict[str, ToolStat]) -> list[ToolStat]:
 
 def failure_counts(calls: Iterable[dict]) -> Counter:
     """(tool, status, error class) of the calls that did not succeed."""
-    return Counter((c["tool_name"], c["status"], c.get("error_class") or "other")
+    return Counter((c["tool_name"], c["status"], c["error_class"] or "other")
                    for c in calls if c["status"] in ("error", "rejected", "interrupted"))
 
 

@@ -98,7 +98,7 @@ def _turn(t: dict) -> TurnBrief:
         timeline = json.loads(t["timeline"] or "[]")
     except ValueError:
         timeline = []
-    calls = [{"tool_name": item.get("tool") or "?"} for item in timeline
+    calls = [{"tool_name": item.get("tool") or "?", "is_sidechain": 0} for item in timeline
              if isinstance(item, dict) and item.get("kind") == "tool"]
     prompt = t["prompt_text"]
     return TurnBrief(

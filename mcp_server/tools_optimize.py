@@ -47,15 +47,15 @@ def _context_calls(turns: list[dict], all_calls: list[dict], file_ext: str | Non
         calls = [c for t in turns for c in t["calls"]]
         where = f"{len(turns)} similar past turns"
         if file_ext:
-            on_ext = [c for c in calls if c.get("file_ext") == file_ext]
+            on_ext = [c for c in calls if c["file_ext"] == file_ext]
             if len(on_ext) >= MIN_CONTEXT_CALLS:
                 return on_ext, f"{where}, calls on {file_ext} files"
             if not calls:
-                return ([c for c in all_calls if c.get("file_ext") == file_ext],
+                return ([c for c in all_calls if c["file_ext"] == file_ext],
                         f"calls on {file_ext} files (no similar turns)")
         return calls, where
     if file_ext:
-        return [c for c in all_calls if c.get("file_ext") == file_ext], f"calls on {file_ext} files"
+        return [c for c in all_calls if c["file_ext"] == file_ext], f"calls on {file_ext} files"
     return all_calls, "all calls"
 
 
@@ -133,7 +133,7 @@ def suggest_strategy(task: str, file_ext: str | None = None, project: str | None
         known_project(conn, project)
         flt = filters(None, project)
         turns = _similar_turns(conn, task, cur, flt)
-        all_turns = q.turn_calls(conn, cur, flt)
+        all_turns = q.turn_calls(conn, cur, flt, with_calls=False)
         ext_rows = q.acceptance_breakdown(conn, cur, flt, by="file_ext", file_ext=ext) \
             if ext else []
     if not turns:
