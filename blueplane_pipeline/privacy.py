@@ -79,7 +79,7 @@ def may_hold_secret(text: str) -> bool:
 
 
 def redact(text: str) -> str:
-    if not may_hold_secret(text):
+    if len(text) < 7 or not may_hold_secret(text):
         return text
     for pattern, replacement in SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
@@ -176,7 +176,19 @@ def filter_payload(payload: object, mode: str, cwd: str | None = None) -> object
 
 def _walk(value: object, mode: str, cwd: str | None, key: str | None) -> object:
     if isinstance(value, dict):
-        return {k: _walk_item(k, v, mode, cwd) for k, v in value.items()}
+        # The common keys (ids, flags, numbers, plain strings) are handled inline: this loop
+        # runs for every key of every event, and calls dominate its cost.
+        out = {}
+        for k, v in value.items():
+            if k in _SPECIAL_KEYS:
+                out[k] = _walk_item(k, v, mode, cwd)
+            elif isinstance(v, str):
+                out[k] = redact(v) if mode == "standard" else _strict_text(v, k)
+            elif isinstance(v, (dict, list)):
+                out[k] = _walk(v, mode, cwd, k)
+            else:
+                out[k] = v
+        return out
     if isinstance(value, list):
         return [_walk(v, mode, cwd, key) for v in value]
     if isinstance(value, str):
@@ -263,6 +275,9 @@ def _walk_structured(value: object, mode: str, cwd: str | None) -> object:
         return tool_output_text(value, mode)
     return value
 
+
+# Keys ``_walk_item`` treats specially; every other key is walked generically.
+_SPECIAL_KEYS = frozenset({"message", "structuredPatch"}) | PATH_KEYS | CONTENT_KEYS | PROMPT_KEYS
 
 # Short, non-content strings inside tool output worth keeping (status words, kinds).
 _SHORT_KEYS = frozenset(
