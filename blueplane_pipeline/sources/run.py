@@ -47,6 +47,11 @@ class BackgroundIngest:
         if self.proc is not None or self.failed_to_start:
             return
         import multiprocessing as mp
+        import os
+
+        if (os.cpu_count() or 1) < 2:
+            self.failed_to_start = True  # no second core to overlap on
+            return
 
         # spawn, not fork: the caller may be a threaded process (Dagster, rich's refresher).
         ctx = mp.get_context("spawn")
