@@ -132,3 +132,17 @@ def test_real_import_then_the_asset_equals_ccusage_per_session(redis_home):
     for mine, theirs in zip(ours["sessions"], expected["sessions"], strict=True):
         assert tokens(mine) == tokens(theirs), theirs["sessionId"]
         assert close(mine["totalCost"], theirs["totalCost"]), theirs["sessionId"]
+
+
+def test_small_windows_give_the_same_table(bp_home, tmp_path):
+    """A first build works through seq windows (one transaction each): the result does
+    not depend on where the windows cut (copies of a message may fall in different ones)."""
+    envelopes = transcript_envelopes(USAGE_TREE)
+    one, many = tmp_path / "one.db", tmp_path / "many.db"
+    for db, window in ((one, 10**9), (many, 7)):
+        store(db, envelopes)
+        conn = open_db(db)
+        stats = refresh(conn, load_price_table(), window=window)
+        conn.close()
+        assert stats.events_read > 0
+    assert table(one) == table(many)

@@ -8,8 +8,10 @@ computed cost is re-priced. Reports read it through ``usage.query``.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from blueplane_pipeline.pricing import PriceTable
@@ -107,35 +109,57 @@ def _reprice(conn: sqlite3.Connection, prices: PriceTable) -> int:
     return len(updates)
 
 
-def refresh(conn: sqlite3.Connection, prices: PriceTable) -> RefreshStats:
-    """Bring ``token_usage`` up to date with ``raw_events`` (one write transaction)."""
+# Events read per write transaction: bounds memory on a first build over years of history
+# and lets ingest write between windows.
+WINDOW_EVENTS = 200_000
+
+
+def refresh(conn: sqlite3.Connection, prices: PriceTable,
+            window: int = WINDOW_EVENTS) -> RefreshStats:
+    """Bring ``token_usage`` up to date with ``raw_events``.
+
+    Works through the new events in seq windows, one transaction each (rows and watermark
+    together, so a crash resumes where it stopped); re-prices first if the list changed.
+    """
     started = time.perf_counter()
     stats = RefreshStats()
     watermark = int(get_state(conn, "raw_seq", "0"))
     top = max_seq(conn)
     stats.watermark_from, stats.watermark_to = watermark, top
+    if get_state(conn, "price_fingerprint") != prices.fingerprint():
+        with _transaction(conn):
+            stats.rows_repriced = _reprice(conn, prices)
+            _set_state(conn, "price_fingerprint", prices.fingerprint())
     read = [0]
 
     def counted() -> None:
         read[0] += 1
 
-    records = list(transcript_records(conn, watermark, top, on_event=counted))
-    stats.events_read, stats.records = read[0], len(records)
-    winners = dedupe(records)
+    lo = watermark
+    while lo < top:
+        hi = min(lo + window, top)
+        records = list(transcript_records(conn, lo, hi, on_event=counted))
+        stats.records += len(records)
+        winners = dedupe(records)
+        with _transaction(conn):
+            stored = _stored_rivals(conn, list(winners))
+            fresh = [rec for key, rec in winners.items()
+                     if key not in stored or is_better(rec, stored[key])]
+            conn.executemany(_UPSERT, [_row_values(rec, prices) for rec in fresh])
+            _set_state(conn, "raw_seq", hi)
+        stats.rows_changed += len(fresh)
+        lo = hi
+    stats.events_read = read[0]
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("BEGIN IMMEDIATE")
     try:
-        if get_state(conn, "price_fingerprint") != prices.fingerprint():
-            stats.rows_repriced = _reprice(conn, prices)
-            _set_state(conn, "price_fingerprint", prices.fingerprint())
-        stored = _stored_rivals(conn, list(winners))
-        fresh = [rec for key, rec in winners.items()
-                 if key not in stored or is_better(rec, stored[key])]
-        conn.executemany(_UPSERT, [_row_values(rec, prices) for rec in fresh])
-        _set_state(conn, "raw_seq", top)
+        yield
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    stats.rows_changed = len(fresh)
-    stats.seconds = time.perf_counter() - started
-    return stats
