@@ -47,6 +47,12 @@ def load_stream(r, lines: list[bytes], chunk: int = 2000) -> None:
         pipe.execute()
 
 
+def redis_cpu(r) -> float:
+    """CPU seconds the Redis server has used (it shares the machine's two cores)."""
+    info = r.info("cpu")
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+
 def baseline(r, lines: list[bytes], db: Path, batch: int = 100) -> float:
     """Per event: parse, zlib the JSON, INSERT, commit, XACK. Returns events/s."""
     from blueplane_pipeline import config
@@ -85,16 +91,20 @@ def one_run(lines: list[bytes], args, run: int) -> None:
         if run == 0:
             print_info(r)
         load_stream(r, lines)
-        t0 = time.perf_counter()
+        load = os.getloadavg()[0]
+        redis_cpu0 = redis_cpu(r)
+        t0, c0 = time.perf_counter(), time.process_time()
         stats = ingest(home / "telemetry.db", batch_size=args.batch, trigger="bench")
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        rcpu = redis_cpu(r) - redis_cpu0
         assert stats.events_stored == len(lines), stats.as_dict()
         assert stats.lag_after == 0 and stream.state(r).pending == 0
         print(f"run {run + 1}: ingest() {len(lines):,} events in {wall:.2f} s = "
               f"{len(lines) / wall:,.0f} events/s (batch {args.batch}; write p50 "
               f"{stats.percentile_ms(.5):.1f} ms p95 {stats.percentile_ms(.95):.1f} ms per "
               f"{args.batch}-event batch; stored {stats.raw_bytes / stats.stored_bytes:.1f}x "
-              f"blocks-only)")
+              f"blocks-only) | CPU: ingest {cpu:.2f} s + redis-server {rcpu:.2f} s = "
+              f"{len(lines) / (cpu + rcpu):,.0f} events per CPU-second | load {load:.2f}")
         if args.baseline:
             r.delete("blueplane:events")
             load_stream(r, lines)

@@ -15,6 +15,7 @@ are printed beside it.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import statistics
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import print_info  # noqa: E402
 from _realistic import describe, envelopes, real_payload_envelopes  # noqa: E402
 
-from blueplane_pipeline.storage.db import open_db  # noqa: E402
+from blueplane_pipeline.storage.db import connect, open_db  # noqa: E402
 from blueplane_pipeline.storage.raw_events import RawEventWriter, normalise  # noqa: E402
 from blueplane_pipeline.storage.reader import get_event  # noqa: E402
 
@@ -45,23 +46,25 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def store(lines: list[bytes], batch: int, workdir: Path) -> tuple[Path, list[float], list[float]]:
-    """Write ``lines`` in ``batch``-event calls; return db, write ms and normalise+write ms."""
+def store(lines: list[bytes], batch: int, workdir: Path):
+    """Write ``lines`` in ``batch``-event calls; return the db and per-call wall ms of
+    writer.write, wall ms of normalise+write, and CPU ms of writer.write."""
     db = workdir / f"bench-{time.time_ns()}.db"
     conn = open_db(db)
     writer = RawEventWriter(conn)
-    write_ms, total_ms = [], []
+    write_ms, total_ms, cpu_ms = [], [], []
     for i in range(0, len(lines), batch):
         t0 = time.perf_counter()
         events = [normalise(x) for x in lines[i : i + batch]]
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         writer.write(events)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         write_ms.append((t2 - t1) * 1000)
         total_ms.append((t2 - t0) * 1000)
+        cpu_ms.append((c2 - c1) * 1000)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    return db, write_ms, total_ms
+    return db, write_ms, total_ms, cpu_ms
 
 
 def sizes(db: Path) -> dict:
@@ -78,16 +81,29 @@ def sizes(db: Path) -> dict:
             "file": db.stat().st_size, "pages": counted}
 
 
-def check_readable(db: Path, lines: list[bytes], samples: int = 200) -> None:
+def empty_pages(workdir: Path) -> int:
+    """What the event tables take before any event: one page each (a fixed cost)."""
+    db = workdir / "empty.db"
+    open_db(db).close()
+    pages = sizes(db)["stored_pages"]
+    db.unlink()
+    return pages
+
+
+def check_readable(db: Path, lines: list[bytes], samples: int = 200) -> float:
+    """Read sampled events back by id on a fresh read-only connection; return ms per read."""
     import orjson
 
-    conn = open_db(db)
+    conn = connect(db, readonly=True)
     rng = random.Random(1)
-    for line in rng.sample(lines, min(samples, len(lines))):
-        sent = orjson.loads(line)
-        got = get_event(conn, sent["event_id"])
-        assert got == sent, f"event {sent['event_id']} did not read back equal"
+    picked = [orjson.loads(line) for line in rng.sample(lines, min(samples, len(lines)))]
+    t0 = time.perf_counter()
+    got = [get_event(conn, sent["event_id"]) for sent in picked]
+    elapsed = time.perf_counter() - t0
+    for sent, back in zip(picked, got, strict=True):
+        assert back == sent, f"event {sent['event_id']} did not read back equal"
     conn.close()
+    return elapsed * 1000 / len(picked)
 
 
 def latency(args, workdir: Path) -> None:
@@ -95,13 +111,14 @@ def latency(args, workdir: Path) -> None:
     print(f"\n== 100-event batch write latency ({args.privacy} privacy) ==")
     print("events:", describe(lines))
     for run in range(args.repeat):
-        db, write_ms, total_ms = store(lines, 100, workdir)
+        load = os.getloadavg()[0]
+        db, write_ms, total_ms, cpu_ms = store(lines, 100, workdir)
         wall = sum(write_ms) / 1000
         print(f"run {run + 1}: writer.write p50 {pct(write_ms, .5):.2f} ms  "
               f"p95 {pct(write_ms, .95):.2f} ms  p99 {pct(write_ms, .99):.2f} ms  "
               f"max {max(write_ms):.1f} ms  mean {statistics.mean(write_ms):.2f} ms  "
-              f"({len(lines) / wall:,.0f} ev/s) | normalise+write p95 "
-              f"{pct(total_ms, .95):.2f} ms")
+              f"({len(lines) / wall:,.0f} ev/s) | CPU p95 {pct(cpu_ms, .95):.2f} ms | "
+              f"normalise+write p95 {pct(total_ms, .95):.2f} ms | load {load:.2f}")
         db.unlink()
 
 
@@ -114,17 +131,23 @@ def size(args, workdir: Path) -> None:
         (f"realistic stream {args.events}, standard", envelopes(args.events)),
         (f"realistic stream {args.events}, full", envelopes(args.events, privacy_mode="full")),
     ]
+    fixed = empty_pages(workdir)
     print("\n== stored size vs raw envelope JSON, by write batch size ==")
+    print(f"(an empty database's event tables take {fixed:,} B: one page per table/index; "
+          "'above empty' subtracts it)")
     for name, lines in datasets:
         for batch in args.batches:
-            db, _, _ = store(lines, batch, workdir)
+            db = store(lines, batch, workdir)[0]
             s = sizes(db)
-            check_readable(db, lines)
+            read_ms = check_readable(db, lines)
             print(f"{name:38s} batch {batch:4d}: raw {s['raw']:>11,} B  stored (pages) "
-                  f"{s['stored_pages']:>10,} B = {s['raw'] / s['stored_pages']:5.2f}x  | "
+                  f"{s['stored_pages']:>10,} B = {s['raw'] / s['stored_pages']:5.2f}x "
+                  f"(above empty {s['raw'] / (s['stored_pages'] - fixed):5.2f}x, "
+                  f"{(s['stored_pages'] - fixed) / s['events']:.0f} B/event)  | "
                   f"blocks only {s['block_payload']:>10,} B = "
-                  f"{s['raw'] / s['block_payload']:5.2f}x  | file {s['file']:,} B  "
-                  f"dicts {s['dicts']}  (all {min(200, len(lines))} sampled ids read back equal)")
+                  f"{s['raw'] / s['block_payload']:5.2f}x  | {s['blocks']} blocks, "
+                  f"dicts {s['dicts']} | get_event {read_ms:.2f} ms, "
+                  f"{min(200, len(lines))} sampled ids read back equal")
             if args.verbose:
                 print("   pages:", s["pages"])
             db.unlink()

@@ -26,6 +26,7 @@ BLOCK_MAX_EVENTS = 1000
 BLOCK_MAX_BYTES = 2 * 1024 * 1024
 # A last block with fewer events than this is extended by the next write.
 REOPEN_BELOW = 250
+REOPEN_BELOW_BYTES = 256 * 1024
 
 
 class InvalidEvent(ValueError):
@@ -203,7 +204,7 @@ class RawEventWriter:
         row = self.conn.execute(
             "SELECT block_id, dict_id, n_events, raw_bytes, data FROM raw_event_blocks"
             " ORDER BY block_id DESC LIMIT 1").fetchone()
-        if row is None or row[2] >= REOPEN_BELOW or row[3] >= BLOCK_MAX_BYTES // 2:
+        if row is None or row[2] >= REOPEN_BELOW or row[3] >= REOPEN_BELOW_BYTES:
             return None
         block_id, dict_id, n, raw, data = row
         self._ensure_dict(dict_id)
