@@ -18,14 +18,13 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import print_info  # noqa: E402
-from gen_analytics import generate  # noqa: E402
+from gen_analytics import bench_home  # noqa: E402
 
 COMMANDS = [
     ["metrics"],
@@ -72,16 +71,7 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=20_000)
     ap.add_argument("--runs", type=int, default=7)
     args = ap.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="bp-bench-cli-", dir="/tmp"))
-    db = home / "telemetry.db"
-    if args.db:
-        db.symlink_to(args.db.resolve())
-    else:
-        t0 = time.perf_counter()
-        counts = generate(db, sessions=args.sessions)
-        print(f"generated in {time.perf_counter() - t0:.0f}s: "
-              + ", ".join(f"{k}={v:,}" for k, v in counts.items()))
-    print(f"database: {db.resolve()} ({db.resolve().stat().st_size / 1e6:.0f} MB)")
+    home = bench_home(args.db, sessions=args.sessions, prefix="bp-bench-cli-")
     print_info()
     env = {**os.environ, "BLUEPLANE_HOME": str(home), "COLUMNS": "120"}
     print(f"python -c pass (median): {bare_python(env, args.runs) * 1000:.0f} ms")

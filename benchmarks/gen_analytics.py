@@ -45,13 +45,6 @@ ERROR_CLASSES = {"error": ["exit_code", "not_found", "string_not_found", "file_n
                            "timeout", "input_validation"],
                  "rejected": ["user_rejected", "permission_denied"],
                  "interrupted": ["user_interrupted"]}
-TOKEN_COLUMNS = (
-    "dedup_key", "message_id", "request_id", "session_id", "line_session_id", "project",
-    "model", "price_model", "ts", "ts_ms", "input_tokens", "output_tokens",
-    "cache_creation_tokens", "cache_creation_5m_tokens", "cache_creation_1h_tokens",
-    "cache_read_tokens", "total_tokens", "cost_usd", "cost_source", "log_cost_usd",
-    "is_sidechain", "source_file", "source_line", "raw_seq",
-)
 PRICES = {"claude-sonnet-4-5": (3e-6, 15e-6), "claude-opus-4-1": (15e-6, 75e-6),
           "claude-haiku-4-5": (1e-6, 5e-6), "gpt-5": (1.25e-6, 10e-6)}
 
@@ -249,7 +242,8 @@ def generate(path: Path | str, *, sessions: int = 20_000, days: int = 180, seed:
     for table, values in rows.items():
         marks = ",".join("?" * len(values[0]))
         if table == "token_usage":
-            conn.executemany(f"INSERT INTO token_usage ({', '.join(TOKEN_COLUMNS)})"
+            columns = [r[1] for r in conn.execute("PRAGMA table_info(token_usage)")][1:]
+            conn.executemany(f"INSERT INTO token_usage ({', '.join(columns)})"
                              f" VALUES ({marks})", values)
         else:
             conn.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
@@ -257,6 +251,24 @@ def generate(path: Path | str, *, sessions: int = 20_000, days: int = 180, seed:
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return {table: len(values) for table, values in rows.items()}
+
+
+def bench_home(existing: Path | None, *, sessions: int = 20_000, prefix: str = "bp-bench-"
+               ) -> Path:
+    """A fresh BLUEPLANE_HOME whose telemetry.db is ``existing`` (linked) or generated."""
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    db = home / "telemetry.db"
+    if existing:
+        db.symlink_to(existing.resolve())
+    else:
+        t0 = time.perf_counter()
+        counts = generate(db, sessions=sessions)
+        print(f"generated in {time.perf_counter() - t0:.0f}s: "
+              + ", ".join(f"{k}={v:,}" for k, v in counts.items()))
+    print(f"database: {db.resolve()} ({db.resolve().stat().st_size / 1e6:.0f} MB)")
+    return home
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from blueplane_pipeline.analytics.state import write_transaction
 from blueplane_pipeline.storage.codec import Codec
 
 SESSION_TABLES = ("sessions", "tool_calls", "turns", "file_edits")
@@ -93,7 +94,7 @@ def purge(conn: sqlite3.Connection, cutoff: int,
         straddling_raw = _straddling_raw(conn, cutoff)
         _purge_raw(conn, cutoff, stats, progress)
     if "token_usage" in tables:
-        with _write(conn):
+        with write_transaction(conn):
             stats.token_rows = conn.execute("DELETE FROM token_usage WHERE ts_ms < ?",
                                             (cutoff,)).rowcount
     if "sessions" in tables:
@@ -101,20 +102,6 @@ def purge(conn: sqlite3.Connection, cutoff: int,
     _lower_watermarks(conn, tables, stats)
     stats.seconds = round(time.perf_counter() - t0, 3)
     return stats
-
-
-class _write:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (rollback on error)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
 # ------------------------------------------------------------------------------ raw events
@@ -137,7 +124,7 @@ def _purge_raw(conn: sqlite3.Connection, cutoff: int, stats: PurgeStats,
     has_spans = "session_spans" in _tables(conn)
     for i in range(0, len(blocks), BLOCKS_PER_TRANSACTION):
         batch = blocks[i : i + BLOCKS_PER_TRANSACTION]
-        with _write(conn):
+        with write_transaction(conn):
             for block_id, total, old in batch:
                 if old == total:
                     _delete_block(conn, block_id, has_spans)
@@ -211,7 +198,7 @@ def _purge_derived(conn: sqlite3.Connection, cutoff: int, straddling_raw: set[st
     stats.rebuild_ids = across
     day = _iso(cutoff)[:10]
     tables = _tables(conn)
-    with _write(conn):
+    with write_transaction(conn):
         days: set[str] = set()
         ids = gone + across
         for i in range(0, len(ids), 500):
@@ -243,7 +230,7 @@ def _lower_watermarks(conn: sqlite3.Connection, tables: set[str], stats: PurgeSt
     top = conn.execute("SELECT coalesce(max(seq), 0) FROM raw_events").fetchone()[0]
     firsts = [_first_seq(conn, tables, stats.rebuild_ids[i : i + 500])
               for i in range(0, len(stats.rebuild_ids), 500)]
-    with _write(conn):
+    with write_transaction(conn):
         if "analytics_state" in tables:
             row = conn.execute("SELECT value FROM analytics_state WHERE name = ?",
                                ("sessions.last_seq",)).fetchone()
