@@ -75,3 +75,18 @@ def file_digest(db_path: Path) -> dict[str, str]:
         if path.exists() and path.stat().st_size:
             out[suffix or "db"] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
+
+
+def make_schema_v1_db(db_path: Path) -> None:
+    """A file as the first release left it: only the raw-event tables (schema v1)."""
+    import sqlite3
+
+    from blueplane_pipeline.storage.migrations import MIGRATIONS, _statements
+
+    conn = sqlite3.connect(db_path)
+    number, script = MIGRATIONS[0]
+    for statement in _statements(script):
+        conn.execute(statement)
+    conn.execute(f"PRAGMA user_version={number}")
+    conn.commit()
+    conn.close()

@@ -21,10 +21,14 @@ from blueplane_pipeline.datasette_config import (
 )
 from blueplane_pipeline.datasette_queries import CANNED_QUERIES, DASHBOARD_CHARTS
 from blueplane_pipeline.storage.db import open_db
-from blueplane_pipeline.storage.migrations import MIGRATIONS, _statements
 from blueplane_pipeline.storage.reader import iter_events
 from blueplane_pipeline.table_docs import HIDDEN_TABLES, all_table_docs
-from tests._telemetry_db import build_from_fixtures, file_digest, temp_home
+from tests._telemetry_db import (
+    build_from_fixtures,
+    file_digest,
+    make_schema_v1_db,
+    temp_home,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -190,13 +194,7 @@ async def test_older_schema_database(tmp_path):
     from blueplane_cli.serve_cmd import schema_note
 
     db = tmp_path / "telemetry.db"
-    conn = sqlite3.connect(db)
-    number, script = MIGRATIONS[0]
-    for statement in _statements(script):
-        conn.execute(statement)
-    conn.execute(f"PRAGMA user_version={number}")
-    conn.commit()
-    conn.close()
+    make_schema_v1_db(db)
     ds = make_datasette(db)
     assert (await ds.client.get("/telemetry")).status_code == 200
     assert (await ds.client.get(f"/-/dashboards/{DASHBOARD_SLUG}")).status_code == 200

@@ -10,9 +10,8 @@ from mcp import Client, MCPError
 
 from blueplane_pipeline import config
 from blueplane_pipeline.storage.db import open_db
-from blueplane_pipeline.storage.migrations import MIGRATIONS, _statements
 from mcp_server.server import READ_TOOLS, build_server
-from tests._telemetry_db import file_digest
+from tests._telemetry_db import file_digest, make_schema_v1_db
 
 pytestmark = pytest.mark.anyio
 
@@ -66,13 +65,7 @@ async def test_empty_database(bp_home):
 
 
 async def test_older_schema(bp_home):
-    conn = sqlite3.connect(config.db_path())
-    number, script = MIGRATIONS[0]
-    for statement in _statements(script):
-        conn.execute(statement)
-    conn.execute(f"PRAGMA user_version={number}")
-    conn.commit()
-    conn.close()
+    make_schema_v1_db(config.db_path())
     before = file_digest(config.db_path())
     for result in await results(every_read_tool()):
         assert result.is_error
