@@ -323,3 +323,23 @@ def test_older_schema_and_foreign_files_are_one_clear_line(bp_home):
         Path(f"{bp_home / 'telemetry.db'}{suffix}").unlink(missing_ok=True)
     garbage = run("sessions")
     assert garbage.exit_code == 1 and "not a readable Blueplane database" in garbage.output
+
+
+# ------------------------------------------------------------------- shell completion
+
+
+def _complete(db: Path, words: str) -> list[str]:
+    env = {"BLUEPLANE_HOME": str(db.parent), "PATH": "/usr/bin:/bin",
+           "_BLUEPLANE_COMPLETE": "bash_complete", "COMP_WORDS": words,
+           "COMP_CWORD": str(len(words.split()) - 1)}
+    proc = subprocess.run([sys.executable, "-c", "from blueplane_cli.main import cli; cli()"],
+                          env=env, capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    return [line.split(",", 1)[1] for line in proc.stdout.splitlines()]
+
+
+def test_shell_completion_reads_sessions_and_projects(pipeline_db):
+    assert _complete(pipeline_db, "blueplane analyze 38") == [DOCTACON]
+    assert _complete(pipeline_db, "blueplane sessions --project chat") == ["chat-pdf-via-rag"]
+    assert _complete(pipeline_db, "blueplane metrics --period 3") == ["30d"]
+    assert "metrics" in _complete(pipeline_db, "blueplane met")
