@@ -87,6 +87,23 @@ select t, kind, turn_index, tool_name, status, latency_ms, detail from (
 )
 order by t, kind desc""",
     },
+    "mcp_decisions": {
+        "title": "Decisions and outcomes recorded over MCP",
+        "description": "track_decision / log_outcome events (platform mcp), newest first, "
+                       "each outcome next to the decision it names.",
+        "sql": """
+select e.seq, e.ts, e.session_id, e.event_type,
+  json_extract(blueplane_event(e.seq), '$.payload.decision') as decision,
+  json_extract(blueplane_event(e.seq), '$.payload.outcome') as outcome,
+  json_extract(blueplane_event(e.seq), '$.payload.decision_id') as decision_id,
+  coalesce(json_extract(blueplane_event(e.seq), '$.payload.rationale'),
+           json_extract(blueplane_event(e.seq), '$.payload.notes')) as why,
+  e.event_id_hex
+from raw_events_view e
+where e.platform = 'mcp'
+order by e.seq desc
+limit 500""",
+    },
     "session_raw_events": {
         "title": "Raw events of a session, decoded",
         "description": "Every stored event of :session_id with its JSON envelope "

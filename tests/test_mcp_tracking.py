@@ -10,6 +10,8 @@ from mcp import Client
 
 from blueplane_pipeline import config, redis_server
 from blueplane_pipeline.capture import spool
+from blueplane_pipeline.datasette_plugins.blueplane_sql import register
+from blueplane_pipeline.datasette_queries import CANNED_QUERIES
 from blueplane_pipeline.ingest import ingest
 from blueplane_pipeline.storage.reader import iter_events
 from mcp_server.server import build_server
@@ -63,6 +65,16 @@ async def test_decision_and_outcome_arrive_in_raw_events(redis_home):
     assert o["event_id"] == outcome["event_id"]
     assert o["payload"]["decision_id"] == decision["event_id"]
     assert o["payload"]["metrics"] == {"latency_ms": 12.5}
+    # Datasette's canned query shows them, decoded by the blueplane_event SQL function.
+    conn = sqlite3.connect(f"file:{config.db_path()}?mode=ro", uri=True)
+    register(conn)
+    conn.row_factory = sqlite3.Row
+    rows = [dict(r) for r in conn.execute(CANNED_QUERIES["mcp_decisions"]["sql"])]
+    conn.close()
+    assert [(r["event_type"], r["session_id"]) for r in rows] == [
+        ("outcome", "sess-42"), ("decision", "sess-42")]
+    assert rows[0]["outcome"] == "success" and rows[0]["decision_id"] == decision["event_id"]
+    assert rows[1]["decision"] == "use sqlite FTS5 for search"
 
 
 async def test_spooled_when_redis_is_down_then_ingested(bp_home):
