@@ -332,9 +332,9 @@ def _complete(db: Path, words: str) -> list[str]:
     env = {"BLUEPLANE_HOME": str(db.parent), "PATH": "/usr/bin:/bin",
            "_BLUEPLANE_COMPLETE": "bash_complete", "COMP_WORDS": words,
            "COMP_CWORD": str(len(words.split()) - 1)}
-    proc = subprocess.run([sys.executable, "-c", "from blueplane_cli.main import cli; cli()"],
-                          env=env, capture_output=True, text=True, timeout=60,
-                          cwd=Path(__file__).resolve().parents[1])
+    script = "from blueplane_cli.main import cli; cli(prog_name='blueplane')"
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=60, cwd=Path(__file__).resolve().parents[1])
     return [line.split(",", 1)[1] for line in proc.stdout.splitlines()]
 
 
