@@ -45,10 +45,16 @@ def home() -> Path:
     return Path(home_str())
 
 
-def subdir(name: str) -> Path:
-    path = home() / name
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+def subdir_str(name: str) -> str:
+    path = os.path.join(home_str(), name)
+    os.makedirs(path, mode=0o700, exist_ok=True)
     return path
+
+
+def subdir(name: str) -> Path:
+    from pathlib import Path
+
+    return Path(subdir_str(name))
 
 
 def db_path() -> Path:
@@ -63,8 +69,15 @@ def redis_socket() -> Path:
     return redis_dir() / "redis.sock"
 
 
+def spool_dir_str() -> str:
+    """The spool as a string: without Redis every hook event is written there."""
+    return subdir_str("spool")
+
+
 def spool_dir() -> Path:
-    return subdir("spool")
+    from pathlib import Path
+
+    return Path(spool_dir_str())
 
 
 def dagster_home() -> Path:

@@ -202,7 +202,7 @@ def deliver(line: bytes) -> str:
         pass
     finally:
         _arm(0)
-    spool.write(config.spool_dir(), [line])
+    spool.write(config.spool_dir_str(), [line])
     return "spool"
 
 

@@ -18,18 +18,19 @@ if TYPE_CHECKING:  # the hook imports this module; pathlib is only needed by cal
 SUFFIX = ".jsonl"
 
 
-def write(spool_dir: Path, lines: list[bytes]) -> Path:
-    """Append ``lines`` (one JSON document each) as a new spool file; return its path."""
+def write(spool_dir: Path | str, lines: list[bytes]) -> Path | str:
+    """Append ``lines`` (one JSON document each) as a new spool file; return its path (a
+    string when ``spool_dir`` is one: the hook passes strings to stay clear of pathlib)."""
     name = f"{time.time_ns()}-{os.getpid()}-{os.urandom(3).hex()}"
-    tmp = spool_dir / f".{name}.tmp"
-    final = spool_dir / f"{name}{SUFFIX}"
+    tmp = os.path.join(spool_dir, f".{name}.tmp")
+    final = os.path.join(spool_dir, f"{name}{SUFFIX}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, b"".join(line.rstrip(b"\n") + b"\n" for line in lines))
     finally:
         os.close(fd)
     os.rename(tmp, final)
-    return final
+    return final if isinstance(spool_dir, str) else spool_dir / f"{name}{SUFFIX}"
 
 
 def pending_files(spool_dir: Path) -> list[Path]:
