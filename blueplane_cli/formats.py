@@ -108,6 +108,25 @@ def trend(name: str, change: dict) -> str:
     return f"[{'green' if good else 'red'}]{text}[/]"
 
 
+def span_label(window) -> str:
+    """A ``queries.Window`` for people: ``2026-11-19 → 2026-11-25 UTC``."""
+    if not window.start:
+        return "all data"
+    if window.whole_days:
+        from datetime import date, timedelta
+
+        last = date.fromisoformat(window.end_day) - timedelta(days=1)
+        return f"{window.start_day} → {last.isoformat()} UTC"
+    return (f"{window.start[:16].replace('T', ' ')} → "
+            f"{window.end[:16].replace('T', ' ')} UTC")
+
+
+def window_dict(window) -> dict | None:
+    if window is None:
+        return None
+    return {"label": window.label, "start": window.start, "end": window.end}
+
+
 # ------------------------------------------------------------------------------- output
 
 

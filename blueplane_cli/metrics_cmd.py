@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import click
 
-from blueplane_cli.formats import chart, chosen, emit, format_options, human, trend
-from blueplane_cli.reading import complete_projects, note, reader
+from blueplane_cli.formats import (
+    chart,
+    chosen,
+    emit,
+    format_options,
+    human,
+    span_label,
+    trend,
+    window_dict,
+)
+from blueplane_cli.reading import PLATFORMS, complete_period, complete_projects, note, reader
 
-PLATFORMS = ("claude_code", "cursor")
 SHOWN = (
     "sessions", "prompts", "active_s", "tool_calls", "tool_errors", "error_rate",
     "interruption_rate", "edits_accepted", "edits_rejected", "acceptance_rate",
@@ -20,13 +28,9 @@ TOOL_COLUMNS = ("key", "tool_calls", "error_rate", "acceptance_rate", "latency_p
                 "latency_p95_ms", "latency_p99_ms")
 
 
-def _complete_period(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
-    return [p for p in ("1h", "24h", "7d", "30d", "90d", "all") if p.startswith(incomplete)]
-
-
 @click.command()
 @click.option("--period", "-p", default="7d", show_default=True,
-              shell_complete=_complete_period,
+              shell_complete=complete_period,
               help="1h, 24h (rolling), 7d, 30d (UTC days up to today), <N>h, <N>d or all.")
 @click.option("--platform", type=click.Choice(PLATFORMS), help="Only this assistant.")
 @click.option("--project", shell_complete=complete_projects,
@@ -62,8 +66,8 @@ def metrics(period: str, platform: str | None, project: str | None, group_by: st
         before = queries.summary(conn, previous, filters) if previous else None
     changes = queries.compare(current, before)
     if fmt == "json":
-        emit([], [], fmt, raw={"period": period, "window": _window(window),
-                               "previous_window": _window(previous),
+        emit([], [], fmt, raw={"period": period, "window": window_dict(window),
+                               "previous_window": window_dict(previous),
                                "filters": {"platform": platform, "project": project},
                                "metrics": current, "previous": before,
                                "change": {k: v["change"] for k, v in changes.items()}})
@@ -75,7 +79,7 @@ def metrics(period: str, platform: str | None, project: str | None, group_by: st
     if fmt == "csv":
         emit(rows, ("metric", "value", "previous", "change"), fmt)
         return
-    span = _span(window)
+    span = span_label(window)
     shown = [{"metric": r["metric"], "value": human(r["metric"], r["value"]),
               "previous": human(r["metric"], r["previous"]),
               "trend": trend(r["metric"], r["trend"])} for r in rows]
@@ -101,7 +105,7 @@ def _grouped(rows: list[dict], window, group_by: str, fmt: str, draw: bool,
     if group_by == "project":  # the last path component reads better in a table
         rows = [dict(r, key=str(r["key"]).rstrip("/").rsplit("/", 1)[-1] or "(unknown)")
                 for r in rows]
-    emit(rows, columns, fmt, title=f"Metrics by {group_by} · {window.label} ({_span(window)})",
+    emit(rows, columns, fmt, title=f"Metrics by {group_by} · {window.label} ({span_label(window)})",
          labels={"key": group_by})
     if not rows:
         note("No activity in this window. Try --period all.")
@@ -109,21 +113,3 @@ def _grouped(rows: list[dict], window, group_by: str, fmt: str, draw: bool,
         labels = [str(r["key"])[5:] if group_by == "day" else str(r["key"]) for r in rows]
         click.echo(chart(labels, [r.get(metric) for r in rows],
                          title=f"{metric} by {group_by}"))
-
-
-def _window(window) -> dict | None:
-    if window is None:
-        return None
-    return {"label": window.label, "start": window.start, "end": window.end}
-
-
-def _span(window) -> str:
-    if not window.start:
-        return "all data"
-    start = window.start[:10] if window.whole_days else window.start[:16].replace("T", " ")
-    if window.whole_days:
-        from datetime import date, timedelta
-
-        last = date.fromisoformat(window.end_day) - timedelta(days=1)
-        return f"{start} → {last.isoformat()} UTC"
-    return f"{start} → {window.end[:16].replace('T', ' ')} UTC"

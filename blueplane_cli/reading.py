@@ -15,6 +15,9 @@ import click
 
 from blueplane_cli.output import fail
 
+PLATFORMS = ("claude_code", "cursor")
+PERIODS = ("1h", "24h", "7d", "30d", "90d", "all")
+
 
 @contextmanager
 def reader() -> Iterator[sqlite3.Connection]:
@@ -41,6 +44,10 @@ def reader() -> Iterator[sqlite3.Connection]:
 def note(message: str) -> None:
     """A hint for people (stderr, so JSON/CSV on stdout stays clean)."""
     click.echo(message, err=True)
+
+
+def complete_period(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+    return [p for p in PERIODS if p.startswith(incomplete)]
 
 
 def complete_projects(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from blueplane_cli.formats import chosen, emit, format_options, human
-from blueplane_cli.metrics_cmd import PLATFORMS
-from blueplane_cli.reading import complete_projects, note, parse_rate, reader
+from blueplane_cli.reading import PLATFORMS, complete_projects, note, parse_rate, reader
 
 SHOWN = ("session_id", "project_name", "started_at", "duration_s", "prompts", "tool_calls",
          "acceptance_rate", "cost_usd", "title")

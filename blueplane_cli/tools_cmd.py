@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
-from blueplane_cli.formats import chart, chosen, emit, format_options
-from blueplane_cli.metrics_cmd import PLATFORMS, _complete_period, _span
-from blueplane_cli.reading import complete_projects, note, reader
+from blueplane_cli.formats import chart, chosen, emit, format_options, span_label
+from blueplane_cli.reading import PLATFORMS, complete_period, complete_projects, note, reader
 
 SHOWN = ("tool_name", "calls", "error_rate", "acceptance_rate",
          "latency_p50_ms", "latency_p95_ms", "latency_p99_ms")
@@ -16,7 +15,7 @@ SORTS = {"calls": "calls", "errors": "errors", "error-rate": "error_rate",
 
 
 @click.command()
-@click.option("--period", "-p", default="7d", show_default=True, shell_complete=_complete_period,
+@click.option("--period", "-p", default="7d", show_default=True, shell_complete=complete_period,
               help="1h, 24h, 7d, 30d, <N>h, <N>d or all.")
 @click.option("--platform", type=click.Choice(PLATFORMS), help="Only this assistant.")
 @click.option("--project", shell_complete=complete_projects, help="Only this project.")
@@ -45,9 +44,9 @@ def tools(period: str, platform: str | None, project: str | None, tool_name: str
         emit(rows, list(rows[0]) if rows else list(SHOWN), fmt)
         return
     if not rows:
-        note(f"No tool calls in this window ({_span(window)}). Try --period all.")
+        note(f"No tool calls in this window ({span_label(window)}). Try --period all.")
         return
-    emit(rows, SHOWN, fmt, title=f"Tools · {period} ({_span(window)})",
+    emit(rows, SHOWN, fmt, title=f"Tools · {period} ({span_label(window)})",
          labels={"tool_name": "tool"})
     if draw:
         click.echo(chart([r["tool_name"][:12] for r in rows],
