@@ -343,3 +343,27 @@ def test_shell_completion_reads_sessions_and_projects(pipeline_db):
     assert _complete(pipeline_db, "blueplane sessions --project chat") == ["chat-pdf-via-rag"]
     assert _complete(pipeline_db, "blueplane metrics --period 3") == ["30d"]
     assert "metrics" in _complete(pipeline_db, "blueplane met")
+
+
+def test_reports_read_while_a_writer_holds_the_database(pipeline_db):
+    """WAL: a report neither waits for nor sees an uncommitted write transaction."""
+    from blueplane_pipeline.storage.db import connect
+
+    before = run_json("metrics", "--period", "all")["metrics"]["sessions"]
+    writer = connect(pipeline_db)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        writer.execute("INSERT INTO sessions SELECT 'uncommitted-' || session_id, platform,"
+                       " sources, project_path, project_name, git_branch, models,"
+                       " primary_model, title, started_at, ended_at, day, duration_s, active_s,"
+                       " events, prompts, assistant_messages, tool_calls, tool_success,"
+                       " tool_errors, tool_rejected, tool_interrupted, tool_pending,"
+                       " edits_accepted, edits_rejected, edits_user_modified, acceptance_rate,"
+                       " lines_added, lines_removed, input_tokens, output_tokens,"
+                       " cache_creation_tokens, cache_read_tokens, cost_usd, compactions,"
+                       " subagents, interrupts, end_reason FROM sessions")
+        assert run_json("sessions")["total"] == before
+        assert run("metrics", "--period", "all").exit_code == 0
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
