@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
 from analytics_fixtures import hook_envelope, rows, spaced, store, transcript_envelopes
 from conftest import CLAUDE_HOME, HOOK_PAYLOADS
 from test_analytics_built_fixtures import modern_hook_session
 
-from blueplane_pipeline.analytics import integrity
+from blueplane_pipeline.analytics import integrity, session_refresh
 from blueplane_pipeline.analytics.columns import TABLE_DOCS
 from blueplane_pipeline.analytics.refresh import refresh_all
 from blueplane_pipeline.envelope import dumps
@@ -43,7 +44,10 @@ def snapshot(conn) -> dict[str, list[tuple]]:
     return out
 
 
-def test_incremental_equals_full_rebuild(tmp_path):
+@pytest.mark.parametrize("batch", [1000, 2])
+def test_incremental_equals_full_rebuild(tmp_path, monkeypatch, batch):
+    # batch=2: sessions are built and written a few at a time while events stream by
+    monkeypatch.setattr(session_refresh, "WRITE_BATCH_SESSIONS", batch)
     envs = all_envelopes()
     random.Random(4).shuffle(envs)  # late and out-of-order arrival
     conn = store(tmp_path / "t.db", [])

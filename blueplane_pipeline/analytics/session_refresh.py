@@ -51,7 +51,23 @@ def refresh_sessions(conn: sqlite3.Connection, *, full: bool = False,
     since = state.get(conn, "sessions.last_seq")
     top = max_seq(conn)
     now_ms = state.get(conn, "sessions.now_ms")
+    rows_written = dict.fromkeys(SESSION_TABLES, 0)
+    rebuilt: set[str] = set()
+
+    def write(facts: dict[str, list[Fact]]) -> None:
+        built = _build_owning(conn, facts, now_ms, top, stats)
+        for batch in state.chunks(built, WRITE_BATCH_SESSIONS):
+            with state.write_transaction(conn):
+                _replace(conn, batch, rows_written)
+        rebuilt.update(b.session["session_id"] for b in built)
+
+    # 1. New events, in order. A session whose last event (up to ``top``) has gone by is
+    #    complete: if it is new, build and write it now, so a full rebuild never holds
+    #    the whole database's facts at once.
+    last_seqs = _last_seqs(conn, since, top)
     new_facts: dict[str, list[Fact]] = defaultdict(list)
+    complete: dict[str, list[Fact]] = {}
+    known: set[str] = set()
     for ev in iter_events(conn, since_seq=since, until_seq=top):
         stats.new_events += 1
         sid = ev.envelope.get("session_id")
@@ -60,31 +76,66 @@ def refresh_sessions(conn: sqlite3.Connection, *, full: bool = False,
             stats.events_without_session += 1
             continue
         new_facts[sid].extend(extract(ev.seq, ev.envelope))
+        if last_seqs.get(sid) == ev.seq:
+            complete[sid] = new_facts.pop(sid)
+            if len(complete) >= WRITE_BATCH_SESSIONS:
+                known |= _flush_new(conn, complete, write)
         if progress and stats.new_events % 5000 == 0:
             progress(5000)
+    known |= _flush_new(conn, complete, write)
     stats.events_read = stats.new_events
-    touched = list(new_facts)
-    known = _existing(conn, touched) | _pending_sessions(conn)
+    # 2. Sessions that existed before: rebuilt from all their events (late events correct
+    #    them); the rest of the new ones from what was read.
+    known |= _existing(conn, list(new_facts))
     for sid in sorted(known):
-        facts = []
-        for ev in iter_events(conn, session_id=sid, until_seq=top):
-            facts.extend(extract(ev.seq, ev.envelope))
-            stats.events_read += 1
-        new_facts[sid] = facts
-    built = _build_owning(conn, new_facts, now_ms, top, stats)
-    stats.sessions_rebuilt = len(built)
-    rows_written = dict.fromkeys(SESSION_TABLES, 0)
-    for batch in state.chunks(built, WRITE_BATCH_SESSIONS):
-        with state.write_transaction(conn):
-            _replace(conn, batch, rows_written)
+        new_facts[sid] = _read_session(conn, sid, top, stats)
+    write(new_facts)
+    new_facts.clear()
+    # 3. Calls still pending may have timed out now that newer data exists.
+    pending = _pending_sessions(conn)
+    if pending:
+        write({sid: _read_session(conn, sid, top, stats) for sid in sorted(pending)})
     with state.write_transaction(conn):
         stats.tokens_updated = reconcile_session_tokens(conn)
         state.put(conn, "sessions.last_seq", top)
         state.put(conn, "sessions.now_ms", now_ms)
+    stats.sessions_rebuilt = len(rebuilt)
     stats.rows_written = rows_written
     stats.last_seq = top
     stats.seconds = round(time.perf_counter() - t0, 3)
     return stats
+
+
+def _flush_new(conn: sqlite3.Connection, complete: dict[str, list[Fact]],
+               write: Callable[[dict[str, list[Fact]]], None]) -> set[str]:
+    """Write the complete sessions that are new; return (and drop) the ones that existed."""
+    existed = _existing(conn, list(complete))
+    write({sid: f for sid, f in complete.items() if sid not in existed})
+    complete.clear()
+    return existed
+
+
+def _read_session(conn: sqlite3.Connection, sid: str, top: int,
+                  stats: SessionRefreshStats) -> list[Fact]:
+    facts: list[Fact] = []
+    for ev in iter_events(conn, session_id=sid, until_seq=top):
+        facts.extend(extract(ev.seq, ev.envelope))
+        stats.events_read += 1
+    return facts
+
+
+def _last_seqs(conn: sqlite3.Connection, since: int, top: int) -> dict[str, int]:
+    """Each session's last seq after ``since``, from the storage's per-block session spans
+    (cheap: one row per session and block). Sessions with events beyond ``top`` (written
+    while we read) are left out, so they wait for the end of the pass. Without the spans
+    table every session waits."""
+    has_spans = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'session_spans'")
+    if has_spans.fetchone() is None:
+        return {}
+    return {sid: last for sid, last in conn.execute(
+        "SELECT s.session_id, max(sp.last_seq) FROM session_spans sp "
+        "JOIN event_sessions s ON s.session = sp.session WHERE sp.last_seq > ? "
+        "GROUP BY sp.session", (since,)) if last <= top}
 
 
 def _build_owning(conn: sqlite3.Connection, facts: dict[str, list[Fact]], now_ms: int,
