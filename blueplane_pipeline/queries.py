@@ -523,7 +523,11 @@ def resolve_session(conn: sqlite3.Connection, session_id: str) -> tuple[str | No
         return prefixed[0], []
     if prefixed:
         return None, prefixed[:5]
-    ids = [r[0] for r in conn.execute("SELECT session_id FROM sessions")]
+    ids = [r[0] for r in conn.execute("SELECT session_id FROM sessions LIMIT 2001")]
+    if len(ids) > 2000:  # compare with ids sharing a start or an end (typos are local)
+        ids = [r[0] for r in conn.execute(
+            "SELECT session_id FROM sessions WHERE substr(session_id, 1, 2) = ?"
+            " OR substr(session_id, -4) = ?", (session_id[:2], session_id[-4:]))]
     close = difflib.get_close_matches(session_id, ids, n=5, cutoff=0.6)
     if not close:
         head = session_id[:4]

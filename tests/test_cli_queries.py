@@ -136,8 +136,9 @@ def test_hour_windows_count_rows_by_time(tmp_path):
     conn.close()
 
 
-def test_resolve_session_by_prefix_and_suggestions(tmp_path):
-    generate(tmp_path / "t.db", sessions=50, days=3, seed=9, now=NOW)
+@pytest.mark.parametrize("sessions", [50, 2100])  # above 2000 ids suggestions use a pool
+def test_resolve_session_by_prefix_and_suggestions(tmp_path, sessions):
+    generate(tmp_path / "t.db", sessions=sessions, days=3, seed=9, now=NOW)
     conn = queries.open_reader(tmp_path / "t.db")
     sid = conn.execute("SELECT session_id FROM sessions ORDER BY session_id").fetchone()[0]
     assert queries.resolve_session(conn, sid) == (sid, [])
