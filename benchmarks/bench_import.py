@@ -8,6 +8,8 @@ Run:  python benchmarks/bench_import.py [--mb 100] [--files 1000] [--repeat 3]
    ingest into raw_events) is timed. Target (issue 3): >= 20 MB/s.
 2. Re-run over an unchanged tree of ``--files`` files: timed both as the library call and
    as the whole ``blueplane import claude-code --json`` process. Target: <= 1 s.
+3. Cursor: a generated store (``sources.cursor_fixture``, 200 composers x 50 bubbles):
+   full import, re-import after one changed bubble, re-import of an unchanged store.
 """
 
 from __future__ import annotations
@@ -131,11 +133,45 @@ def rerun(files: int, repeat: int) -> None:
         shutil.rmtree(tree, ignore_errors=True)
 
 
+def cursor(composers: int, bubbles: int) -> None:
+    """Cursor: a full import of a big store, then one changed bubble."""
+    from blueplane_pipeline import redis_server
+    from blueplane_pipeline.sources import cursor_fixture
+    from blueplane_pipeline.sources.run import run_cursor_import
+
+    home = fresh_home()
+    redis_server.start()
+    try:
+        fx = cursor_fixture.build(home / "Cursor" / "User", workspaces=4,
+                                  composers_per_workspace=composers // 4,
+                                  bubbles_per_composer=bubbles)
+        size = sum(p.stat().st_size for p in [fx.global_db, *fx.workspace_dbs])
+        t0 = time.perf_counter()
+        first = run_cursor_import([fx.root])
+        full = time.perf_counter() - t0
+        cursor_fixture.update_bubble(fx, fx.bubble_keys[-1], "changed")
+        t0 = time.perf_counter()
+        change = run_cursor_import([fx.root])
+        one = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        run_cursor_import([fx.root])
+        idle = time.perf_counter() - t0
+        print(f"cursor: {size / 1e6:.1f} MB in {1 + len(fx.workspace_dbs)} databases, "
+              f"{first.imported.events} events: full import {full:.2f}s; after one changed "
+              f"bubble {one:.2f}s ({change.imported.events} event); unchanged {idle * 1000:.0f}"
+              f" ms")
+    finally:
+        redis_server.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=int, default=100, help="size of the throughput tree (MB)")
     ap.add_argument("--files", type=int, default=1000, help="files in the re-run tree")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--cursor-composers", type=int, default=200,
+                    help="composers in the Cursor store (0 skips the Cursor figures)")
     ap.add_argument("--sequential", action="store_true",
                     help="also time the import with ingest after it in the same process")
     args = ap.parse_args()
@@ -144,6 +180,8 @@ def main() -> None:
     if args.sequential:
         throughput(args.mb, args.repeat, background=False)
     rerun(args.files, args.repeat)
+    if args.cursor_composers:
+        cursor(args.cursor_composers, 50)
 
 
 if __name__ == "__main__":
