@@ -218,16 +218,17 @@ def test_invalid_lines_and_unknown_types_are_kept_and_counted(redis_home, claude
     with path.open("ab") as fh:
         fh.write(b'{"type":"assistant","message": {broken\n')
         fh.write(b"[1, 2, 3]\n")
+        fh.write(b'{"type":"user","text":"\xff\xfe not utf-8"}\n')
         fh.write(b"\n   \n")
         fh.write(b'{"type":"brand-new-type","uuid":"cccccccc-2222-4333-8444-555555555555",'
                  b'"futureField":{"x":1}}\n')
     result = run(claude_copy)
-    assert result.imported.invalid_lines == 2
+    assert result.imported.invalid_lines == 3
     assert result.imported.unknown_types == 1
     assert result.imported.files_read == len(FIXTURE_FILES)  # the other files too
     events = transcript_events(redis_home)
     invalid = [e for e in events if e["event_type"] == "invalid_line"]
-    assert len(invalid) == 2
+    assert len(invalid) == 3
     assert all("parse_error" in e["payload"] and "raw_text" in e["payload"] for e in invalid)
     new = [e for e in events if e["event_type"] == "brand-new-type"]
     assert new[0]["payload"]["futureField"] == {"x": 1}
