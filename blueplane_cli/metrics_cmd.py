@@ -15,6 +15,7 @@ from blueplane_cli.formats import (
     window_dict,
 )
 from blueplane_cli.reading import PLATFORMS, complete_period, complete_projects, note, reader
+from blueplane_pipeline.queries import GROUP_BYS, METRICS
 
 SHOWN = (
     "sessions", "prompts", "active_s", "tool_calls", "tool_errors", "error_rate",
@@ -35,7 +36,7 @@ TOOL_COLUMNS = ("key", "tool_calls", "error_rate", "acceptance_rate", "latency_p
 @click.option("--platform", type=click.Choice(PLATFORMS), help="Only this assistant.")
 @click.option("--project", shell_complete=complete_projects,
               help="Only this project (name or full path).")
-@click.option("--group-by", type=click.Choice(("day", "model", "tool", "project", "platform")),
+@click.option("--group-by", type=click.Choice(GROUP_BYS),
               help="One row per day, model, tool, project or platform.")
 @click.option("--chart", "draw", is_flag=True,
               help="Draw a bar chart (per day unless --group-by says otherwise).")
@@ -48,8 +49,8 @@ def metrics(period: str, platform: str | None, project: str | None, group_by: st
     from blueplane_pipeline import queries
 
     fmt = chosen(fmt, as_json)
-    if chart_metric not in queries.METRICS:
-        raise click.BadParameter(f"use one of {', '.join(queries.METRICS)}",
+    if chart_metric not in METRICS:
+        raise click.BadParameter(f"use one of {', '.join(METRICS)}",
                                  param_hint="--chart-metric")
     if draw and not group_by:
         group_by = "day"
@@ -98,15 +99,13 @@ def _grouped(rows: list[dict], window, group_by: str, fmt: str, draw: bool,
         emit(rows, columns, fmt, raw=[dict(r, **{group_by: r["key"]}) for r in rows])
         return
     if fmt == "csv":
-        from blueplane_pipeline.queries import METRICS
-
         emit([dict(r, **{group_by: r["key"]}) for r in rows], (group_by, *METRICS), fmt)
         return
     if group_by == "project":  # the last path component reads better in a table
         rows = [dict(r, key=str(r["key"]).rstrip("/").rsplit("/", 1)[-1] or "(unknown)")
                 for r in rows]
-    emit(rows, columns, fmt, title=f"Metrics by {group_by} · {window.label} ({span_label(window)})",
-         labels={"key": group_by})
+    emit(rows, columns, fmt, labels={"key": group_by},
+         title=f"Metrics by {group_by} · {window.label} ({span_label(window)})")
     if not rows:
         note("No activity in this window. Try --period all.")
     if draw and rows:
