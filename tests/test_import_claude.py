@@ -440,3 +440,24 @@ def test_big_import_is_ingested_by_a_second_process_meanwhile(redis_home, monkey
     assert finished[0][0] > 0  # the second process stored events
     assert result.ingested.events_stored == total  # background + final, added up
     assert len(transcript_events(redis_home)) == total
+
+
+def test_an_unreadable_file_is_reported_and_the_others_imported(redis_home, monkeypatch):
+    """Injected failure: one transcript cannot be opened (permission denied)."""
+    bad = FIXTURE_FILES[0]
+    original = Path.open
+
+    def open_or_fail(self, *args, **kwargs):
+        if self == bad.resolve():
+            raise PermissionError(13, "Permission denied", str(self))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", open_or_fail)
+    result = run(CLAUDE_HOME)
+    assert result.imported.files_failed == 1 and result.imported.files_read == 14
+    assert "Permission denied" in result.imported.errors[0]
+    assert result.imported.events == sum(len(nonempty_lines(p)) for p in FIXTURE_FILES[1:])
+    monkeypatch.setattr(Path, "open", original)
+    retry = run(CLAUDE_HOME)  # no offset was recorded for it: the next run reads it
+    assert retry.imported.files_read == 1
+    assert retry.imported.events == len(nonempty_lines(bad))
