@@ -176,3 +176,12 @@ def test_an_open_reader_holds_no_lock_cursor_would_wait_for(bp_home, cursor_user
         w.execute("COMMIT")
         w.close()
         cur.fetchall()
+
+
+def test_a_broken_database_is_reported_and_the_others_imported(redis_home, cursor_user):
+    broken = cursor_user.workspace_dbs[0]
+    broken.write_bytes(b"this is not a SQLite database" * 100)
+    result = run_cursor_import([cursor_user.root])
+    assert result.imported.databases_failed == 1 and result.imported.databases_read == 2
+    assert str(broken) in result.imported.errors[0]
+    assert result.imported.event_types["bubble"] == cursor_user.expected["bubble"]
