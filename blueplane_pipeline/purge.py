@@ -9,7 +9,8 @@ overwrites freed pages with zeros.
 Derived rows: sessions that ended before the cutoff disappear with their tool calls, turns
 and edits; sessions that straddle it lose their rows too and are rebuilt from their
 remaining events by the next analytics refresh (the session watermark is lowered to their
-first remaining event). ``token_usage`` rows before the cutoff are deleted, rollup rows of
+first remaining event). ``token_usage`` rows before the cutoff are deleted (and the usage
+watermark reset, so a later copy of a purged message is found again), rollup rows of
 earlier days deleted, and every day the affected sessions touched is queued in
 ``analytics_dirty_days`` so its rollups are recomputed. Watermarks never stay above the
 highest remaining ``seq`` (SQLite reuses seq numbers after the last event is deleted).
@@ -239,8 +240,12 @@ def _lower_watermarks(conn: sqlite3.Connection, tables: set[str], stats: PurgeSt
                 conn.execute("UPDATE analytics_state SET value = ? WHERE name = ?",
                              (str(mark), "sessions.last_seq"))
         if "token_usage_state" in tables:
+            # A purged message may have a later copy (a resumed or forked transcript) among
+            # the kept events that dedup had set aside: re-read them all (upserts are
+            # idempotent), and never stay above the highest remaining seq.
+            mark = 0 if stats.token_rows else top
             conn.execute("UPDATE token_usage_state SET value = ? WHERE name = 'raw_seq'"
-                         " AND CAST(value AS INTEGER) > ?", (str(top), top))
+                         " AND CAST(value AS INTEGER) > ?", (str(mark), mark))
 
 
 def _first_seq(conn: sqlite3.Connection, tables: set[str], ids: list[str]) -> int | None:
