@@ -19,7 +19,10 @@ from blueplane_pipeline import config
 
 PLUGINS_DIR = Path(__file__).with_name("datasette_plugins")
 DASHBOARD_SLUG = "overview"
-SETTINGS = {"sql_time_limit_ms": 5000, "max_returned_rows": 2000, "facet_time_limit_ms": 500}
+# suggest_facets off: the default views name their facets, and suggesting them cost ~2.6 s
+# per tool_calls page at 300k rows (benchmarks/bench_datasette.py).
+SETTINGS = {"sql_time_limit_ms": 5000, "max_returned_rows": 2000, "facet_time_limit_ms": 500,
+            "suggest_facets": False}
 
 # Default table views: newest first, faceted on what people filter by.
 TABLE_VIEWS: dict[str, dict] = {
@@ -139,5 +142,6 @@ def datasette_argv(host: str, port: int) -> list[str]:
     argv = [exe, "serve", str(config.db_path()), "-h", host, "-p", str(port),
             "--metadata", str(write_metadata()), "--plugins-dir", str(PLUGINS_DIR)]
     for key, value in SETTINGS.items():
-        argv += ["--setting", key, str(value)]
+        text = ("on" if value else "off") if isinstance(value, bool) else str(value)
+        argv += ["--setting", key, text]
     return argv
