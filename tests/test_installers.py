@@ -6,6 +6,7 @@ import copy
 import json
 import os
 import stat
+import subprocess
 
 import pytest
 from click.testing import CliRunner
@@ -117,9 +118,23 @@ def test_owner_of_recognises_only_our_commands(command, owner):
 def test_hook_command_runs_this_python_without_site_on_the_hook_file():
     from blueplane_pipeline.capture import hook
 
-    command = ins.hook_command("cursor", "/opt/my venv/bin/python")
-    assert command == f"'/opt/my venv/bin/python' -S {hook.__file__} cursor"
-    assert ins.owner_of(command) == "cursor"
+    command = ins.hook_command("claude-code", "/opt/my venv/bin/python")
+    assert command == f"'/opt/my venv/bin/python' -S {hook.__file__} claude-code || true"
+    assert ins.owner_of(command) == "claude-code"
+    assert ins.owner_of(ins.hook_command("cursor")) == "cursor"
+
+
+def test_a_deleted_venv_still_exits_0_and_cursor_still_gets_its_answer(tmp_path):
+    """Python exits 2 when the hook file is gone, and exit 2 makes Claude Code block the
+    tool call: the registered command must not pass that on."""
+    gone = str(tmp_path / "deleted-venv" / "bin" / "python")
+    claude = subprocess.run(["/bin/sh", "-c", ins.hook_command("claude-code", gone)],
+                            input=b"{}", capture_output=True)
+    assert (claude.returncode, claude.stdout) == (0, b"")
+    cursor = subprocess.run(["/bin/sh", "-c", ins.hook_command("cursor", gone)],
+                            input=b"{}", capture_output=True)
+    assert cursor.returncode == 0
+    assert json.loads(cursor.stdout) == {"continue": True, "permission": "allow"}
 
 
 # --- the CLI on real files ----------------------------------------------------------------
@@ -190,7 +205,7 @@ def test_dry_run_prints_the_diff_and_writes_nothing(home):
     result = invoke("install", "cursor", "--dry-run")
     assert result.exit_code == 0
     assert result.output.startswith(f"--- {path}\n+++ {path}\n")
-    assert "+" in result.output and ins.hook_command("cursor") in result.output
+    assert f'+        "command": {json.dumps(ins.hook_command("cursor"))}' in result.output
     assert path.read_text() == json.dumps(OTHER_CURSOR) and path.stat().st_mtime_ns == before
     assert backups(path) == []
     assert not (home / ".claude").exists()

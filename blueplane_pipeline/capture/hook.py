@@ -27,11 +27,23 @@ if __name__ == "__main__" and not __package__:
     sys.path[0:1] = []
     sys.path.append(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
+
+
+def _env_seconds(name: str, default: float) -> float:
+    """A positive number of seconds from the environment; anything else means the default
+    (this runs at import, outside every guard: it must not raise)."""
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if 0 < value < 3600 else default
+
+
 PLATFORMS = {"claude-code": "claude_code", "claude_code": "claude_code", "cursor": "cursor"}
 INVALID_INPUT = "invalid_input"
 # Hard deadlines (seconds): reading stdin, and delivering to Redis before spooling instead.
-STDIN_DEADLINE_S = float(os.environ.get("BLUEPLANE_HOOK_STDIN_TIMEOUT", "3"))
-REDIS_DEADLINE_S = float(os.environ.get("BLUEPLANE_HOOK_TIMEOUT", "0.25"))
+STDIN_DEADLINE_S = _env_seconds("BLUEPLANE_HOOK_STDIN_TIMEOUT", 3.0)
+REDIS_DEADLINE_S = _env_seconds("BLUEPLANE_HOOK_TIMEOUT", 0.25)
 MAX_RAW_BYTES = 8 * 1024 * 1024
 # Outside ``full`` mode, unparseable input keeps only this much (secrets redacted).
 STANDARD_RAW_HEAD = 4096

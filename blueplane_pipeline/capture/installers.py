@@ -65,13 +65,21 @@ class SettingsError(Exception):
 def hook_command(assistant: str, python: str | None = None) -> str:
     """The shell command to register: ``<venv python> -S <abs path of hook.py> <assistant>``.
 
-    ``-S`` skips ``site`` and the venv's ``.pth`` files, about half the interpreter start
-    (benchmarks/bench_hook.py); hook.py then finds its own package without them.
+    ``-S`` skips ``site`` and the venv's ``.pth`` files (benchmarks/bench_hook.py); hook.py
+    then finds its own package without them. The hook itself always exits 0, but if the
+    venv is deleted without ``blueplane uninstall`` Python exits 2 ("can't open file"),
+    which Claude Code reads as "block this tool call": the ``||`` tail keeps the status 0
+    (and gives Cursor its answer) even then.
     """
     from blueplane_pipeline.capture import hook
 
     python = python or sys.executable
-    return shlex.join([python, "-S", os.path.abspath(hook.__file__), assistant])
+    command = shlex.join([python, "-S", os.path.abspath(hook.__file__), assistant])
+    if os.name == "nt":
+        return command
+    if assistant == "cursor":
+        return f"{command} || echo {shlex.quote(json.dumps(hook.CURSOR_FALLBACK_ANSWER))}"
+    return f"{command} || true"
 
 
 def owner_of(command: object) -> str | None:
