@@ -14,7 +14,14 @@ from blueplane_cli.formats import (
     trend,
     window_dict,
 )
-from blueplane_cli.reading import PLATFORMS, complete_period, complete_projects, note, reader
+from blueplane_cli.reading import (
+    PLATFORMS,
+    backlog_note,
+    complete_period,
+    complete_projects,
+    note,
+    reader,
+)
 from blueplane_pipeline.queries import GROUP_BYS, METRICS
 
 SHOWN = (
@@ -65,13 +72,15 @@ def metrics(period: str, platform: str | None, project: str | None, group_by: st
             return
         current = queries.summary(conn, window, filters)
         before = queries.summary(conn, previous, filters) if previous else None
+        backlog = queries.analytics_backlog(conn)
     changes = queries.compare(current, before)
     if fmt == "json":
         emit([], [], fmt, raw={"period": period, "window": window_dict(window),
                                "previous_window": window_dict(previous),
                                "filters": {"platform": platform, "project": project},
                                "metrics": current, "previous": before,
-                               "change": {k: v["change"] for k, v in changes.items()}})
+                               "change": {k: v["change"] for k, v in changes.items()},
+                               "backlog": backlog})
         return
     rows = [{"metric": name, "value": current[name],
              "previous": before[name] if before else None,
@@ -90,6 +99,9 @@ def metrics(period: str, platform: str | None, project: str | None, group_by: st
     if not current["sessions"] and not current["tool_calls"] and not current["prompts"]:
         note(f"No activity in this window ({span}). Try --period all, or check "
              "`blueplane status` that capture is running.")
+    lag = backlog_note(backlog)
+    if lag:
+        note(lag)
 
 
 def _grouped(rows: list[dict], window, group_by: str, fmt: str, draw: bool,

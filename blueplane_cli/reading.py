@@ -46,6 +46,23 @@ def note(message: str) -> None:
     click.echo(message, err=True)
 
 
+def backlog_note(backlog: dict) -> str | None:
+    """One line when the analytics lag behind what is stored, else ``None``."""
+    from blueplane_pipeline.queries import BACKLOG_CAP
+
+    events, days = backlog.get("events_waiting"), backlog.get("days_waiting")
+    parts = []
+    if events:
+        parts.append(f"{events:,}{'+' if events >= BACKLOG_CAP else ''} stored events")
+    if days:
+        parts.append(f"{days:,} days of rollups")
+    if not parts:
+        return None
+    return (f"Not yet in these numbers: {' and '.join(parts)} waiting for the analytics. "
+            "They catch up when the pipeline refreshes (blueplane up); if they do not, "
+            "check `blueplane status` or run `blueplane refresh`.")
+
+
 def complete_period(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
     return [p for p in PERIODS if p.startswith(incomplete)]
 

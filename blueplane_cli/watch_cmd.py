@@ -8,6 +8,7 @@ import time
 import click
 
 from blueplane_cli.formats import chosen, emit, format_options, human
+from blueplane_cli.reading import backlog_note, reader
 
 
 @click.command()
@@ -21,7 +22,6 @@ def watch(interval: float, once: bool, fmt: str, as_json: bool) -> None:
     Shows what the analytics tables hold, so it moves as fast as the pipeline refreshes
     them (`blueplane up` keeps them current).
     """
-    from blueplane_cli.reading import reader
     from blueplane_pipeline import queries
 
     fmt = chosen(fmt, as_json)
@@ -73,12 +73,9 @@ def render(data: dict):
         f"p95 {human('latency_p95_ms', today['latency_p95_ms'])} · "
         f"{human('cost_usd', today['cost_usd'])}",
         ("   last event " + (data["last_event"] or "–")[:19].replace("T", " "), "dim"))
-    waiting = data.get("events_waiting")
-    if waiting:
-        head.append(f"\n{waiting:,} stored events not analysed yet (oldest "
-                    f"{str(data['oldest_waiting'])[:19].replace('T', ' ')}): the view catches "
-                    "up when the pipeline refreshes; if it does not, check `blueplane status` "
-                    "or run `blueplane refresh`.", style="yellow")
+    lag = backlog_note(data)
+    if lag:
+        head.append(f"\n{lag}", style="yellow")
     sessions = Table(title="Latest sessions", title_justify="left", expand=False)
     for col in ("session", "project", "last event", "prompts", "calls", "errors", "accept %",
                 "cost"):

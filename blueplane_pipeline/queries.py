@@ -640,21 +640,32 @@ def recent_activity(conn: sqlite3.Connection, *, sessions: int = 8,
             **analytics_backlog(conn)}
 
 
+BACKLOG_CAP = 100_000  # counting further would cost a report more than it tells
+
+
 def analytics_backlog(conn: sqlite3.Connection) -> dict:
-    """Stored events the analytics have not read yet, and when the oldest of them happened.
+    """What the analytics have not caught up with: stored events not read yet (counted up
+    to ``BACKLOG_CAP``; the oldest by capture time) and days whose rollups are queued.
 
     A backlog that grows old means nothing is refreshing the tables (pipeline not running).
     """
     tables = existing_tables(conn)
+    out: dict = {"events_waiting": None, "oldest_waiting": None, "days_waiting": None}
+    if "analytics_dirty_days" in tables:
+        out["days_waiting"] = conn.execute(
+            "SELECT count(*) FROM analytics_dirty_days").fetchone()[0]
     if "raw_events" not in tables or "analytics_state" not in tables:
-        return {"events_waiting": None, "oldest_waiting": None}
+        return out
     row = conn.execute("SELECT value FROM analytics_state WHERE name = 'sessions.last_seq'"
                        ).fetchone()
     mark = int(row[0]) if row and row[0] is not None else 0
-    count, oldest = conn.execute("SELECT count(*), min(ts_ms) FROM raw_events WHERE seq > ?",
-                                 (mark,)).fetchone()
-    when = iso(datetime.fromtimestamp(oldest / 1000, UTC)) if oldest is not None else None
-    return {"events_waiting": count, "oldest_waiting": when}
+    count, oldest = conn.execute(
+        "SELECT count(*), min(ts_ms) FROM (SELECT ts_ms FROM raw_events WHERE seq > ?"
+        " ORDER BY seq LIMIT ?)", (mark, BACKLOG_CAP)).fetchone()
+    out["events_waiting"] = count
+    out["oldest_waiting"] = (iso(datetime.fromtimestamp(oldest / 1000, UTC))
+                             if oldest is not None else None)
+    return out
 
 
 # ------------------------------------------------------------------- patterns (MCP server)

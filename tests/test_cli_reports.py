@@ -83,6 +83,8 @@ def test_metrics_all_matches_the_tables_and_ccusage(pipeline_db):
     assert m["latency_p95_ms"] == pytest.approx(p95, abs=0.01)
     assert m["latency_p99_ms"] == pytest.approx(p99, abs=0.01)
     assert data["previous"] is None  # no period before "all"
+    assert data["backlog"] == {"events_waiting": 0, "oldest_waiting": None,
+                               "days_waiting": 0}  # the analytics are up to date
 
 
 @pytest.mark.parametrize("group_by", ["day", "model", "project", "platform", "tool"])

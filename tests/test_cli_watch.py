@@ -61,7 +61,9 @@ def test_backlog_warning_when_events_wait_for_the_analytics(bp_home):
     data = json.loads(CliRunner().invoke(cli, ["watch", "--once", "--json"]).output)
     assert data["events_waiting"] == len(transcript_envelopes(SECOND))
     view = CliRunner().invoke(cli, ["watch", "--once"]).output
-    assert "stored events not analysed yet" in " ".join(view.split())
+    assert "stored events waiting for the analytics" in " ".join(view.split())
+    metrics = CliRunner().invoke(cli, ["metrics", "--period", "all"])
+    assert "Not yet in these numbers" in metrics.stderr
     refresh_all(conn)
     conn.close()
     assert json.loads(CliRunner().invoke(cli, ["watch", "--once", "--json"]).output)[
