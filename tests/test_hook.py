@@ -205,6 +205,16 @@ def test_cursor_gets_its_answer_and_the_event_is_stored(redis_home, event, answe
     assert (env["event_type"], env["session_id"]) == (event, "conv-1")
 
 
+def test_cursor_paths_are_kept_relative_to_the_workspace_root(redis_home):
+    data = cursor_payload("afterFileEdit", file_path="/home/dev/shop/src/cart.ts",
+                          edits=[{"old_string": "let total = 0", "new_string": "let total = 1"}])
+    assert run_hook(data, "cursor").returncode == 0
+    ingest(config.db_path(), config.redis_url())
+    (env,) = stored_events(platform="cursor")
+    assert env["payload"]["file_path"] == "src/cart.ts"
+    assert env["payload"]["edits"][0]["new_string"] == {"redacted": True, "chars": 13, "lines": 1}
+
+
 def test_cursor_before_hook_is_answered_even_when_capture_crashes(tmp_path):
     broken_home = tmp_path / "not-a-dir"
     broken_home.write_text("a file where BLUEPLANE_HOME should be")
