@@ -28,7 +28,6 @@ if __name__ == "__main__" and not __package__:
     sys.path.append(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
-
 def _env_seconds(name: str, default: float) -> float:
     """A positive number of seconds from the environment; anything else means the default
     (this runs at import, outside every guard: it must not raise)."""
