@@ -461,3 +461,20 @@ def test_an_unreadable_file_is_reported_and_the_others_imported(redis_home, monk
     retry = run(CLAUDE_HOME)  # no offset was recorded for it: the next run reads it
     assert retry.imported.files_read == 1
     assert retry.imported.events == len(nonempty_lines(bad))
+
+
+def test_absurdly_nested_line_is_kept_as_invalid(redis_home, claude_copy):
+    """orjson parses 1,024 levels but encodes only 255: such a line must not stop anything."""
+    path = _session_file(claude_copy)
+    deep = b'{"type":"user","uuid":"ffffffff-2222-4333-8444-555555555555","x":' \
+        + b'{"a":' * 400 + b"1" + b"}" * 400 + b"}\n"
+    with path.open("ab") as fh:
+        fh.write(deep)
+        fh.write(b'{"type":"summary","summary":"after the deep one","leafUuid":"q"}\n')
+    result = run(claude_copy)
+    assert result.imported.invalid_lines == 1
+    assert result.ingested.events_stored == result.imported.events
+    kinds = Counter(e["event_type"] for e in transcript_events(redis_home)
+                    if e["payload"]["_file"] == path.relative_to(
+                        claude_copy / "projects").as_posix())
+    assert kinds["invalid_line"] == 1 and kinds["summary"] == 1

@@ -149,6 +149,17 @@ def line_envelope(raw: bytes, lineno: int, ctx: FileContext) -> dict:
     )
 
 
+def encoded_line(raw: bytes, lineno: int, ctx: FileContext) -> tuple[dict, bytes]:
+    """The line's envelope and its JSON; a line too deeply nested to filter or encode
+    (orjson stops at 255 levels) is kept as an ``invalid_line`` instead of failing."""
+    try:
+        env = line_envelope(raw, lineno, ctx)
+        return env, orjson.dumps(env)
+    except (RecursionError, ValueError, TypeError) as exc:
+        env = _invalid(raw, lineno, ctx, f"cannot be filtered or encoded: {exc}")
+        return env, orjson.dumps(env)
+
+
 def _invalid(raw: bytes, lineno: int, ctx: FileContext, error: str) -> dict:
     text = raw[:MAX_RAW_TEXT].decode("utf-8", errors="replace")
     payload = filter_payload({"raw_text": text}, ctx.privacy_mode)
@@ -309,13 +320,13 @@ def _import_file(task: _Task, sink: EventSink, stats: ImportStats, privacy_mode:
                 raw = raw.strip()
                 if not raw:
                     continue
-                env = line_envelope(raw, lineno, ctx)
+                env, data = encoded_line(raw, lineno, ctx)
                 if since_ms is not None and (parse_ts_ms(env["ts"]) or 0) < since_ms:
                     stats.skipped_since += 1
                     dropped = True
                     continue
                 _count(env["event_type"], stats)
-                sink.add(orjson.dumps(env))
+                sink.add(data)
                 if progress and offset - last_report >= 1 << 20:
                     stats.bytes_read += offset - last_report
                     last_report = offset

@@ -397,7 +397,13 @@ def _import_db(conn: sqlite3.Connection, db: StateDb, sink: EventSink, stats: Cu
     captured_at = utc_now()
     with open_readonly(db.path) as src:
         for key, raw in read_items(src, db.scope):
-            for rec in records_for_item(key, raw):
+            try:
+                recs = records_for_item(key, raw)
+            except (RecursionError, ValueError, TypeError) as exc:  # e.g. absurd nesting
+                recs = [Record(key, digest(raw), "invalid_item",
+                               {"key": key, "parse_error": f"unreadable: {type(exc).__name__}",
+                                "raw_bytes": len(raw)}, None, None)]
+            for rec in recs:
                 stats.items += 1
                 if known.get(rec.key) == rec.digest:
                     stats.unchanged_items += 1
@@ -406,10 +412,19 @@ def _import_db(conn: sqlite3.Connection, db: StateDb, sink: EventSink, stats: Cu
                 stats.changed_items += 1
                 if rec.event_type == "invalid_item":
                     stats.invalid_items += 1
-                env = record_envelope(rec, db, mode, fallback_ts, captured_at)
+                try:
+                    data = orjson.dumps(record_envelope(rec, db, mode, fallback_ts,
+                                                        captured_at))
+                except (RecursionError, ValueError, TypeError) as exc:  # absurd nesting
+                    rec = Record(rec.key, rec.digest, "invalid_item",
+                                 {"key": rec.key, "parse_error": f"cannot be filtered or "
+                                  f"encoded: {exc}"}, rec.session_id, rec.ts)
+                    stats.invalid_items += 1
+                    data = orjson.dumps(record_envelope(rec, db, mode, fallback_ts,
+                                                        captured_at))
                 stats.events += 1
                 stats.event_types[rec.event_type] += 1
-                sink.add(orjson.dumps(env))
+                sink.add(data)
     return seen
 
 
