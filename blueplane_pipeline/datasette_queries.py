@@ -126,11 +126,12 @@ _TOOL_PROJECT_FILTER = (
 
 
 def _line(x: str, y: str, y_title: str, color: str | None = None, fmt: str = "",
-          scale: str = "linear") -> dict:
+          scale: dict | None = None) -> dict:
     enc: dict = {
         "x": {"field": x, "type": "temporal", "timeUnit": "utcyearmonthdate", "title": "day",
               "axis": {"format": "%b %d", "labelOverlap": True}},
-        "y": {"field": y, "type": "quantitative", "title": y_title, "scale": {"type": scale},
+        "y": {"field": y, "type": "quantitative", "title": y_title,
+              "scale": scale or {"type": "linear"},
               **({"axis": {"format": fmt}} if fmt else {})},
     }
     if color:
@@ -169,7 +170,8 @@ DASHBOARD_CHARTS: dict[str, dict] = {
                  "sum(edits_rejected) as rejected from metrics_daily "
                  f"where 1 = 1 {_DAY_FILTERS} {_PROJECT_FILTER} group by day "
                  "having accepted + rejected > 0 order by day",
-        "display": _line("day", "acceptance_rate", "acceptance rate", fmt="%"),
+        "display": _line("day", "acceptance_rate", "acceptance rate", fmt="%",
+                         scale={"type": "linear", "domain": [0, 1]}),
     },
     "tool-latency-p95": {
         "title": "Tool latency p95 per day (ms), busiest tools",
@@ -182,7 +184,7 @@ DASHBOARD_CHARTS: dict[str, dict] = {
                  f"{_DAY_FILTERS} {_TOOL_PROJECT_FILTER} group by tool_name "
                  "order by count(*) desc limit 6) group by day, tool_name order by day",
         "display": _line("day", "p95_ms", "p95 latency (ms, log scale)", color="tool_name",
-                         scale="log"),
+                         scale={"type": "log"}),
     },
     "tokens-per-day": {
         "title": "Tokens per day",
