@@ -18,7 +18,7 @@ from blueplane_cli.output import emit_json, fail, table
               help="Recompute every table from all raw events (same result, slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def refresh(full_rebuild: bool, as_json: bool) -> None:
-    """Refresh sessions, tool calls, turns, edits, daily metrics and insights."""
+    """Refresh token usage, sessions, tool calls, turns, edits, daily metrics and insights."""
     from blueplane_pipeline import config
 
     db = config.db_path()
@@ -45,20 +45,23 @@ def _materialize(full_rebuild: bool, quiet: bool) -> dict[str, dict]:
     from rich.console import Console
 
     from blueplane_pipeline.assets.analytics import ANALYTICS_ASSETS
+    from blueplane_pipeline.assets.token_usage import TOKEN_USAGE_ASSETS
     from blueplane_pipeline.checks import ANALYTICS_CHECKS
     from blueplane_pipeline.resources import BlueplaneResource
 
-    run_config = None
+    # Dagster's per-step debug lines are noise here; warnings and errors still show.
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     if full_rebuild:
-        run_config = {"ops": {"session_tables": {"config": {"full_rebuild": True}},
-                              "daily_rollups": {"config": {"full_rebuild": True}}}}
+        run_config["ops"] = {"session_tables": {"config": {"full_rebuild": True}},
+                             "daily_rollups": {"config": {"full_rebuild": True}}}
     status = Console(stderr=True).status("Refreshing analytics…") if not quiet else None
     if status:
         status.start()
     try:
         # An ephemeral instance: nothing is written to DAGSTER_HOME.
+        # token_usage first (tokens and cost are joined from it), then the analytics.
         result = dg.materialize(
-            [*ANALYTICS_ASSETS, *ANALYTICS_CHECKS],
+            [*TOKEN_USAGE_ASSETS, *ANALYTICS_ASSETS, *ANALYTICS_CHECKS],
             resources={"blueplane": BlueplaneResource()}, run_config=run_config,
             raise_on_error=True)
         failed = [e.asset_check_key.name for e in result.get_asset_check_evaluations()
