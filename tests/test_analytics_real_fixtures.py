@@ -108,6 +108,9 @@ def test_rejections_and_interrupt_in_ai_music_session(tmp_path):
     assert s["prompts"] == 2  # "push to github" (line 2), "continue" (line 16)
     assert s["interrupts"] == 1
     assert s["title"] == "AI Music Generation: Diverse Embedding Mapping"  # line 1 summary
+    # the summary line has no timestamp: the session runs from line 2 to line 21
+    assert (s["started_at"], s["ended_at"], s["duration_s"]) == \
+        ("2025-06-10T12:36:23.208Z", "2025-06-10T12:37:28.376Z", 65.168)
     classes = {r["error_class"] for r in rows(
         conn, "SELECT error_class FROM tool_calls WHERE status != 'success'")}
     assert classes == {"user_rejected", "user_interrupted"}

@@ -98,6 +98,10 @@ def _claude_hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[F
 
 def _transcript(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -> None:
     src = "transcript"
+    if not p.get("timestamp"):
+        # summary/title lines carry no time; the importer stamps them with the file's
+        # mtime, which says nothing about when the session ran
+        base.data["untimed"] = True
     _set(base, "cwd", p.get("cwd"))
     _set(base, "branch", p.get("gitBranch"))
     sidechain = p.get("isSidechain") is True

@@ -100,6 +100,7 @@ def build_session(session_id: str, facts: list[Fact], now_ms: int,
     facts = sorted(facts, key=lambda f: (f.ts, f.seq, _KIND_ORDER.get(f.kind, 9)))
     events = [f for f in facts if f.kind == "event"]
     info = _session_info(events)
+    timed = [f for f in events if not f.data.get("untimed")] or events
     calls = _pair_calls(facts)
     prompts = _prompts(facts)
     stops = [(f.ts, f.seq) for f in facts if f.kind in ("prompt", "stop")]
@@ -120,9 +121,9 @@ def build_session(session_id: str, facts: list[Fact], now_ms: int,
 
     platform = info["platform"]
     project = info["cwd"]
-    turn_rows, call_turn = _turns(session_id, facts, events, prompts, calls, platform, project,
+    turn_rows, call_turn = _turns(session_id, facts, timed, prompts, calls, platform, project,
                                   primary)
-    start_ms, end_ms = events[0].ts, events[-1].ts
+    start_ms, end_ms = timed[0].ts, timed[-1].ts
     call_rows = [_call_row(session_id, c, call_turn.get(c.id), platform, project, primary,
                            start_ms) for c in calls]
     edit_rows = _file_edits(call_rows)
