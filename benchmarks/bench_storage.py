@@ -31,7 +31,7 @@ from _realistic import describe, envelopes, real_payload_envelopes  # noqa: E402
 
 from blueplane_pipeline.storage.db import connect, open_db  # noqa: E402
 from blueplane_pipeline.storage.raw_events import RawEventWriter, normalise  # noqa: E402
-from blueplane_pipeline.storage.reader import get_event  # noqa: E402
+from blueplane_pipeline.storage.reader import get_event, iter_events  # noqa: E402
 
 # Every table and index that holds events (raw_events' unique index is named after the
 # table it was created as, hence the prefixes).
@@ -119,7 +119,26 @@ def latency(args, workdir: Path) -> None:
               f"max {max(write_ms):.1f} ms  mean {statistics.mean(write_ms):.2f} ms  "
               f"({len(lines) / wall:,.0f} ev/s) | CPU p95 {pct(cpu_ms, .95):.2f} ms | "
               f"normalise+write p95 {pct(total_ms, .95):.2f} ms | load {load:.2f}")
+        if run == 0:
+            reads(db, lines)
         db.unlink()
+
+
+def reads(db: Path, lines: list[bytes]) -> None:
+    """Read throughput of the one reader API on the database just written."""
+    import orjson
+
+    conn = connect(db, readonly=True)
+    t0 = time.perf_counter()
+    n = sum(1 for _ in iter_events(conn))
+    all_s = time.perf_counter() - t0
+    sessions = list(dict.fromkeys(orjson.loads(x)["session_id"] for x in lines[::500]))[:20]
+    t0 = time.perf_counter()
+    m = sum(1 for sid in sessions for _ in iter_events(conn, session_id=sid))
+    by_session = time.perf_counter() - t0
+    conn.close()
+    print(f"       iter_events: all {n:,} events in {all_s:.2f} s ({n / all_s:,.0f}/s); "
+          f"{len(sessions)} sessions by session_id: {m:,} events in {by_session * 1000:.0f} ms")
 
 
 def size(args, workdir: Path) -> None:
