@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -23,8 +22,8 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _bench_db import bench_home  # noqa: E402
 from _machine import print_info  # noqa: E402
-from gen_analytics import generate  # noqa: E402
 
 from blueplane_pipeline.datasette_config import (  # noqa: E402
     DASHBOARD_SLUG,
@@ -69,15 +68,9 @@ def main() -> None:
     ap.add_argument("--db", type=Path, help="existing database to reuse (else generated)")
     ap.add_argument("--sessions", type=int, default=20_000)
     args = ap.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="bp-bench-ds-", dir="/tmp"))
-    db = home / "telemetry.db"
-    if args.db:
-        db.symlink_to(args.db.resolve())
-    else:
-        generate(db, sessions=args.sessions)
-    print(f"database: {db.resolve()} ({db.resolve().stat().st_size / 1e6:.0f} MB)")
+    home = bench_home(args.db, args.sessions, "bp-bench-ds-")
     print_info()
-    asyncio.run(run(db))
+    asyncio.run(run(home / "telemetry.db"))
 
 
 if __name__ == "__main__":

@@ -14,15 +14,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import anyio  # noqa: E402
+from _bench_db import bench_home  # noqa: E402
 from _machine import print_info  # noqa: E402
-from gen_analytics import generate  # noqa: E402
 
 CALLS = [
     ("get_current_metrics", {"period": "all"}),
@@ -70,16 +69,7 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=20_000)
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    home = Path(tempfile.mkdtemp(prefix="bp-bench-mcp-", dir="/tmp"))
-    db = home / "telemetry.db"
-    if args.db:
-        db.symlink_to(args.db.resolve())
-    else:
-        t0 = time.perf_counter()
-        counts = generate(db, sessions=args.sessions)
-        print(f"generated in {time.perf_counter() - t0:.0f}s: "
-              + ", ".join(f"{k}={v:,}" for k, v in counts.items()))
-    print(f"database: {db.resolve()} ({db.resolve().stat().st_size / 1e6:.0f} MB)")
+    home = bench_home(args.db, args.sessions, "bp-bench-mcp-")
     print_info()
     anyio.run(run, home, args.runs)
 
