@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -70,7 +71,10 @@ def main() -> None:
     args = ap.parse_args()
     home = bench_home(args.db, args.sessions, "bp-bench-ds-")
     print_info()
-    asyncio.run(run(home / "telemetry.db"))
+    try:
+        asyncio.run(run(home / "telemetry.db"))
+    finally:
+        shutil.rmtree(home, ignore_errors=True)  # a generated db is ~340 MB
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ full-text index for the search tools). The database comes from ``gen_analytics.p
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import time
@@ -71,7 +72,10 @@ def main() -> None:
     args = ap.parse_args()
     home = bench_home(args.db, args.sessions, "bp-bench-mcp-")
     print_info()
-    anyio.run(run, home, args.runs)
+    try:
+        anyio.run(run, home, args.runs)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)  # a generated db is ~340 MB
 
 
 if __name__ == "__main__":
