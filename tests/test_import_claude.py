@@ -419,7 +419,7 @@ def test_big_import_is_ingested_by_a_second_process_meanwhile(redis_home, monkey
 
     monkeypatch.setattr(run_mod.BackgroundIngest, "START_AFTER", 100)
     started = []
-    original = run_mod.BackgroundIngest.maybe_start
+    original = run_mod.BackgroundIngest._start
 
     def spy(self):
         original(self)
@@ -432,11 +432,11 @@ def test_big_import_is_ingested_by_a_second_process_meanwhile(redis_home, monkey
         finished.append(original_finish(self))
         return finished[-1]
 
-    monkeypatch.setattr(run_mod.BackgroundIngest, "maybe_start", spy)
+    monkeypatch.setattr(run_mod.BackgroundIngest, "_start", spy)
     monkeypatch.setattr(run_mod.BackgroundIngest, "finish", spy_finish)
     result = run(CLAUDE_HOME)
     total = sum(len(nonempty_lines(p)) for p in FIXTURE_FILES)
-    assert started and started[0] is not None and started[0].exitcode == 0
+    assert len(started) == 1 and started[0] is not None and started[0].exitcode == 0
     assert finished[0][0] > 0  # the second process stored events
     assert result.ingested.events_stored == total  # background + final, added up
     assert len(transcript_events(redis_home)) == total
@@ -478,3 +478,25 @@ def test_absurdly_nested_line_is_kept_as_invalid(redis_home, claude_copy):
                     if e["payload"]["_file"] == path.relative_to(
                         claude_copy / "projects").as_posix())
     assert kinds["invalid_line"] == 1 and kinds["summary"] == 1
+
+
+def test_one_core_drains_in_process_during_a_big_import(redis_home, monkeypatch):
+    """Without a second core no process is started; the stream is still drained as the
+    import goes, so Redis never holds a whole history."""
+    from blueplane_pipeline.sources import run as run_mod
+
+    monkeypatch.setattr(run_mod.BackgroundIngest, "START_AFTER", 100)
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    drains = []
+    original = run_mod.BackgroundIngest.drain
+
+    def spy(self):
+        original(self)
+        drains.append((self.proc, self.stored))
+
+    monkeypatch.setattr(run_mod.BackgroundIngest, "drain", spy)
+    result = run(CLAUDE_HOME)
+    total = sum(len(nonempty_lines(p)) for p in FIXTURE_FILES)
+    assert drains and all(proc is None for proc, _ in drains)
+    assert drains[-1][1] > 0  # stored while importing
+    assert result.ingested.events_stored == total
