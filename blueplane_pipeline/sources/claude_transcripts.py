@@ -9,6 +9,7 @@ and skipped, and neither stops the rest of the import.
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -237,7 +238,7 @@ class _Task:
 
 
 def import_transcripts(
-    conn,
+    conn: sqlite3.Connection,
     sink: EventSink,
     *,
     dirs: list[Path],
