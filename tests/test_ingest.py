@@ -239,3 +239,34 @@ def test_trim_keeps_every_entry_a_consumer_has_not_acknowledged(redis_client, re
     stats = ingest(db, stale_ms=5)
     assert stats.events_stored == 5 and stats.trimmed == len(envs) - 10
     assert redis_client.xlen(config.STREAM_KEY) == 0
+
+
+def test_hook_events_spooled_while_redis_is_down_arrive_after_ingest(redis_home):
+    """The real hook process, Redis stopped: it exits 0, spools, and ingest stores it."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import load_hook_payloads
+
+    db = redis_home / "telemetry.db"
+    redis_server.stop()
+    payloads = [p for p in load_hook_payloads()
+                if p.get("hook_event_name") in ("PreToolUse", "PostToolUse")
+                and p.get("tool_use_id")][:3]
+    assert len(payloads) == 3
+    for payload in payloads:
+        proc = subprocess.run(
+            [sys.executable, "-m", "blueplane_pipeline.capture.hook", "claude-code"],
+            input=json.dumps(payload).encode(), capture_output=True, timeout=30)
+        assert proc.returncode == 0 and proc.stdout == b""
+    assert len(spool.pending_files(config.spool_dir())) == 3
+
+    stats = ingest(db)
+    assert stats.redis_error and stats.events_stored == 3
+    got = stored(db)
+    assert [e["payload"]["tool_use_id"] for e in got] == [p["tool_use_id"] for p in payloads]
+    assert {e["session_id"] for e in got} == {p["session_id"] for p in payloads}
+    assert [e["event_type"] for e in got] == [p["hook_event_name"] for p in payloads]
+    assert all(e["source"] == "hook" for e in got)
+    assert spool.pending_files(config.spool_dir()) == []
