@@ -116,3 +116,33 @@ def test_cli_refresh_without_database_is_one_line(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["refresh"])
     assert result.exit_code == 1
     assert result.output.startswith("Error: no database") and "Traceback" not in result.output
+
+
+def test_automation_refreshes_after_ingest_then_settles(tmp_path):
+    """Ticks of the automation: after an ingest (a new raw_events materialization) one tick
+    requests every analytics asset (one run, in dependency order); after that run the next
+    ticks request nothing: no run triggers itself again."""
+    home = fixture_home(tmp_path)
+    assets = [*TOKEN_USAGE_ASSETS, *ANALYTICS_ASSETS]
+    resources = {"blueplane": BlueplaneResource(home=str(home))}
+    defs = dg.Definitions(assets=assets, resources=resources)
+
+    def tick(cursor):
+        result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+        keys = {r.key.to_user_string() for r in result.results if r.true_subset.size}
+        return result.cursor, keys - {"token_usage"}
+
+    with dg.instance_for_test() as instance:
+        instance.report_runless_asset_event(dg.AssetMaterialization("raw_events"))
+        assert dg.materialize(assets, instance=instance, resources=resources).success
+        cursor, _ = tick(None)
+        cursor, keys = tick(cursor)
+        assert keys == set()  # nothing new: nothing to do
+        instance.report_runless_asset_event(dg.AssetMaterialization("raw_events"))  # ingest
+        cursor, keys = tick(cursor)
+        assert keys == ANALYTICS_KEYS
+        assert dg.materialize(assets, instance=instance, resources=resources,
+                              selection=sorted(keys)).success
+        for _ in range(3):
+            cursor, keys = tick(cursor)
+            assert keys == set()

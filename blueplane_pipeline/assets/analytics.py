@@ -47,6 +47,8 @@ def _spec(name: str, deps: list) -> dg.AssetSpec:
     )
 
 
+# Written together in one pass; the dependencies between them are for the lineage (the
+# automation does not re-trigger on them: tested).
 SESSION_SPECS = [
     _spec("tool_calls", [RAW]),
     _spec("turns", [RAW, "tool_calls"]),
