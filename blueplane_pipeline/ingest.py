@@ -41,6 +41,7 @@ class IngestStats:
     duplicates: int = 0
     dead_lettered: int = 0
     failed: int = 0
+    reclaimed: int = 0
     spool_files: int = 0
     spool_events: int = 0
     raw_bytes: int = 0
@@ -118,7 +119,8 @@ def ingest(
         try:
             r = stream.client(redis_url)
             stream.ensure_group(r)
-            stream.reclaim_stale(r, stream.STALE_MS if stale_ms is None else stale_ms)
+            stats.reclaimed = stream.reclaim_stale(
+                r, stream.STALE_MS if stale_ms is None else stale_ms)
             for pending in (True, False):
                 _drain_stream(r, writer, stats, batch_size, max_events, progress,
                               pending=pending, after_commit=after_commit)

@@ -43,11 +43,14 @@ def read_pending(r: redis.Redis, count: int, after: bytes = b"0") -> list[Entry]
     left to store, so it is acknowledged here — left pending, it would hold back trimming
     forever.
     """
-    reply = r.xreadgroup(config.GROUP, CONSUMER, {config.STREAM_KEY: after}, count=count)
-    gone = [eid for eid, fields in (reply[0][1] if reply else []) if not fields]
-    if gone:
-        r.xack(config.STREAM_KEY, config.GROUP, *gone)
-    return _entries(reply)
+    while True:
+        reply = r.xreadgroup(config.GROUP, CONSUMER, {config.STREAM_KEY: after}, count=count)
+        gone = [eid for eid, fields in (reply[0][1] if reply else []) if not fields]
+        if gone:
+            r.xack(config.STREAM_KEY, config.GROUP, *gone)
+        entries = _entries(reply)
+        if entries or not gone:  # a batch of deleted entries only: read on past them
+            return entries
 
 
 def _entries(reply: list) -> list[Entry]:

@@ -114,13 +114,13 @@ def test_stale_entries_of_a_dead_consumer_are_reclaimed(redis_client, redis_home
     redis_client.xreadgroup(config.GROUP, "dead-consumer", {config.STREAM_KEY: ">"}, count=10)
 
     stats = ingest(db)  # default min-idle: the entries are not stale yet
-    assert stats.events_stored == len(envs) - 10
+    assert stats.events_stored == len(envs) - 10 and stats.reclaimed == 0
     assert stream.state(redis_client).pending == 10
     assert len(event_ids(db)) == len(envs) - 10
 
     time.sleep(0.01)
     stats = ingest(db, stale_ms=5)
-    assert stats.events_stored == 10
+    assert stats.events_stored == 10 and stats.reclaimed == 10
     assert sorted(event_ids(db)) == sorted(env["event_id"] for env in envs)
     st = stream.state(redis_client)
     assert (st.pending, st.lag, st.length) == (0, 0, 0)

@@ -74,3 +74,12 @@ def test_a_pending_entry_deleted_from_the_stream_is_acknowledged(redis_client):
     pending = stream.read_pending(redis_client, 10)
     assert [eid for eid, _ in pending] == [ids[0], ids[2]]
     assert stream.state(redis_client).pending == 2  # the deleted one no longer blocks trims
+
+
+def test_a_batch_of_only_deleted_pending_entries_does_not_end_the_pending_read(redis_client):
+    ids = add(redis_client, 5)
+    stream.ensure_group(redis_client)
+    stream.read_new(redis_client, 5)
+    redis_client.xdel(config.STREAM_KEY, *ids[:3])
+    assert [eid for eid, _ in stream.read_pending(redis_client, 3)] == ids[3:]
+    assert stream.state(redis_client).pending == 2
