@@ -135,7 +135,8 @@ def _watch(db: Path, proc: subprocess.Popen) -> dict:
     """Reader queries (the CLI's kind) against the live file while the refresh runs."""
     from blueplane_pipeline.storage.db import connect
 
-    worst, n, locked = 0.0, 0, 0
+    times: list[float] = []
+    locked = 0
     while proc.poll() is None:
         t0 = time.perf_counter()
         try:
@@ -146,10 +147,13 @@ def _watch(db: Path, proc: subprocess.Popen) -> dict:
             conn.close()
         except sqlite3.OperationalError as exc:
             locked += "locked" in str(exc)
-        worst = max(worst, time.perf_counter() - t0)
-        n += 1
+        times.append(time.perf_counter() - t0)
         time.sleep(0.05)
-    return {"queries": n, "worst_ms": round(worst * 1000, 1), "locked_errors": locked}
+    times.sort()
+    return {"queries": len(times), "locked_errors": locked,
+            "p50_ms": round(times[len(times) // 2] * 1000, 1),
+            "p95_ms": round(times[int(len(times) * 0.95)] * 1000, 1),
+            "worst_ms": round(times[-1] * 1000, 1)}
 
 
 def _copy(src: Path, dst: Path) -> None:

@@ -3,7 +3,8 @@
 Only events after the watermark (``sessions.last_seq``) are read. A session they touch is
 rebuilt from all of its events (late or out-of-order events thus correct it); a session seen
 for the first time is built from the new events alone, so a full rebuild — the same code
-with the watermark at 0 and empty tables — reads every event exactly once. Sessions with
+with the watermark at 0 and empty tables — reads every event exactly once, building and
+writing each new session as soon as its last event has gone by. Sessions with
 calls still pending are rebuilt every time, because "no outcome for 10 minutes" depends on
 newer data. Every day a rebuilt session had or has rows on is queued for the rollups.
 """
