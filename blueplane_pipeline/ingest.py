@@ -142,43 +142,65 @@ def ingest(
 
 def _drain_stream(r, writer, stats, batch_size, max_events, progress, *, pending: bool,
                   after_commit: AfterCommit | None = None) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
     from blueplane_pipeline import stream
 
-    after = b"0"
-    while max_events is None or stats.events_read < max_events:
-        count = batch_size
-        if max_events is not None:
-            count = min(batch_size, max_events - stats.events_read)
-        entries = stream.read_pending(r, count, after) if pending else stream.read_new(r, count)
-        if not entries:
-            return
-        stats.events_read += len(entries)
-        good: list[NormalEvent] = []
-        good_ids: list[bytes] = []
-        failed: dict[bytes, str] = {}
-        for eid, fields in entries:
-            try:
-                raw = fields.get(b"e")
-                if raw is None:
-                    raise InvalidEvent("entry has no 'e' field")
-                good.append(normalise(raw))
-                good_ids.append(eid)
-            except InvalidEvent as exc:
-                failed[eid] = str(exc)
-        t = time.perf_counter()
-        result = writer.write(good)
-        stats.add(result, (time.perf_counter() - t) * 1000)
-        if after_commit is not None:
-            after_commit(good_ids)
-        stream.ack(r, good_ids)  # only after the commit above
-        if failed:
-            stats.failed += len(failed)
-            stats.dead_lettered += stream.record_failures(
-                r, failed, {eid: f for eid, f in entries if eid in failed})
-        if pending:
+    def budget(read: int) -> int:
+        return batch_size if max_events is None else min(batch_size, max_events - read)
+
+    if pending:
+        after = b"0"
+        while (count := budget(stats.events_read)) > 0:
+            entries = stream.read_pending(r, count, after)
+            if not entries:
+                return
+            _store_entries(r, writer, stats, entries, progress, after_commit)
             after = entries[-1][0]
-        if progress:
-            progress(stats)
+        return
+    # New entries: the next batch is read (a wait on Redis) while this one is stored. A
+    # batch read ahead and not stored when a run dies stays pending and is re-read first.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bp-read") as pool:
+        count = budget(stats.events_read)
+        ahead = pool.submit(stream.read_new, r, count) if count > 0 else None
+        while ahead is not None:
+            entries = ahead.result()
+            if not entries:
+                return
+            count = budget(stats.events_read + len(entries))
+            ahead = pool.submit(stream.read_new, r, count) if count > 0 else None
+            _store_entries(r, writer, stats, entries, progress, after_commit)
+
+
+def _store_entries(r, writer, stats, entries, progress, after_commit) -> None:
+    """Normalise, commit, then acknowledge one batch; count failures toward the DLQ."""
+    from blueplane_pipeline import stream
+
+    stats.events_read += len(entries)
+    good: list[NormalEvent] = []
+    good_ids: list[bytes] = []
+    failed: dict[bytes, str] = {}
+    for eid, fields in entries:
+        try:
+            raw = fields.get(b"e")
+            if raw is None:
+                raise InvalidEvent("entry has no 'e' field")
+            good.append(normalise(raw))
+            good_ids.append(eid)
+        except InvalidEvent as exc:
+            failed[eid] = str(exc)
+    t = time.perf_counter()
+    result = writer.write(good)
+    stats.add(result, (time.perf_counter() - t) * 1000)
+    if after_commit is not None:
+        after_commit(good_ids)
+    stream.ack(r, good_ids)  # only after the commit above
+    if failed:
+        stats.failed += len(failed)
+        stats.dead_lettered += stream.record_failures(
+            r, failed, {eid: f for eid, f in entries if eid in failed})
+    if progress:
+        progress(stats)
 
 
 def _drain_spool(spool_path: Path, writer, stats, batch_size: int, r) -> None:

@@ -93,12 +93,13 @@ def test_a_consumer_killed_between_commit_and_ack_loses_and_duplicates_nothing(
 
     with pytest.raises(Crash):
         ingest(db, batch_size=50, after_commit=die_after_second_commit)
-    # Two batches are in SQLite; the second is still pending in Redis (never acked).
+    # Two batches are in SQLite; the second is still pending in Redis (never acked), and
+    # so is the third, which had been read ahead while the second was being stored.
     assert len(event_ids(db)) == 100
-    assert stream.state(redis_client).pending == 50
+    assert stream.state(redis_client).pending == 100
 
     stats = ingest(db, batch_size=50)
-    assert stats.duplicates == 50  # the pending batch, re-read and recognised
+    assert stats.duplicates == 50  # the committed-but-unacked batch, re-read and recognised
     assert stats.events_stored == len(envs) - 100
     assert event_ids(db) == [env["event_id"] for env in envs]
     st = stream.state(redis_client)
@@ -270,3 +271,16 @@ def test_hook_events_spooled_while_redis_is_down_arrive_after_ingest(redis_home)
     assert [e["event_type"] for e in got] == [p["hook_event_name"] for p in payloads]
     assert all(e["source"] == "hook" for e in got)
     assert spool.pending_files(config.spool_dir()) == []
+
+
+def test_max_events_bounds_a_run_and_the_next_run_continues(redis_client, redis_home):
+    envs = hook_envelopes()
+    db = redis_home / "telemetry.db"
+    xadd(redis_client, lines(envs))
+    first = ingest(db, batch_size=20, max_events=30)
+    assert (first.events_read, first.events_stored) == (30, 30)
+    st = stream.state(redis_client)
+    assert (st.lag, st.pending) == (len(envs) - 30, 0)  # nothing read ahead beyond the cap
+    rest = ingest(db, batch_size=20)
+    assert rest.events_stored == len(envs) - 30 and rest.lag_after == 0
+    assert event_ids(db) == [env["event_id"] for env in envs]
