@@ -44,8 +44,9 @@ def payloads() -> list[bytes]:
 def variants(python: str) -> dict[str, list[str]]:
     """Each way to run the hook with ``python`` (this venv's, or another install's)."""
     probe = ("from blueplane_pipeline.capture import hook, installers; "
-             "print(hook.__file__); print(installers.hook_command('claude-code'))")
-    hook_file, command = subprocess.run([python, "-c", probe], capture_output=True, text=True,
+             "print(hook.__file__.replace('hook.py', 'run_hook.py')); "
+             "print(installers.hook_command('claude-code'))")
+    launcher, command = subprocess.run([python, "-c", probe], capture_output=True, text=True,
                                         check=True).stdout.splitlines()
     bindir = Path(python).parent
     script = shutil.which("blueplane-hook", path=str(bindir)) or str(bindir / "blueplane-hook")
@@ -55,7 +56,7 @@ def variants(python: str) -> dict[str, list[str]]:
         "console script blueplane-hook": [script, "claude-code"],
         "python -m ...capture.hook": [python, "-m", "blueplane_pipeline.capture.hook",
                                       "claude-code"],
-        "python -S hook.py (installed)": [python, "-S", hook_file, "claude-code"],
+        "python -S run_hook.py (installed)": [python, "-S", launcher, "claude-code"],
         "installed command (via sh -c)": ["/bin/sh", "-c", command],
     }
 

@@ -1,7 +1,7 @@
 """blueplane-hook, run as the real process: hook -> stream (or spool) -> ingest -> rows.
 
 Every test runs the hook as a subprocess, the way Claude Code and Cursor run it: either the
-command the installers register (``<python> -S <hook.py> <assistant>`` through ``sh -c``)
+command the installers register (``<python> -S <run_hook.py> <assistant>`` via ``sh -c``)
 or the ``blueplane-hook`` console script.
 """
 
@@ -26,6 +26,7 @@ from blueplane_pipeline.storage.reader import iter_events
 from tests.conftest import load_hook_payloads
 
 CONSOLE_SCRIPT = str(Path(sys.executable).with_name("blueplane-hook"))
+LAUNCHER = str(Path(hook.__file__).with_name("run_hook.py"))
 
 
 def run_hook(data: bytes, assistant: str = "claude-code", *, console_script: bool = False,
@@ -33,7 +34,7 @@ def run_hook(data: bytes, assistant: str = "claude-code", *, console_script: boo
     if console_script:
         cmd = [CONSOLE_SCRIPT, assistant]
     elif python_args:
-        cmd = [sys.executable, *python_args, "-S", hook.__file__, assistant]
+        cmd = [sys.executable, *python_args, "-S", LAUNCHER, assistant]
     else:
         cmd = ["/bin/sh", "-c", hook_command(assistant)]
     # The subprocess timeout only guards the test run; the hook's own deadlines are far shorter.

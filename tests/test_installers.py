@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from blueplane_cli.main import cli
 from blueplane_pipeline.capture import installers as ins
 
-CMD = "/venv/bin/python -S /venv/lib/blueplane_pipeline/capture/hook.py claude-code"
-CURSOR_CMD = "/venv/bin/python -S /venv/lib/blueplane_pipeline/capture/hook.py cursor"
+CMD = "/venv/bin/python -S /venv/lib/blueplane_pipeline/capture/run_hook.py claude-code || true"
+CURSOR_CMD = "/venv/bin/python -S /venv/lib/blueplane_pipeline/capture/run_hook.py cursor"
 
 # A settings file as users have them: other keys, and other tools' hooks on events we use.
 OTHER_SETTINGS = {
@@ -106,6 +106,8 @@ def test_cursor_install_twice_equals_once_and_uninstall_restores_exactly():
     ("/home/u/.venv/bin/blueplane-hook claude-code", "claude-code"),
     ("'/path with space/bin/blueplane-hook' cursor", "cursor"),
     ("python -m blueplane_pipeline.capture.hook claude-code", "claude-code"),
+    ("/v/bin/python -S /v/blueplane_pipeline/capture/hook.py cursor", "cursor"),
+    ("/v/bin/python -S /v/blueplane_pipeline/capture/run_hooks.py cursor", None),
     ("my-blueplane-hook claude-code", None),
     ("blueplane-hook claude-code-extra", None),
     ("guard.sh", None),
@@ -115,11 +117,12 @@ def test_owner_of_recognises_only_our_commands(command, owner):
     assert ins.owner_of(command) == owner
 
 
-def test_hook_command_runs_this_python_without_site_on_the_hook_file():
+def test_hook_command_runs_this_python_without_site_on_the_launcher():
     from blueplane_pipeline.capture import hook
 
+    launcher = hook.__file__.replace("hook.py", "run_hook.py")
     command = ins.hook_command("claude-code", "/opt/my venv/bin/python")
-    assert command == f"'/opt/my venv/bin/python' -S {hook.__file__} claude-code || true"
+    assert command == f"'/opt/my venv/bin/python' -S {launcher} claude-code || true"
     assert ins.owner_of(command) == "claude-code"
     assert ins.owner_of(ins.hook_command("cursor")) == "cursor"
 

@@ -10,9 +10,9 @@ Input that is not a JSON object (empty, binary, truncated, a bare value) is stil
 captured, as event type ``invalid_input`` with the text kept as the privacy mode allows.
 
 Standard library only: this runs once per event, on the assistant's critical path. The
-installers register it as ``<python> -S <this file> <platform>``: skipping ``site`` (and
-every ``.pth`` file of the venv) saves a large part of the interpreter start, so the block
-below puts the package root on ``sys.path`` itself when the file is run directly.
+installers register ``<python> -S …/capture/run_hook.py <platform>`` (see there); the
+``blueplane-hook`` console script and ``python -m blueplane_pipeline.capture.hook`` run
+the same ``main``.
 """
 
 from __future__ import annotations
@@ -20,12 +20,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-
-if __name__ == "__main__" and not __package__:
-    # Run as a file: drop this file's folder from the path, add the package root last (after
-    # the standard library, so nothing next to the package can shadow a stdlib module).
-    sys.path[0:1] = []
-    sys.path.append(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 def _env_seconds(name: str, default: float) -> float:

@@ -49,9 +49,10 @@ CURSOR_EVENTS = (
     "afterAgentResponse", "stop", "sessionEnd",
 )
 
-# Our command, however it was registered: the console script or the module file.
+# Our command, however it was registered: the console script, the launcher or the module.
 _OURS = re.compile(
-    r"(?:^|[\s/\\'\"])(?:blueplane-hook|blueplane_pipeline[/\\.]capture[/\\.]hook(?:\.py)?)"
+    r"(?:^|[\s/\\'\"])"
+    r"(?:blueplane-hook|blueplane_pipeline[/\\.]capture[/\\.](?:run_)?hook(?:\.py)?)"
     r"['\"]?\s+['\"]?(claude-code|claude_code|cursor)(?:['\"]|\s|$)"
 )
 
@@ -63,18 +64,18 @@ class SettingsError(Exception):
 # --- commands ---------------------------------------------------------------------------
 
 def hook_command(assistant: str, python: str | None = None) -> str:
-    """The shell command to register: ``<venv python> -S <abs path of hook.py> <assistant>``.
+    """The shell command to register: ``<venv python> -S <abs path of run_hook.py> <assistant>``.
 
-    ``-S`` skips ``site`` and the venv's ``.pth`` files (benchmarks/bench_hook.py); hook.py
-    then finds its own package without them. The hook itself always exits 0, but if the
+    ``-S`` skips ``site`` and the venv's ``.pth`` files (benchmarks/bench_hook.py);
+    run_hook.py then finds its own package without them. The hook itself always exits 0, but if the
     venv is deleted without ``blueplane uninstall`` Python exits 2 ("can't open file"),
     which Claude Code reads as "block this tool call": the ``||`` tail keeps the status 0
     (and gives Cursor its answer) even then.
     """
     from blueplane_pipeline.capture import hook
 
-    python = python or sys.executable
-    command = shlex.join([python, "-S", os.path.abspath(hook.__file__), assistant])
+    launcher = os.path.join(os.path.dirname(os.path.abspath(hook.__file__)), "run_hook.py")
+    command = shlex.join([python or sys.executable, "-S", launcher, assistant])
     if os.name == "nt":
         return command
     if assistant == "cursor":
@@ -351,8 +352,8 @@ def compile_hook_modules() -> None:
 
     import blueplane_pipeline
     from blueplane_pipeline import capture, config, envelope, privacy
-    from blueplane_pipeline.capture import resp, spool
+    from blueplane_pipeline.capture import hook, resp, spool
 
-    for module in (blueplane_pipeline, capture, config, envelope, privacy, resp, spool):
+    for module in (blueplane_pipeline, capture, config, envelope, privacy, hook, resp, spool):
         with contextlib.suppress(OSError, py_compile.PyCompileError):
             py_compile.compile(module.__file__, doraise=True)
