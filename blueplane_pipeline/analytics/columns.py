@@ -321,6 +321,28 @@ def render_markdown() -> str:
         "- **lines added/removed** = '+'/'-' lines of the edit's structuredPatch (as Claude Code "
         "counts lines_of_code); a Write that creates a file adds the lines of its content.",
         "",
+        "## How the tables are refreshed",
+        "",
+        "Dagster assets in group `analytics` (`blueplane_pipeline/assets/analytics.py`): "
+        "`session_tables` (sessions, tool_calls, turns, file_edits), `daily_rollups` "
+        "(metrics_daily, tool_metrics) and `insights`, refreshed automatically after each "
+        "ingest, and in-process by `blueplane refresh` (`--full` to rebuild).",
+        "",
+        "- Incremental: events after the watermark `analytics_state.sessions.last_seq` are "
+        "read; every session they touch is rebuilt from all its events and replaces its rows; "
+        "the days those rows were or are on are queued in `analytics_dirty_days`, and only "
+        "those days are rolled up again. A full rebuild (config `full_rebuild: true`) gives "
+        "identical tables (tested).",
+        "- Tokens and cost are never computed here: they are summed from `token_usage` (one "
+        "row per deduplicated API message); days and sessions whose totals differ from it are "
+        "corrected on every refresh.",
+        "- Asset checks: unique keys, no negative latency, every tool call's session exists, "
+        "session and daily sums equal their rows, token totals equal `token_usage`.",
+        "- Privacy: the tables hold what the privacy mode kept. In `standard` mode tool output "
+        "is summarised, so a transcript error's text (and class) is only known when a hook "
+        "reported it (`error_class` = `redacted` otherwise); refusal and interrupt phrases are "
+        "kept in every mode.",
+        "",
     ]
     for table, doc in TABLE_DOCS.items():
         out += [f"## `{table}`", "", doc["description"], "", "| column | meaning |",
