@@ -298,3 +298,26 @@ def test_a_changed_cursor_bubble_counts_once(tmp_path):
     refresh_all(conn)
     turns = rows(conn, "SELECT * FROM turns")
     assert [t["prompt_text"] for t in turns] == ["fix it please"]
+
+
+def test_mcp_tracking_events_join_the_turn_timeline(tmp_path):
+    """blueplane-mcp's track_decision/log_outcome events carry the assistant's session id:
+    they appear in that turn's timeline and do not change the session's platform."""
+    from blueplane_pipeline.envelope import make_envelope
+
+    decision = make_envelope("mcp", "mcp", "decision", {"decision": "use pytest", "cwd": CWD},
+                             session_id=S, ts="2026-02-01T10:00:03.000Z")
+    outcome = make_envelope("mcp", "mcp", "outcome",
+                            {"outcome": "success", "decision_id": decision["event_id"]},
+                            session_id=S, ts="2026-02-01T10:03:00.500Z")
+    early = make_envelope("mcp", "mcp", "decision", {"decision": "plan first"},
+                          session_id=S, ts="2026-02-01T09:59:00.000Z")
+    conn = store(tmp_path / "t.db", [early, decision, outcome, *modern_hook_session()])
+    refresh_all(conn)
+    s = rows(conn, "SELECT * FROM sessions")[0]
+    assert s["platform"] == "claude_code" and s["sources"] == "hook,mcp"
+    turn = rows(conn, "SELECT * FROM turns WHERE turn_index = 0")[0]
+    items = [i for i in json.loads(turn["timeline"]) if i["kind"] in ("decision", "outcome")]
+    assert [(i["kind"], i.get("text"), i.get("outcome")) for i in items] == \
+        [("decision", "use pytest", None), ("outcome", None, "success")]
+    assert items[1]["decision_id"] == items[0]["event_id"] == decision["event_id"]

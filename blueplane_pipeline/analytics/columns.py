@@ -153,8 +153,10 @@ TABLE_DOCS: dict[str, dict] = {
             "lines_removed": "Lines removed by the turn's executed edits",
             "interrupted": "1 if the user interrupted during the turn",
             "timeline": "JSON list, in time order, of what followed the prompt: "
-                        "{t, kind: text|tool|interrupt|compaction, …}; tool items carry "
-                        "tool_use_id, tool, status, latency_ms",
+                        "{t, kind: text|tool|interrupt|compact|decision|outcome, …}; tool "
+                        "items carry tool_use_id, tool, status, latency_ms, file; decision/"
+                        "outcome items are blueplane-mcp tracking events (event_id, text, "
+                        "outcome, decision_id)",
         },
     },
     "file_edits": {

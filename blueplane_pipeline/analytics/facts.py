@@ -52,6 +52,12 @@ def extract(seq: int, envelope: dict) -> list[Fact]:
         _cursor_hook(ts, seq, etype, payload, base, out)
     elif platform == "cursor" and source == "cursor_db":
         _cursor_db(ts, seq, etype, payload, base, out)
+    elif platform == "mcp" and etype in ("decision", "outcome"):
+        # tracking tools of blueplane-mcp: shown in the turn timeline where they happened
+        text, _ = classify.text_of(payload.get("decision") or payload.get("notes"))
+        out.append(Fact(ts, seq, etype, source, base.key, data={
+            "text": text[:TEXT_KEEP] if text else None, "outcome": payload.get("outcome"),
+            "decision_id": payload.get("decision_id")}))
     return out
 
 

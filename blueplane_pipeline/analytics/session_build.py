@@ -201,7 +201,9 @@ _KIND_ORDER = {"event": 0, "prompt": 1, "assistant": 2, "text": 3, "tool_use": 4
 
 
 def _session_info(events: list[Fact]) -> dict:
-    info: dict = {"platform": events[0].name or "", "cwd": ""}
+    # the assistant's platform, not that of an MCP tracking event attached to the session
+    platforms = [f.name for f in events if f.name and f.name != "mcp"]
+    info: dict = {"platform": platforms[0] if platforms else (events[0].name or ""), "cwd": ""}
     for f in events:
         for key in ("cwd",):
             if f.data.get(key) and not info.get(key):
@@ -384,7 +386,7 @@ def _turns(session_id: str, facts: list[Fact], events: list[Fact], prompts: list
     msgs: dict[int, set] = defaultdict(set)
     interrupted: set[int] = set()
     for f in facts:
-        if f.kind not in ("text", "interrupt", "compact", "assistant"):
+        if f.kind not in ("text", "interrupt", "compact", "assistant", "decision", "outcome"):
             continue
         i = turn_of(f.ts, f.seq)
         if i is None:
@@ -400,6 +402,8 @@ def _turns(session_id: str, facts: list[Fact], events: list[Fact], prompts: list
         item = {"t": iso(f.ts), "kind": f.kind}
         if f.kind == "text":
             item.update(text=f.data.get("text"), chars=f.data.get("chars"))
+        elif f.kind in ("decision", "outcome"):
+            item.update({k: v for k, v in f.data.items() if v is not None}, event_id=f.key)
         per_turn_items[i].append((f.ts, f.seq, item))
     rows = []
     for i, p in enumerate(prompts):
