@@ -224,6 +224,14 @@ def test_cursor_before_hook_is_answered_even_when_capture_crashes(tmp_path):
     assert (proc.returncode, json.loads(proc.stdout)) == (0, {"permission": "allow"})
 
 
+def test_a_capture_failure_is_logged_for_the_user(bp_home):
+    (bp_home / "spool").write_text("a file where the spool folder should be")
+    proc = run_hook(json.dumps(load_hook_payloads()[0]).encode())  # Redis down: must spool
+    assert (proc.returncode, proc.stdout) == (0, b"")
+    (line,) = (bp_home / "logs" / hook.ERROR_LOG).read_text().splitlines()
+    assert "FileExistsError" in line or "NotADirectoryError" in line
+
+
 def test_cursor_truncated_input_still_gets_the_right_answer(redis_home):
     data = cursor_payload("beforeSubmitPrompt", prompt="hello")[:-15]
     proc = run_hook(data, "cursor")

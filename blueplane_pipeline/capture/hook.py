@@ -261,13 +261,24 @@ def main(argv: list[str] | None = None) -> None:
     os._exit(0)
 
 
+ERROR_LOG = "hook-errors.log"
+ERROR_LOG_MAX_BYTES = 1024 * 1024
+
+
 def _last_resort(exc: BaseException) -> None:
-    """Record why capture failed somewhere a user can find it, without raising."""
+    """Record why capture failed in ``logs/hook-errors.log`` (one line, UTC time first; the
+    file is rotated to ``.1`` past 1 MB), without raising."""
     try:
+        import time
+
         from blueplane_pipeline import config
 
-        with open(config.logs_dir() / "hook-errors.log", "a") as fh:
-            fh.write(f"{type(exc).__name__}: {exc}\n")
+        path = os.path.join(config.subdir_str("logs"), ERROR_LOG)
+        if os.path.exists(path) and os.path.getsize(path) > ERROR_LOG_MAX_BYTES:
+            os.replace(path, path + ".1")
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with open(path, "a") as fh:
+            fh.write(f"{stamp} {type(exc).__name__}: {exc}\n"[:2000])
     except BaseException:  # noqa: BLE001
         pass
 
