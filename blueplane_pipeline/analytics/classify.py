@@ -217,24 +217,14 @@ def file_ext(path: str | None) -> str:
 
 
 def fingerprint(tool: str, tool_input: object) -> str:
-    """Identity of a call across captures that lack tool_use_id: tool + input, with paths
-    reduced to their base name and summaries to their size (captures may relativise paths
-    against different directories)."""
-    return tool + ":" + hashlib.blake2b(
-        orjson.dumps(_canon(tool_input), option=orjson.OPT_SORT_KEYS), digest_size=12
-    ).hexdigest()
-
-
-def _canon(value: object, key: str | None = None) -> object:
-    if isinstance(value, dict):
-        if value.get("redacted") is True:
-            return ["R", value.get("chars")]
-        return {k: _canon(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_canon(v) for v in value]
-    if isinstance(value, str) and key in PATH_INPUT_KEYS:
-        return value.rsplit("/", 1)[-1]
-    return value
+    """Identity of a call across captures that lack tool_use_id: tool + input, with file
+    paths reduced to their base name (captures may relativise paths against different
+    directories; both went through the same privacy filter, so the rest is equal)."""
+    if isinstance(tool_input, dict):
+        tool_input = {k: v.rsplit("/", 1)[-1] if k in PATH_INPUT_KEYS and isinstance(v, str)
+                      else v for k, v in tool_input.items()}
+    data = orjson.dumps(tool_input, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return tool + ":" + hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
 def prompt_key(value: object) -> str | None:
