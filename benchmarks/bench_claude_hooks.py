@@ -79,7 +79,7 @@ def main() -> None:
           f"{EXPECTED_EVENTS}")
     results: dict[str, dict[str, list[float]]] = {}
     try:
-        for i in range(args.runs):
+        for _ in range(args.runs):
             for name, (command, run_async) in configs().items():
                 work = Path(tempfile.mkdtemp(prefix="cc-", dir="/tmp"))
                 write_settings(work / "project", command, run_async)
