@@ -48,10 +48,12 @@ def refresh_rollups(conn: sqlite3.Connection, *, full: bool = False) -> RollupSt
     days = state.dirty_days(conn)
     stats.days = len(days)
     for batch in state.chunks(days, DAY_BATCH):
-        daily = daily_rows(conn, batch, token_sql)
-        tools = tool_rows(conn, batch)
         marks = ",".join("?" * len(batch))
+        # Read and write under one write lock: a session refresh that re-marks one of
+        # these days meanwhile must not have its mark cleared by rows computed before it.
         with state.write_transaction(conn):
+            daily = daily_rows(conn, batch, token_sql)
+            tools = tool_rows(conn, batch)
             conn.execute(f"DELETE FROM metrics_daily WHERE day IN ({marks})", batch)
             conn.execute(f"DELETE FROM tool_metrics WHERE day IN ({marks})", batch)
             state.insert_rows(conn, "metrics_daily", daily)
