@@ -9,6 +9,7 @@ are installed by the real ``blueplane install claude-code --project``.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -84,3 +85,26 @@ def test_every_fired_hook_event_arrives_exactly_once(claude_cli, redis_home, tmp
 
     _blueplane("uninstall", "claude-code", "--project", str(project))
     assert json.loads((project / ".claude" / "settings.json").read_text()) == other
+
+
+def test_the_default_user_level_install_captures_a_session(claude_cli, redis_home, tmp_path):
+    """``blueplane install claude-code`` with no --project writes ~/.claude/settings.json;
+    the real CLI (HOME pointed at a temp folder) picks it up."""
+    home, project = tmp_path / "home", tmp_path / "project"
+    project.mkdir()
+    exe = Path(sys.executable).with_name("blueplane")
+    subprocess.run([str(exe), "install", "claude-code"], check=True, capture_output=True,
+                   env={**os.environ, "HOME": str(home)})
+    assert (home / ".claude" / "settings.json").exists()
+
+    run = run_session(claude_cli, project, home, redis_home)
+    assert run.returncode == 0, run.stderr
+    ingest(config.db_path(), config.redis_url())
+    conn = open_db(config.db_path())
+    try:
+        stored = Counter(e.envelope["event_type"] for e in iter_events(conn))
+    finally:
+        conn.close()
+    assert stored == Counter({"SessionStart": 1, "UserPromptSubmit": 1, "PreToolUse": 3,
+                              "PostToolUse": 1, "PostToolUseFailure": 1,
+                              "PermissionRequest": 1, "Stop": 1, "SessionEnd": 1})
