@@ -18,7 +18,11 @@ from blueplane_cli.output import emit_json, fail, table
               help="Recompute every table from all raw events (same result, slower).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def refresh(full_rebuild: bool, as_json: bool) -> None:
-    """Refresh token usage, sessions, tool calls, turns, edits, daily metrics and insights."""
+    """Refresh sessions, tool calls, turns, edits, daily metrics and insights.
+
+    Runs the same Dagster assets the pipeline runs (token_usage first, whose tokens and
+    cost the tables join), in this process, incrementally unless --full.
+    """
     from blueplane_pipeline import config
 
     db = config.db_path()
