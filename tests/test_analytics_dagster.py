@@ -8,12 +8,12 @@ import json
 import dagster as dg
 from analytics_fixtures import rows, store, transcript_envelopes
 from click.testing import CliRunner
-from conftest import CLAUDE_HOME
 
 from blueplane_pipeline.assets.analytics import ANALYTICS_ASSETS, analytics_job
 from blueplane_pipeline.assets.token_usage import TOKEN_USAGE_ASSETS
 from blueplane_pipeline.checks import ANALYTICS_CHECKS
 from blueplane_pipeline.resources import BlueplaneResource
+from tests.conftest import CLAUDE_HOME
 
 ANALYTICS_KEYS = {"sessions", "tool_calls", "turns", "file_edits", "metrics_daily",
                   "tool_metrics", "insights"}

@@ -8,7 +8,6 @@ import random
 
 import pytest
 from analytics_fixtures import hook_envelope, rows, spaced, store, transcript_envelopes
-from conftest import CLAUDE_HOME, HOOK_PAYLOADS
 from test_analytics_built_fixtures import modern_hook_session
 
 from blueplane_pipeline.analytics import integrity, session_refresh
@@ -18,6 +17,7 @@ from blueplane_pipeline.envelope import dumps
 from blueplane_pipeline.pricing import load_price_table
 from blueplane_pipeline.storage.raw_events import RawEventWriter, normalise
 from blueplane_pipeline.usage.store import refresh as refresh_token_usage
+from tests.conftest import CLAUDE_HOME, HOOK_PAYLOADS
 
 TABLES = ["sessions", "tool_calls", "turns", "file_edits", "metrics_daily", "tool_metrics",
           "insights"]

@@ -10,10 +10,10 @@ import json
 
 import pytest
 from analytics_fixtures import hook_envelope, rows, spaced, store, transcript_envelopes
-from conftest import CLAUDE_HOME, HOOK_PAYLOADS
 
 from blueplane_pipeline.analytics import integrity
 from blueplane_pipeline.analytics.refresh import refresh_all
+from tests.conftest import CLAUDE_HOME, HOOK_PAYLOADS
 
 PROJECTS = CLAUDE_HOME / "projects"
 DOCTACON_ID = "38cc65a3-09b0-4865-aafd-d4f65d638a61"

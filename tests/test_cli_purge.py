@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from analytics_fixtures import store, transcript_envelopes
 from click.testing import CliRunner
-from conftest import CLAUDE_HOME
 
 from blueplane_cli.main import cli
 from blueplane_pipeline.analytics.refresh import refresh_all
@@ -27,6 +26,7 @@ from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.storage.raw_events import RawEventWriter, normalise
 from blueplane_pipeline.storage.reader import get_event, iter_events
 from blueplane_pipeline.usage.store import refresh as refresh_usage
+from tests.conftest import CLAUDE_HOME
 
 CUTOFF = "2025-06-09"  # two sessions have events on both sides
 DERIVED = {

@@ -6,13 +6,13 @@ import json
 
 from analytics_fixtures import store, transcript_envelopes
 from click.testing import CliRunner
-from conftest import CLAUDE_HOME
 from rich.console import Console
 
 from blueplane_cli.main import cli
 from blueplane_cli.watch_cmd import follow, render
 from blueplane_pipeline import queries
 from blueplane_pipeline.analytics.refresh import refresh_all
+from tests.conftest import CLAUDE_HOME
 
 PROJECTS = CLAUDE_HOME / "projects"
 FIRST = PROJECTS / "-path-to-Demo" / "5c0375b4-57a5-4f26-b12d-d022ee4e51b7.jsonl"

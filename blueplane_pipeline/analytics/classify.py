@@ -25,6 +25,9 @@ REJECTED_PREFIXES = (
     ("User rejected tool use", "user_rejected"),
     ("Claude requested permissions to", "permission_denied"),
 )
+# Newer CLIs (2.1.33x) word a refusal by the permission rules as "<command> in '<dir>' needs
+# approval. …": the phrase sits inside the first sentence rather than at its start.
+REJECTED_WITHIN_FIRST_SENTENCE = (("needs approval.", "permission_denied"),)
 INTERRUPTED_PREFIXES = (
     "The user doesn't want to take this action right now",
     "[Request interrupted by user",
@@ -160,6 +163,10 @@ def refusal(text: str | None) -> tuple[str, str] | None:
     for prefix in INTERRUPTED_PREFIXES:
         if stripped.startswith(prefix):
             return "interrupted", "user_interrupted"
+    first_sentence = stripped.split(". ", 1)[0] + "."  # paths hold dots, not ". "
+    for phrase, klass in REJECTED_WITHIN_FIRST_SENTENCE:
+        if first_sentence.endswith(phrase):
+            return "rejected", klass
     return None
 
 

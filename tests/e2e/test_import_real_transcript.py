@@ -12,6 +12,7 @@ import pytest
 from harness import run_session
 
 from blueplane_pipeline import config
+from blueplane_pipeline.analytics.refresh import refresh_all
 from blueplane_pipeline.sources.run import run_claude_import
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.storage.reader import iter_events
@@ -59,3 +60,13 @@ def test_real_transcript_imports_line_for_line(claude_cli, redis_home, tmp_path)
     source_usage = [ln["message"]["usage"] for ln in lines
                     if ln.get("type") == "assistant" and "usage" in ln.get("message", {})]
     assert usage and sorted(map(json.dumps, usage)) == sorted(map(json.dumps, source_usage))
+
+    # The analytics read the real CLI's wording: one success, one error, one refusal.
+    conn = open_db(config.db_path())
+    try:
+        refresh_all(conn)
+        status = dict(conn.execute("SELECT tool_use_id, status FROM tool_calls"))
+    finally:
+        conn.close()
+    assert status == {"toolu_e2e_ok": "success", "toolu_e2e_fail": "error",
+                      "toolu_e2e_refused": "rejected"}
