@@ -67,11 +67,13 @@ def plan(conn: sqlite3.Connection, cutoff: int) -> PurgeStats:
     """What ``purge`` would delete (read-only), for the confirmation prompt."""
     stats = PurgeStats(_iso(cutoff))
     tables = _tables(conn)
+    straddling_raw: set[str] = set()
     if "raw_events" in tables:
         stats.events = conn.execute("SELECT count(*) FROM raw_events WHERE ts_ms < ?",
                                     (cutoff,)).fetchone()[0]
+        straddling_raw = _straddling_raw(conn, cutoff)
     if "sessions" in tables:
-        gone, straddling = _derived_sessions(conn, cutoff, set())
+        gone, straddling = _derived_sessions(conn, cutoff, straddling_raw)
         stats.sessions_deleted, stats.sessions_to_rebuild = len(gone), len(straddling)
     if "token_usage" in tables:
         stats.token_rows = conn.execute("SELECT count(*) FROM token_usage WHERE ts_ms < ?",
