@@ -206,28 +206,43 @@ def _store_entries(r, writer, stats, entries, progress, after_commit) -> None:
 
 
 def _drain_spool(spool_path: Path, writer, stats, batch_size: int, r) -> None:
+    """Store spooled envelopes, many files per write (the hook spools one event per file
+    while Redis is down); a file is deleted only after all its events are committed."""
     from blueplane_pipeline import stream
 
-    for path in spool.pending_files(spool_path):
-        good: list[NormalEvent] = []
-        bad: dict[bytes, str] = {}
-        for line in spool.read_lines(path):
-            try:
-                good.append(normalise(line))
-            except InvalidEvent as exc:
-                bad[line] = f"spool {path.name}: {exc}"
+    good: list[NormalEvent] = []
+    done: list[tuple[Path, int, dict[bytes, str]]] = []  # (file, good events, bad lines)
+
+    def flush() -> None:
         for i in range(0, len(good), batch_size):
             t = time.perf_counter()
             stats.add(writer.write(good[i : i + batch_size]), (time.perf_counter() - t) * 1000)
-        if bad:
-            if r is None:
-                continue  # keep the file until the dead-letter queue can take its bad lines
-            stream.dead_letter_now(r, bad)
-            stats.dead_lettered += len(bad)
-        stats.spool_files += 1
-        stats.spool_events += len(good)
-        stats.events_read += len(good) + len(bad)
-        path.unlink()
+        for path, n_good, bad in done:
+            if bad:
+                if r is None:
+                    continue  # keep the file until the dead-letter queue can take its bad lines
+                stream.dead_letter_now(r, bad)
+                stats.dead_lettered += len(bad)
+            stats.spool_files += 1
+            stats.spool_events += n_good
+            stats.events_read += n_good + len(bad)
+            path.unlink()
+        good.clear()
+        done.clear()
+
+    for path in spool.pending_files(spool_path):
+        bad: dict[bytes, str] = {}
+        n_good = 0
+        for line in spool.read_lines(path):
+            try:
+                good.append(normalise(line))
+                n_good += 1
+            except InvalidEvent as exc:
+                bad[line] = f"spool {path.name}: {exc}"
+        done.append((path, n_good, bad))
+        if len(good) >= batch_size:
+            flush()
+    flush()
 
 
 def _record_run(conn, stats: IngestStats, started: str, trigger: str) -> None:

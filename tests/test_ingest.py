@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -244,7 +245,6 @@ def test_trim_keeps_every_entry_a_consumer_has_not_acknowledged(redis_client, re
 
 def test_hook_events_spooled_while_redis_is_down_arrive_after_ingest(redis_home):
     """The real hook process, Redis stopped: it exits 0, spools, and ingest stores it."""
-    import json
     import subprocess
     import sys
 
@@ -284,3 +284,35 @@ def test_max_events_bounds_a_run_and_the_next_run_continues(redis_client, redis_
     rest = ingest(db, batch_size=20)
     assert rest.events_stored == len(envs) - 30 and rest.lag_after == 0
     assert event_ids(db) == [env["event_id"] for env in envs]
+
+
+def test_one_event_spool_files_are_stored_together_and_deleted_after_commit(
+        redis_home, monkeypatch):
+    """While Redis is down the hook spools one file per event: ingest stores many files
+    per write, and a failure leaves exactly the files whose events were not committed."""
+    envs = hook_envelopes()
+    db = redis_home / "telemetry.db"
+    redis_server.stop()
+    paths = [spool.write(config.spool_dir(), [line]) for line in lines(envs)]
+    real_write, calls = RawEventWriter.write, []
+
+    def fail_second_write(self, events):
+        calls.append(len(events))
+        if len(calls) == 2:
+            raise OSError("database or disk is full")
+        return real_write(self, events)
+
+    with monkeypatch.context() as patched, pytest.raises(OSError):
+        patched.setattr(RawEventWriter, "write", fail_second_write)
+        ingest(db, batch_size=20)
+    assert calls == [20, 20]
+    committed = set(event_ids(db))
+    assert len(committed) == 20
+    by_file = {p: json.loads(p.read_bytes())["event_id"] if p.exists() else None for p in paths}
+    left = {eid for eid in by_file.values() if eid is not None}
+    assert len(left) == len(envs) - 20 and not left & committed  # kept = not committed
+
+    stats = ingest(db, batch_size=20)
+    assert (stats.events_stored, stats.spool_files) == (len(envs) - 20, len(envs) - 20)
+    assert event_ids(db) == [env["event_id"] for env in envs]
+    assert spool.pending_files(config.spool_dir()) == []
