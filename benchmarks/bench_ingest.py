@@ -117,6 +117,26 @@ def one_run(lines: list[bytes], args, run: int) -> None:
         shutil.rmtree(home, ignore_errors=True)
 
 
+def spool_run(lines: list[bytes], run: int) -> None:
+    """Redis down: the hook spools one file per event; time ingest() draining them."""
+    from blueplane_pipeline import config
+    from blueplane_pipeline.capture import spool
+    from blueplane_pipeline.ingest import ingest
+
+    home = fresh_home()
+    try:
+        for line in lines:
+            spool.write(config.spool_dir(), [line])
+        t0 = time.perf_counter()
+        stats = ingest(home / "telemetry.db", redis_url=f"unix://{home}/no-redis.sock")
+        wall = time.perf_counter() - t0
+        assert stats.events_stored == len(lines) and stats.spool_files == len(lines)
+        print(f"run {run + 1}: spool drain, {len(lines):,} one-event files, Redis down: "
+              f"{wall:.2f} s = {len(lines) / wall:,.0f} events/s")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=50_000)
@@ -125,9 +145,19 @@ def main() -> None:
     parser.add_argument("--privacy", default="standard", choices=("standard", "full", "strict"))
     parser.add_argument("--baseline", action="store_true")
     parser.add_argument("--profile", action="store_true", help="cProfile one ingest() run")
+    parser.add_argument("--spool", action="store_true",
+                        help="drain one-event spool files (Redis down) instead of the stream")
     args = parser.parse_args()
     lines = envelopes(args.events, privacy_mode=args.privacy)
     print(f"events ({args.privacy} privacy):", describe(lines))
+    if args.spool:
+        import logging
+
+        logging.getLogger("blueplane.ingest").setLevel(logging.ERROR)
+        print_info()
+        for run in range(args.repeat):
+            spool_run(lines, run)
+        return
     if args.profile:
         import cProfile
         import pstats
