@@ -236,3 +236,31 @@ def test_blocks_never_exceed_the_block_limit(db, monkeypatch):
     sizes = [n for (n,) in conn.execute("SELECT n_events FROM raw_event_blocks ORDER BY 1 DESC")]
     assert max(sizes) == 40 and sum(sizes) == len(envs)
     assert [e.envelope for e in iter_events(conn)] == envs
+
+
+def test_duplicates_are_checked_under_the_write_lock(db, monkeypatch):
+    """Two ingest processes may hold the same pending events: the second writer must wait
+    for the first and then find them stored, not collide with it on event_id."""
+    envs = hook_envelopes()
+    events = [normalise(x) for x in lines(envs)]
+    first, second = RawEventWriter(open_db(db)), RawEventWriter(connect(db))
+    second.conn.execute("PRAGMA busy_timeout=50")
+    real_drop = RawEventWriter._drop_known
+    outcome: list[str] = []
+
+    def other_process_writes_meanwhile(self, evs):
+        fresh = real_drop(self, evs)
+        if self is first and not outcome:
+            try:
+                second.write(events)
+                outcome.append("second wrote while the first held its ids")
+            except sqlite3.OperationalError as exc:
+                outcome.append(str(exc))
+        return fresh
+
+    monkeypatch.setattr(RawEventWriter, "_drop_known", other_process_writes_meanwhile)
+    assert first.write(events).stored == len(envs)
+    assert outcome == ["database is locked"]
+    again = second.write(events)
+    assert (again.stored, again.duplicates) == (0, len(envs))
+    assert [e.envelope for e in iter_events(connect(db, readonly=True))] == envs

@@ -143,13 +143,16 @@ class RawEventWriter:
             return result
         if self.dict_id is None and self._count >= DICT_TRAIN_SAMPLES:
             self._train_dict()
-        fresh = self._drop_known(events)
-        result.duplicates = len(events) - len(fresh)
-        if not fresh:
-            return result
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # Under the write lock: another ingest process (a sensor run and a manual
+            # `blueplane ingest`) may have stored some of these a moment ago.
+            fresh = self._drop_known(events)
+            result.duplicates = len(events) - len(fresh)
+            if not fresh:
+                conn.execute("COMMIT")
+                return result
             seq_next = (conn.execute("SELECT max(seq) FROM raw_events").fetchone()[0] or 0) + 1
             result.first_seq = seq_next
             rows: list[tuple] = []
