@@ -119,7 +119,7 @@ class RawEventWriter:
 
     Each block holds a contiguous run of ``seq``. A small last block (a trickle of events
     from a sensor tick) is reopened and extended by the next write rather than left small:
-    a 5-event block compresses ~3x, a few hundred events 12x and more.
+    on the fixture sessions a 10-event block compresses ~7x, 250 events ~13x.
     """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
