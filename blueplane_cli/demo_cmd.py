@@ -51,11 +51,14 @@ def demo(home: str, keep_redis: bool) -> None:
         click.echo(f"2/4 sending {len(events)} Claude Code hook events through blueplane-hook")
         for line in events:
             subprocess.run(hook_command(), input=line, check=True, stdout=subprocess.DEVNULL)
-        click.echo("3/4 running Dagster's ingest_job (stream -> telemetry.db)")
+        click.echo("3/5 running Dagster's ingest_job (stream -> telemetry.db)")
         result = _run_ingest_job()
-        click.echo("4/4 stored events:")
+        click.echo("4/5 stored events:")
         _show(config.db_path())
         click.echo(result)
+        click.echo("5/5 materializing token_usage and the analytics assets with Dagster")
+        _run_analytics()
+        _show_tool_calls(config.db_path())
     finally:
         if started and not keep_redis:
             redis_server.stop()
@@ -80,6 +83,40 @@ def _run_ingest_job() -> str:
     return (f"ingest_job run {res.run_id[:8]}: {meta.get('events_stored', 0)} stored, "
             f"{meta.get('duplicates_skipped', 0)} duplicates skipped, "
             f"raw {meta.get('raw_bytes', 0)} B -> stored {meta.get('stored_bytes', 0)} B")
+
+
+def _run_analytics() -> None:
+    import dagster as dg
+
+    from blueplane_pipeline.definitions import defs
+
+    with dg.DagsterInstance.get() as instance:
+        job = defs.resolve_implicit_global_asset_job_def()
+        res = job.execute_in_process(
+            instance=instance, asset_selection=[dg.AssetKey("token_usage")]
+            + [k for k in job.asset_layer.asset_graph.get_all_asset_keys()
+               if k.path[0] not in ("raw_events", "token_usage")],
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    if not res.success:
+        fail("the analytics run failed; see the Dagster output above")
+
+
+def _show_tool_calls(db: Path) -> None:
+    from blueplane_pipeline.storage.db import connect
+
+    conn = connect(db, readonly=True)
+    rows = conn.execute("SELECT tool_name, status, latency_ms, coalesce(error_class, ''),"
+                        " lines_added, lines_removed FROM tool_calls ORDER BY started_at"
+                        ).fetchall()
+    session = conn.execute("SELECT tool_calls, tool_errors, tool_rejected, acceptance_rate,"
+                           " lines_added, lines_removed FROM sessions").fetchone()
+    conn.close()
+    table("tool_calls", ["tool", "status", "latency ms", "error class", "+lines", "-lines"], rows)
+    if session:
+        calls, errors, rejected, acceptance, added, removed = session
+        rate = "-" if acceptance is None else f"{acceptance:.0%}"
+        click.echo(f"session: {calls} tool calls, {errors} error(s), {rejected} rejected, "
+                   f"edit acceptance {rate}, +{added}/-{removed} lines")
 
 
 def _show(db: Path) -> None:
