@@ -91,6 +91,10 @@ def one_run(lines: list[bytes], args, run: int) -> None:
         if run == 0:
             print_info(r)
         load_stream(r, lines)
+        t0 = time.perf_counter()
+        backlog = stream.state(r)  # what the sensor and `status` ask before a run
+        state_ms = (time.perf_counter() - t0) * 1000
+        assert backlog.lag == len(lines)
         load = os.getloadavg()[0]
         redis_cpu0 = redis_cpu(r)
         t0, c0 = time.perf_counter(), time.process_time()
@@ -104,7 +108,8 @@ def one_run(lines: list[bytes], args, run: int) -> None:
               f"{stats.percentile_ms(.5):.1f} ms p95 {stats.percentile_ms(.95):.1f} ms per "
               f"{args.batch}-event batch; stored {stats.raw_bytes / stats.stored_bytes:.1f}x "
               f"blocks-only) | CPU: ingest {cpu:.2f} s + redis-server {rcpu:.2f} s = "
-              f"{len(lines) / (cpu + rcpu):,.0f} events per CPU-second | load {load:.2f}")
+              f"{len(lines) / (cpu + rcpu):,.0f} events per CPU-second | load {load:.2f} | "
+              f"stream.state() at {backlog.lag:,} lag: {state_ms:.1f} ms")
         if args.baseline:
             r.delete("blueplane:events")
             load_stream(r, lines)
