@@ -316,3 +316,23 @@ def test_one_event_spool_files_are_stored_together_and_deleted_after_commit(
     assert (stats.events_stored, stats.spool_files) == (len(envs) - 20, len(envs) - 20)
     assert event_ids(db) == [env["event_id"] for env in envs]
     assert spool.pending_files(config.spool_dir()) == []
+
+
+def test_redis_dying_mid_run_loses_and_duplicates_nothing(redis_client, redis_home):
+    envs = hook_envelopes(copies=3)
+    db = redis_home / "telemetry.db"
+    xadd(redis_client, lines(envs))
+
+    def redis_dies(ids: list[bytes]) -> None:
+        redis_server.stop()  # after the first commit, before its ack
+
+    stats = ingest(db, batch_size=40, after_commit=redis_dies)
+    assert stats.redis_error and stats.events_stored == 40  # the spool is still drained
+
+    redis_server.start()  # AOF: the stream, the group and its pending entries come back
+    stats = ingest(db, batch_size=40)
+    assert stats.redis_error is None
+    assert stats.duplicates == 40 and stats.events_stored == len(envs) - 40
+    assert event_ids(db) == [env["event_id"] for env in envs]
+    st = stream.state(redis_client)
+    assert (st.lag, st.pending, st.length) == (0, 0, 0)
