@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import uuid
 
 import orjson
 import pytest
@@ -264,3 +265,18 @@ def test_duplicates_are_checked_under_the_write_lock(db, monkeypatch):
     again = second.write(events)
     assert (again.stored, again.duplicates) == (0, len(envs))
     assert [e.envelope for e in iter_events(connect(db, readonly=True))] == envs
+
+
+@pytest.mark.parametrize("value", [
+    "6f6d2a4e-3c55-4d7b-9a0e-b1e7a1a5c0de", "6F6D2A4E-3C55-4D7B-9A0E-B1E7A1A5C0DE",
+    "{6f6d2a4e-3c55-4d7b-9a0e-b1e7a1a5c0de}", "6f6d2a4e3c554d7b9a0eb1e7a1a5c0de",
+    "zzzzzzzz-3c55-4d7b-9a0e-b1e7a1a5c0de", "6f6d2a4e-3c55-4d7b-9a0e-b1e7a1a5  de",
+    "cursor:row:42",
+])
+def test_event_ids_are_16_bytes_and_uuids_keep_their_value(value):
+    key = raw_events.event_id_bytes(value, b"{}")
+    assert len(key) == 16
+    try:
+        assert key == uuid.UUID(value).bytes
+    except ValueError:  # not a uuid: a stable name-based one, same every time
+        assert key == raw_events.event_id_bytes(value, b"other bytes") != uuid.UUID(int=0).bytes

