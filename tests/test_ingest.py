@@ -336,3 +336,30 @@ def test_redis_dying_mid_run_loses_and_duplicates_nothing(redis_client, redis_ho
     assert event_ids(db) == [env["event_id"] for env in envs]
     st = stream.state(redis_client)
     assert (st.lag, st.pending, st.length) == (0, 0, 0)
+
+
+def test_deeply_nested_payloads_neither_stop_ingest_nor_get_lost(redis_client, redis_home):
+    """orjson refuses more than 255 nesting levels; such a payload is still valid input."""
+    def envelope(depth: int) -> bytes:
+        head = json.dumps({"v": 1, "event_id": f"00000000-0000-4000-8000-{depth:012d}",
+                           "platform": "claude_code", "source": "hook",
+                           "event_type": "PreToolUse", "session_id": "deep",
+                           "ts": "2026-11-25T10:00:00Z"})
+        return (head[:-1] + ', "payload": {"tool_input": ' + "[" * depth + "]" * depth
+                + "}}").encode()
+
+    ok = hook_envelopes()[:3]
+    xadd(redis_client, [envelope(300), *lines(ok)])
+    spool.write(config.spool_dir(), [envelope(400)])
+    db = redis_home / "telemetry.db"
+    stats = ingest(db)
+    assert stats.events_stored == len(ok) + 2
+    deep = get_event(connect(db, readonly=True), "00000000-0000-4000-8000-000000000300")
+    assert deep is not None and json.dumps(deep["payload"]["tool_input"]).count("[") == 300
+
+    # Deeper than any JSON parser here takes: dead-lettered after 3 deliveries, not a crash.
+    xadd(redis_client, [envelope(3000)])
+    for _ in range(3):
+        ingest(db)
+    st = stream.state(redis_client)
+    assert (st.dlq, st.pending, st.lag) == (1, 0, 0)

@@ -9,6 +9,7 @@ unique, so delivering an event twice stores it once.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 import uuid
@@ -96,6 +97,7 @@ def normalise(raw: bytes) -> NormalEvent:
     event_id, session_id, event_type = (
         env.pop("event_id", None), env.pop("session_id", None), env.pop("event_type", None))
     del env["platform"], env["source"]  # what is left is the body (COLUMN_KEYS are columns)
+    body = _encode_body(env)
     return NormalEvent(
         event_id=event_id_bytes(event_id, raw),
         ts_ms=ts_ms,
@@ -103,9 +105,21 @@ def normalise(raw: bytes) -> NormalEvent:
         source=source,
         event_type=str(event_type or "unknown"),
         session_id=str(session_id) if session_id not in (None, "") else None,
-        body=orjson.dumps(env),
+        body=body,
         raw_size=len(raw),
     )
+
+
+def _encode_body(body: dict) -> bytes:
+    """orjson, or the standard library for what orjson refuses (over 255 nesting levels):
+    a deeply nested payload is valid input, not a reason to stop ingest."""
+    try:
+        return orjson.dumps(body)
+    except TypeError:
+        try:
+            return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        except (RecursionError, ValueError) as exc:
+            raise InvalidEvent(f"cannot store the payload: {type(exc).__name__}") from None
 
 
 # (block_id, dict_id, n_events, raw_bytes, decompressed bodies, compressed length)
