@@ -59,6 +59,7 @@ OUTCOME_MARKERS = (
 # approval. ...": the phrase sits inside the first sentence, not at its start.
 OUTCOME_PHRASES_WITHIN = ("needs approval.",)
 MARKER_KEEP_CHARS = 300
+ERROR_HEAD_CHARS = 200
 
 
 def may_hold_secret(text: str) -> bool:
@@ -241,7 +242,23 @@ def _walk_block(block: object, mode: str, cwd: str | None) -> object:
                 else _walk_item(k, v, mode, cwd) for k, v in block.items()}
     if kind in ("image", "document"):
         return _walk_structured(block, mode, cwd)
-    return _walk(block, mode, cwd, None)
+    out = _walk(block, mode, cwd, None)
+    if kind == "tool_result" and block.get("is_error") is True and mode == "standard":
+        head = error_head(block.get("content"))
+        if head is not None and isinstance(out, dict) and out.get("content") != block.get(
+                "content"):
+            out["error_head"] = head  # enough to classify the failure, not the tool's output
+    return out
+
+
+def error_head(content: object) -> str | None:
+    """The first line of a failed tool's message (secrets redacted, at most 200 chars)."""
+    if isinstance(content, list):
+        content = next((b.get("text") for b in content
+                        if isinstance(b, dict) and isinstance(b.get("text"), str)), None)
+    if not isinstance(content, str) or not content.strip():
+        return None
+    return redact(content.strip().split("\n", 1)[0][:ERROR_HEAD_CHARS])
 
 
 def _summarize_content(value: object, mode: str, cwd: str | None) -> object:

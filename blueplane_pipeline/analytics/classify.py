@@ -170,10 +170,13 @@ def refusal(text: str | None) -> tuple[str, str] | None:
     return None
 
 
-def transcript_outcome(is_error: object, content: object, result: object) -> tuple[str, str | None,
-                                                                                  str | None]:
-    """(status, error_class, error_text) of a transcript ``tool_result``."""
+def transcript_outcome(is_error: object, content: object, result: object,
+                       error_head: object = None) -> tuple[str, str | None, str | None]:
+    """(status, error_class, error_text) of a transcript ``tool_result``; ``error_head`` is
+    the first line the privacy filter keeps of a failure whose text it summarised."""
     text, _ = text_of(content)
+    if text is None and isinstance(error_head, str):
+        text = error_head
     found = refusal(text)
     if found is None and isinstance(result, str):
         found = refusal(result)

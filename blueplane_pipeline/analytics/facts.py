@@ -164,7 +164,7 @@ def _transcript(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fa
         out.append(Fact(ts, seq, "tool_result", src, tid, data={
             **response_info(result),
             "outcome": classify.transcript_outcome(block.get("is_error"), block.get("content"),
-                                                   result)}))
+                                                   result, block.get("error_head"))}))
     if results:
         return
     text, _ = classify.text_of(content)
