@@ -341,9 +341,10 @@ def render_markdown() -> str:
         "- Asset checks: unique keys, no negative latency, every tool call's session exists, "
         "session and daily sums equal their rows, token totals equal `token_usage`.",
         "- Privacy: the tables hold what the privacy mode kept. In `standard` mode tool output "
-        "is summarised, so a transcript error's text (and class) is only known when a hook "
-        "reported it (`error_class` = `redacted` otherwise); refusal and interrupt phrases are "
-        "kept in every mode.",
+        "is summarised, but a failed tool's first line is kept (secrets redacted), so errors "
+        "are still classified; in `strict` mode no error text is kept (`error_class` = "
+        "`redacted` unless a hook reported it). Refusal and interrupt phrases are kept in "
+        "every mode.",
         "",
     ]
     for table, doc in TABLE_DOCS.items():
