@@ -29,6 +29,7 @@ def raw_events(context: dg.AssetExecutionContext, blueplane: BlueplaneResource):
         "events_stored": stats.events_stored,
         "duplicates_skipped": stats.duplicates,
         "dead_lettered": stats.dead_lettered,
+        "stale_entries_reclaimed": stats.reclaimed,
         "spool_files_drained": stats.spool_files,
         "raw_bytes": stats.raw_bytes,
         "stored_bytes": stats.stored_bytes,
