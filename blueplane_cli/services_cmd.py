@@ -44,7 +44,7 @@ def up(no_dagster: bool, no_datasette: bool, dagster_port: int | None,
         for svc in wanted:
             services.start(svc)
             services.wait_ready(svc, timeout)
-            started[svc.name] = svc.url.rsplit("/", 1)[0] if svc.url else "running"
+            started[svc.name] = _origin(svc.url) if svc.url else "running"
     except (services.ServiceError, redis_server.RedisUnavailable, OSError) as exc:
         fail(str(exc))
     if as_json:
@@ -54,6 +54,13 @@ def up(no_dagster: bool, no_datasette: bool, dagster_port: int | None,
         click.echo(f"{name:18} {where}")
     if "dagster-webserver" in started:
         click.echo(f"Dagster UI: http://{host}:{dport}   (stop everything: blueplane down)")
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @click.command()

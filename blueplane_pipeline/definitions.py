@@ -12,10 +12,10 @@ from blueplane_pipeline.assets.analytics import (
 from blueplane_pipeline.assets.raw import raw_events
 from blueplane_pipeline.assets.token_usage import TOKEN_USAGE_ASSETS
 from blueplane_pipeline.checks import ANALYTICS_CHECKS
-from blueplane_pipeline.jobs import ingest_job, prune_runs_job
+from blueplane_pipeline.jobs import analytics_catchup_job, ingest_job, prune_runs_job
 from blueplane_pipeline.resources import BlueplaneResource
 from blueplane_pipeline.schedules import prune_runs_schedule
-from blueplane_pipeline.sensors import redis_stream_sensor
+from blueplane_pipeline.sensors import analytics_catchup_sensor, redis_stream_sensor
 from blueplane_pipeline.sensors_import import IMPORT_JOBS, IMPORT_SENSORS
 
 # Registered lists: helpers add their assets/checks/sensors/jobs/schedules here.
@@ -29,8 +29,9 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=10,
 )
-SENSORS: list = [redis_stream_sensor, automation_sensor, *IMPORT_SENSORS]
-JOBS: list = [ingest_job, prune_runs_job, analytics_job, *IMPORT_JOBS]
+SENSORS: list = [redis_stream_sensor, automation_sensor, analytics_catchup_sensor,
+                 *IMPORT_SENSORS]
+JOBS: list = [ingest_job, prune_runs_job, analytics_job, analytics_catchup_job, *IMPORT_JOBS]
 SCHEDULES: list = [prune_runs_schedule, analytics_daily_schedule]
 
 defs = dg.Definitions(

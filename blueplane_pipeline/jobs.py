@@ -15,6 +15,13 @@ ingest_job = dg.define_asset_job(
     description="Drain the Redis stream and the spool into raw_events.",
 )
 
+analytics_catchup_job = dg.define_asset_job(
+    "analytics_catchup_job",
+    selection=dg.AssetSelection.assets("token_usage") | dg.AssetSelection.groups("analytics"),
+    executor_def=dg.in_process_executor,
+    description="token_usage and every analytics table, incrementally.",
+)
+
 
 @dg.job(executor_def=dg.in_process_executor,
         description="Delete finished Dagster runs beyond the retention window.")

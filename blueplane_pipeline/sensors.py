@@ -6,7 +6,7 @@ import dagster as dg
 from blueplane_pipeline import config
 from blueplane_pipeline.capture import spool
 from blueplane_pipeline.ingest_trigger import ingest_decision
-from blueplane_pipeline.jobs import ingest_job
+from blueplane_pipeline.jobs import analytics_catchup_job, ingest_job
 
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
              dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
@@ -42,3 +42,33 @@ def redis_stream_sensor(context: dg.SensorEvaluationContext):
     if not launch:
         return dg.SkipReason(reason)
     return dg.RunRequest(tags={"blueplane/reason": reason[:200]})
+
+
+def _analytics_backlog() -> dict:
+    from blueplane_pipeline.queries import analytics_backlog
+    from blueplane_pipeline.storage.db import connect
+
+    if not config.db_path().exists():
+        return {}
+    conn = connect(config.db_path(), readonly=True)
+    try:
+        return analytics_backlog(conn)
+    finally:
+        conn.close()
+
+
+@dg.sensor(job=analytics_catchup_job, minimum_interval_seconds=30,
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Refreshes token_usage and the analytics when stored events are waiting "
+                       "for them and no run is in flight: covers events stored outside Dagster "
+                       "(`blueplane import`, `blueplane ingest`), which declarative automation "
+                       "cannot see.")
+def analytics_catchup_sensor(context: dg.SensorEvaluationContext):
+    in_flight = context.instance.get_run_records(dg.RunsFilter(statuses=IN_FLIGHT), limit=1)
+    if in_flight:
+        return dg.SkipReason("a run is in flight; the analytics are checked again next tick")
+    backlog = _analytics_backlog()
+    events, days = backlog.get("events_waiting") or 0, backlog.get("days_waiting") or 0
+    if not events and not days:
+        return dg.SkipReason("the analytics are up to date")
+    return dg.RunRequest(tags={"blueplane/reason": f"{events} events, {days} days waiting"})

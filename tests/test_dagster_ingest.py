@@ -144,3 +144,27 @@ def test_instance_yaml_limits_ingest_and_disables_telemetry(bp_home):
         assert {"key": INGEST_TAG, "limit": 1} in limits
         assert type(instance.event_log_storage).__name__ == "ConsolidatedSqliteEventLogStorage"
     assert defs.resolve_job_def("ingest_job").tags[INGEST_TAG]
+
+
+def test_catchup_sensor_refreshes_analytics_for_events_stored_outside_dagster(redis_client):
+    """`blueplane import`/`ingest` store events without a raw_events materialization, which
+    declarative automation cannot see; the catch-up sensor notices the backlog."""
+    from blueplane_pipeline.ingest import ingest
+    from blueplane_pipeline.sensors import analytics_catchup_sensor
+
+    payloads = [p for p in load_hook_payloads() if p.get("session_id")]
+    _xadd_payloads(redis_client, payloads)
+    ingest()  # in-process, as the CLI does
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_sensor_context(instance=instance, definitions=defs)
+        tick = analytics_catchup_sensor.evaluate_tick(ctx)
+        assert len(tick.run_requests) == 1
+        run = defs.resolve_job_def("analytics_catchup_job").execute_in_process(
+            instance=instance, run_config=_quiet())
+        assert run.success
+        settled = analytics_catchup_sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, definitions=defs))
+        assert settled.run_requests == [] and "up to date" in settled.skip_message
+    conn = connect(config.db_path(), readonly=True)
+    sessions = {r[0] for r in conn.execute("SELECT session_id FROM sessions")}
+    assert sessions == {p["session_id"] for p in payloads}
