@@ -23,8 +23,8 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _bench_db import bench_home  # noqa: E402
 from _machine import print_info  # noqa: E402
+from gen_analytics import bench_home  # noqa: E402
 
 from blueplane_pipeline.datasette_config import (  # noqa: E402
     DASHBOARD_SLUG,
@@ -69,7 +69,7 @@ def main() -> None:
     ap.add_argument("--db", type=Path, help="existing database to reuse (else generated)")
     ap.add_argument("--sessions", type=int, default=20_000)
     args = ap.parse_args()
-    home = bench_home(args.db, args.sessions, "bp-bench-ds-")
+    home = bench_home(args.db, sessions=args.sessions, prefix="bp-bench-ds-")
     print_info()
     try:
         asyncio.run(run(home / "telemetry.db"))

@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import anyio  # noqa: E402
-from _bench_db import bench_home  # noqa: E402
 from _machine import print_info  # noqa: E402
+from gen_analytics import bench_home  # noqa: E402
 
 CALLS = [
     ("get_current_metrics", {"period": "all"}),
@@ -70,7 +70,7 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=20_000)
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    home = bench_home(args.db, args.sessions, "bp-bench-mcp-")
+    home = bench_home(args.db, sessions=args.sessions, prefix="bp-bench-mcp-")
     print_info()
     try:
         anyio.run(run, home, args.runs)
