@@ -100,6 +100,9 @@ def status(as_json: bool) -> None:
                    f"dead letters {s['dead_letters']}")
     sp = info["spool"]
     click.echo(f"spool: {sp['files']} file(s) waiting ({human_bytes(sp['bytes'])})")
+    if info["hook_errors"]:
+        click.echo(f"hook errors: {info['hook_errors']} logged in "
+                   f"{info['home']}/logs/hook-errors.log")
     st = info["storage"]
     if not st.get("exists"):
         click.echo(f"storage: no database yet at {st['db']}")

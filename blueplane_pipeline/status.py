@@ -30,7 +30,18 @@ def collect() -> dict:
     files = spool.pending_files(config.spool_dir())
     out["spool"] = {"files": len(files), "bytes": sum(p.stat().st_size for p in files)}
     out["storage"] = _storage()
+    out["hook_errors"] = _line_count(config.logs_dir() / "hook-errors.log")
     return out
+
+
+def _line_count(path) -> int:
+    """Captures the hook could not deliver even to the spool (they are logged, not lost
+    silently); 0 when the log does not exist."""
+    try:
+        with open(path, "rb") as fh:
+            return sum(1 for _ in fh)
+    except OSError:
+        return 0
 
 
 def _port(kind: str) -> int:

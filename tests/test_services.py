@@ -128,5 +128,6 @@ def test_status_without_anything_running(bp_home):
     assert info["services"]["redis"]["up"] is False
     assert info["stream"] is None
     assert info["storage"]["exists"] is False
+    assert info["hook_errors"] == 0
     human = blueplane("status")
     assert "Redis not reachable" in human.stdout
