@@ -131,3 +131,12 @@ def test_status_without_anything_running(bp_home):
     assert info["hook_errors"] == 0
     human = blueplane("status")
     assert "Redis not reachable" in human.stdout
+
+
+def test_status_counts_logged_hook_failures(bp_home):
+    (config.logs_dir() / "hook-errors.log").write_text(
+        "2026-11-25T10:00:00Z OSError: spool not writable\n"
+        "2026-11-25T10:00:01Z OSError: spool not writable\n")
+    info = json.loads(blueplane("status", "--json").stdout)
+    assert info["hook_errors"] == 2
+    assert "hook errors: 2" in blueplane("status").stdout
