@@ -44,6 +44,7 @@ def main() -> None:
     env.pop("BLUEPLANE_REDIS_URL", None)
     os.environ.update(env)
     from blueplane_pipeline import config, redis_server, services
+    from blueplane_pipeline.processes import rss_mb
 
     cmd = [str(BIN / "blueplane"), "up", "--dagster-port", str(free_port()),
            "--datasette-port", str(free_port())]
@@ -56,11 +57,11 @@ def main() -> None:
         total = 0.0
         for name in ("dagster-code", "dagster-daemon", "dagster-webserver", "datasette"):
             pid = services.read_pid(name)
-            mb = services.rss_mb(pid) if pid else 0.0
+            mb = rss_mb(pid) if pid else 0.0
             total += mb
             print(f"  {name:18} {mb:7.1f} MB")
         rpid = redis_server.read_pid()
-        rmb = services.rss_mb(rpid) if rpid else 0.0
+        rmb = rss_mb(rpid) if rpid else 0.0
         total += rmb
         print(f"  {'redis':18} {rmb:7.1f} MB")
         print(f"idle total after {args.idle:.0f}s: {total:.1f} MB (target <= 500 MB)")
