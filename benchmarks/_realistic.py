@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from blueplane_pipeline.envelope import dumps, make_envelope
-from blueplane_pipeline.privacy import filter_payload
+from blueplane_pipeline.core.envelope import dumps, make_envelope
+from blueplane_pipeline.core.privacy import filter_payload
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("BLUEPLANE_FIXTURES", ROOT.parent / "shared" / "fixtures"))

@@ -69,7 +69,8 @@ def main() -> None:
     home = Path(tempfile.mkdtemp(prefix="bp-cc-", dir="/tmp"))
     os.environ["BLUEPLANE_HOME"] = str(home)
     os.environ.pop("BLUEPLANE_REDIS_URL", None)
-    from blueplane_pipeline import redis_server, stream
+    from blueplane_pipeline.ingest import stream
+    from blueplane_pipeline.runtime import redis_server
 
     redis_server.start()
     r = stream.client()

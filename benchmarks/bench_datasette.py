@@ -26,14 +26,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _machine import print_info  # noqa: E402
 from gen_analytics import bench_home  # noqa: E402
 
-from blueplane_pipeline.datasette_config import (  # noqa: E402
+from blueplane_pipeline.datasette.config import (  # noqa: E402
     DASHBOARD_SLUG,
     PLUGINS_DIR,
     SETTINGS,
     build_metadata,
     tables_in,
 )
-from blueplane_pipeline.datasette_queries import CANNED_QUERIES, DASHBOARD_CHARTS  # noqa: E402
+from blueplane_pipeline.datasette.queries import CANNED_QUERIES, DASHBOARD_CHARTS  # noqa: E402
 
 
 async def timed(ds, path: str) -> tuple[int, float]:

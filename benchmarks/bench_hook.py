@@ -97,7 +97,8 @@ def main() -> None:
     os.environ["BLUEPLANE_HOME"] = home
     os.environ.pop("BLUEPLANE_REDIS_URL", None)
     env = dict(os.environ)
-    from blueplane_pipeline import redis_server, stream
+    from blueplane_pipeline.ingest import stream
+    from blueplane_pipeline.runtime import redis_server
 
     inputs = payloads()
     cmds = variants(args.python)

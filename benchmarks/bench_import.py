@@ -67,7 +67,7 @@ def replicate(dest: Path, target_bytes: int | None = None, files: int | None = N
 
 
 def throughput(mb: int, repeat: int, background: bool) -> None:
-    from blueplane_pipeline import redis_server
+    from blueplane_pipeline.runtime import redis_server
     from blueplane_pipeline.sources.run import run_claude_import
 
     tree = Path(tempfile.mkdtemp(prefix="bpb-tree-", dir="/tmp"))
@@ -103,7 +103,7 @@ def throughput(mb: int, repeat: int, background: bool) -> None:
 
 
 def rerun(files: int, repeat: int) -> None:
-    from blueplane_pipeline import redis_server
+    from blueplane_pipeline.runtime import redis_server
     from blueplane_pipeline.sources.run import run_claude_import
 
     tree = Path(tempfile.mkdtemp(prefix="bpb-tree-", dir="/tmp"))
@@ -135,9 +135,9 @@ def rerun(files: int, repeat: int) -> None:
 
 def cursor(composers: int, bubbles: int) -> None:
     """Cursor: a full import of a big store, then one changed bubble."""
-    from blueplane_pipeline import redis_server
-    from blueplane_pipeline.sources import cursor_fixture
+    from blueplane_pipeline.runtime import redis_server
     from blueplane_pipeline.sources.run import run_cursor_import
+    from tests import cursor_fixture
 
     home = fresh_home()
     redis_server.start()

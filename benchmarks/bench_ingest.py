@@ -37,7 +37,8 @@ def fresh_home() -> Path:
 
 
 def load_stream(r, lines: list[bytes], chunk: int = 2000) -> None:
-    from blueplane_pipeline import config, stream
+    from blueplane_pipeline.core import config
+    from blueplane_pipeline.ingest import stream
 
     stream.ensure_group(r)
     for i in range(0, len(lines), chunk):
@@ -55,7 +56,7 @@ def redis_cpu(r) -> float:
 
 def baseline(r, lines: list[bytes], db: Path, batch: int = 100) -> float:
     """Per event: parse, zlib the JSON, INSERT, commit, XACK. Returns events/s."""
-    from blueplane_pipeline import config
+    from blueplane_pipeline.core import config
 
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -81,8 +82,9 @@ def baseline(r, lines: list[bytes], db: Path, batch: int = 100) -> float:
 
 
 def one_run(lines: list[bytes], args, run: int) -> None:
-    from blueplane_pipeline import redis_server, stream
-    from blueplane_pipeline.ingest import ingest
+    from blueplane_pipeline.ingest import stream
+    from blueplane_pipeline.ingest.drain import ingest
+    from blueplane_pipeline.runtime import redis_server
 
     home = fresh_home()
     try:
@@ -124,9 +126,9 @@ def one_run(lines: list[bytes], args, run: int) -> None:
 
 def spool_run(lines: list[bytes], run: int) -> None:
     """Redis down: the hook spools one file per event; time ingest() draining them."""
-    from blueplane_pipeline import config
     from blueplane_pipeline.capture import spool
-    from blueplane_pipeline.ingest import ingest
+    from blueplane_pipeline.core import config
+    from blueplane_pipeline.ingest.drain import ingest
 
     home = fresh_home()
     try:

@@ -43,8 +43,9 @@ def main() -> None:
     env = {**os.environ, "BLUEPLANE_HOME": home}
     env.pop("BLUEPLANE_REDIS_URL", None)
     os.environ.update(env)
-    from blueplane_pipeline import config, redis_server, services
-    from blueplane_pipeline.processes import rss_mb
+    from blueplane_pipeline.core import config
+    from blueplane_pipeline.runtime import redis_server, services
+    from blueplane_pipeline.runtime.processes import rss_mb
 
     cmd = [str(BIN / "blueplane"), "up", "--dagster-port", str(free_port()),
            "--datasette-port", str(free_port())]

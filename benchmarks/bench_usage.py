@@ -42,7 +42,7 @@ TEXT = ("I'll look at the failing test first, then trace the call into the parse
 
 def generate(root: Path, days: int, sessions: int, messages: int, seed: int = 1) -> tuple:
     """Write the transcript tree; return (files, lines, bytes, envelopes)."""
-    from blueplane_pipeline.envelope import deterministic_id, make_envelope
+    from blueplane_pipeline.core.envelope import deterministic_id, make_envelope
 
     rng = random.Random(seed)
     rid = lambda p, n: p + "".join(rng.choice(B62) for _ in range(n))  # noqa: E731
@@ -97,7 +97,7 @@ def _iso(t: float) -> str:
 
 
 def store(db: Path, envelopes: list[dict]) -> float:
-    from blueplane_pipeline.envelope import dumps
+    from blueplane_pipeline.core.envelope import dumps
     from blueplane_pipeline.storage.db import open_db
     from blueplane_pipeline.storage.raw_events import RawEventWriter, normalise
 
@@ -111,7 +111,7 @@ def store(db: Path, envelopes: list[dict]) -> float:
 
 
 def refresh_once(db: Path):
-    from blueplane_pipeline.pricing import load_price_table
+    from blueplane_pipeline.core.pricing import load_price_table
     from blueplane_pipeline.storage.db import open_db
     from blueplane_pipeline.usage.store import refresh
 

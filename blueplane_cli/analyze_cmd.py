@@ -36,7 +36,7 @@ def analyze(session_id: str, export_path: Path | None, fmt: str, as_json: bool) 
 
     SESSION is a session id or a unique prefix of one (as `blueplane sessions` shows).
     """
-    from blueplane_pipeline import queries
+    from blueplane_pipeline.read import queries
 
     fmt = chosen(fmt, as_json)
     with reader() as conn:

@@ -21,7 +21,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 def validate(key: str, value: str) -> object:
     """The value to store for ``key``, or ``click.BadParameter`` saying what is allowed."""
-    from blueplane_pipeline.config import DEFAULTS, PRIVACY_MODES
+    from blueplane_pipeline.core.config import DEFAULTS, PRIVACY_MODES
 
     if key not in DEFAULTS:
         raise click.BadParameter(f"unknown setting {key!r}: use one of {', '.join(DEFAULTS)}")
@@ -56,7 +56,7 @@ def config() -> None:
 @format_options
 def list_(fmt: str, as_json: bool) -> None:
     """Every setting with its value and where the value comes from."""
-    from blueplane_pipeline import config as cfg
+    from blueplane_pipeline.core import config as cfg
 
     settings = cfg.load_settings().as_dict()
     stored = _stored()
@@ -78,7 +78,7 @@ def list_(fmt: str, as_json: bool) -> None:
 @click.argument("key", shell_complete=_complete_keys)
 def get(key: str) -> None:
     """Print one setting's effective value."""
-    from blueplane_pipeline import config as cfg
+    from blueplane_pipeline.core import config as cfg
 
     if key not in cfg.DEFAULTS:
         fail(f"unknown setting {key!r}: use one of {', '.join(cfg.DEFAULTS)}")
@@ -90,7 +90,7 @@ def get(key: str) -> None:
 @click.argument("value")
 def set_(key: str, value: str) -> None:
     """Change a setting (privacy_mode applies to events captured from now on)."""
-    from blueplane_pipeline import config as cfg
+    from blueplane_pipeline.core import config as cfg
 
     try:
         stored = validate(key, value)
@@ -111,7 +111,7 @@ def set_(key: str, value: str) -> None:
 def _stored() -> dict:
     import tomllib
 
-    from blueplane_pipeline import config as cfg
+    from blueplane_pipeline.core import config as cfg
 
     path = cfg.config_file()
     try:

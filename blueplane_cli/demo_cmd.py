@@ -39,7 +39,8 @@ def demo(home: str, keep_redis: bool) -> None:
     """Run hook -> Redis stream -> Dagster ingest_job -> SQLite on a sample session."""
     os.environ["BLUEPLANE_HOME"] = str(Path(home).resolve())
     os.environ.pop("BLUEPLANE_REDIS_URL", None)
-    from blueplane_pipeline import config, redis_server
+    from blueplane_pipeline.core import config
+    from blueplane_pipeline.runtime import redis_server
 
     click.echo(f"1/4 starting the embedded Redis on unix://{config.redis_socket()}")
     try:
@@ -69,8 +70,8 @@ def demo(home: str, keep_redis: bool) -> None:
 def _run_ingest_job() -> str:
     import dagster as dg
 
-    from blueplane_pipeline.dagster_instance import ensure_instance
     from blueplane_pipeline.definitions import defs
+    from blueplane_pipeline.orchestration.instance import ensure_instance
 
     os.environ["DAGSTER_HOME"] = str(ensure_instance())
     with dg.DagsterInstance.get() as instance:

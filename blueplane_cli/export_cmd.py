@@ -20,7 +20,7 @@ SUFFIX = {"json": ".json", "csv": ".csv", "parquet": ".parquet", "markdown": ".m
 
 
 def _tables() -> tuple[str, ...]:
-    from blueplane_pipeline.queries import EXPORT_TABLES
+    from blueplane_pipeline.read.queries import EXPORT_TABLES
 
     return (*EXPORT_TABLES, "all")
 
@@ -41,7 +41,7 @@ def export(table: str, fmt: str, output: Path | None, since: str | None, until: 
            anonymize: bool, salt: str) -> None:
     """Export a table (or all) as JSON, CSV, Parquet or Markdown, optionally anonymized."""
     from blueplane_cli.anonymize import Anonymizer
-    from blueplane_pipeline import queries
+    from blueplane_pipeline.read import queries
 
     since_day = queries.parse_when(since)[:10] if since else None
     until_day = queries.parse_when(until)[:10] if until else None

@@ -128,7 +128,7 @@ def _execute(as_json: bool, what: str, given: tuple[Path, ...], dirs: list[Path]
 
 def _log_to_files() -> None:
     """Warnings (e.g. Redis down) go to the log files, not between the command's lines."""
-    from blueplane_pipeline import logs
+    from blueplane_pipeline.runtime import logs
 
     logs.setup("ingest")
     logs.setup("import")

@@ -12,8 +12,8 @@ from blueplane_cli.output import emit_json, fail
 @click.option("--json", "as_json", is_flag=True, help="Print the run's figures as JSON.")
 def ingest(max_events: int | None, as_json: bool) -> None:
     """Drain the Redis stream and the spool into telemetry.db."""
-    from blueplane_pipeline import logs
-    from blueplane_pipeline.ingest import ingest as run_ingest
+    from blueplane_pipeline.ingest.drain import ingest as run_ingest
+    from blueplane_pipeline.runtime import logs
 
     logs.setup("ingest")
     try:

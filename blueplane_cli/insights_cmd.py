@@ -39,7 +39,7 @@ def _short(subject: object) -> str:
 def insights(kind: str | None, severity: str | None, verbose: bool, fmt: str,
              as_json: bool) -> None:
     """Findings from the analytics (error jumps, slow tools, costly sessions...)."""
-    from blueplane_pipeline import queries
+    from blueplane_pipeline.read import queries
 
     fmt = chosen(fmt, as_json)
     with reader() as conn:

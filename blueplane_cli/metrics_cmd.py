@@ -22,7 +22,7 @@ from blueplane_cli.reading import (
     note,
     reader,
 )
-from blueplane_pipeline.queries import GROUP_BYS, METRICS
+from blueplane_pipeline.read.queries import GROUP_BYS, METRICS
 
 SHOWN = (
     "sessions", "prompts", "active_s", "tool_calls", "tool_errors", "error_rate",
@@ -53,7 +53,7 @@ TOOL_COLUMNS = ("key", "tool_calls", "error_rate", "acceptance_rate", "latency_p
 def metrics(period: str, platform: str | None, project: str | None, group_by: str | None,
             draw: bool, chart_metric: str, fmt: str, as_json: bool) -> None:
     """Key metrics for a period, with trend arrows against the period before."""
-    from blueplane_pipeline import queries
+    from blueplane_pipeline.read import queries
 
     fmt = chosen(fmt, as_json)
     if chart_metric not in METRICS:

@@ -21,7 +21,7 @@ def pricing() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON (USD per token).")
 def show(model: str | None, show_all: bool, as_json: bool) -> None:
     """Show the price list in use, or how MODEL is priced (USD per million tokens)."""
-    from blueplane_pipeline.pricing import PriceListError, describe, load_price_table
+    from blueplane_pipeline.core.pricing import PriceListError, describe, load_price_table
 
     try:
         table = load_price_table()
@@ -72,7 +72,7 @@ def update(file: Path) -> None:
     The file is checked first; the shipped list stays untouched (`pricing reset` goes
     back to it). Costs already computed are re-priced on the next pipeline run.
     """
-    from blueplane_pipeline.pricing import PriceListError, install_price_list
+    from blueplane_pipeline.core.pricing import PriceListError, install_price_list
 
     try:
         target, count = install_price_list(file)
@@ -84,7 +84,7 @@ def update(file: Path) -> None:
 @pricing.command()
 def reset() -> None:
     """Go back to the price list shipped with Blueplane."""
-    from blueplane_pipeline.pricing import remove_user_price_list
+    from blueplane_pipeline.core.pricing import remove_user_price_list
 
     removed = remove_user_price_list()
     click.echo("Using the shipped price list again." if removed else

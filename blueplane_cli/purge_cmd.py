@@ -20,8 +20,8 @@ def purge(before: str, yes: bool, as_json: bool) -> None:
     Sessions that straddle DATE keep their later events and are rebuilt from them by the
     next `blueplane refresh` (or the running pipeline).
     """
-    from blueplane_pipeline import config
-    from blueplane_pipeline import purge as purging
+    from blueplane_pipeline.core import config
+    from blueplane_pipeline.storage import purge as purging
     from blueplane_pipeline.storage.db import open_db
 
     try:
@@ -31,7 +31,7 @@ def purge(before: str, yes: bool, as_json: bool) -> None:
     db = config.db_path()
     if not db.exists():
         fail(f"no database at {db}: nothing to purge")
-    from blueplane_pipeline.queries import open_reader
+    from blueplane_pipeline.read.queries import open_reader
 
     reader = open_reader(db)
     try:

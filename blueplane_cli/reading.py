@@ -22,7 +22,8 @@ PERIODS = ("1h", "24h", "7d", "30d", "90d", "all")
 @contextmanager
 def reader() -> Iterator[sqlite3.Connection]:
     """A read-only connection to ``telemetry.db``; failures become one ``Error:`` line."""
-    from blueplane_pipeline import config, queries
+    from blueplane_pipeline.core import config
+    from blueplane_pipeline.read import queries
 
     try:
         conn = queries.open_reader(config.db_path())
@@ -48,7 +49,7 @@ def note(message: str) -> None:
 
 def backlog_note(backlog: dict) -> str | None:
     """One line when the analytics lag behind what is stored, else ``None``."""
-    from blueplane_pipeline.queries import BACKLOG_CAP
+    from blueplane_pipeline.read.queries import BACKLOG_CAP
 
     events, days = backlog.get("events_waiting"), backlog.get("days_waiting")
     parts = []
@@ -80,7 +81,8 @@ def complete_sessions(ctx: click.Context, param: click.Parameter, incomplete: st
 
 
 def _complete(sql: str, incomplete: str) -> list[str]:
-    from blueplane_pipeline import config, queries
+    from blueplane_pipeline.core import config
+    from blueplane_pipeline.read import queries
 
     try:
         conn = queries.open_reader(config.db_path())

@@ -23,7 +23,7 @@ def refresh(full_rebuild: bool, as_json: bool) -> None:
     Runs the same Dagster assets the pipeline runs (token_usage first, whose tokens and
     cost the tables join), in this process, incrementally unless --full.
     """
-    from blueplane_pipeline import config
+    from blueplane_pipeline.core import config
 
     db = config.db_path()
     if not db.exists():
@@ -48,10 +48,10 @@ def _materialize(full_rebuild: bool, quiet: bool) -> dict[str, dict]:
     import dagster as dg
     from rich.console import Console
 
-    from blueplane_pipeline.assets.analytics import ANALYTICS_ASSETS
-    from blueplane_pipeline.assets.token_usage import TOKEN_USAGE_ASSETS
-    from blueplane_pipeline.checks import ANALYTICS_CHECKS
-    from blueplane_pipeline.resources import BlueplaneResource
+    from blueplane_pipeline.orchestration.assets.analytics import ANALYTICS_ASSETS
+    from blueplane_pipeline.orchestration.assets.token_usage import TOKEN_USAGE_ASSETS
+    from blueplane_pipeline.orchestration.checks import ANALYTICS_CHECKS
+    from blueplane_pipeline.orchestration.resources import BlueplaneResource
 
     # Dagster's per-step debug lines are noise here; warnings and errors still show.
     run_config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

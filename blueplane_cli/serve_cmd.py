@@ -28,8 +28,9 @@ def serve(host: str | None, port: int | None) -> None:
     Serves telemetry.db read-only at http://127.0.0.1:8001 until Ctrl-C. The dashboard is
     at /-/dashboards/overview; raw rows decode with the SQL function blueplane_event(seq).
     """
-    from blueplane_pipeline import config, services
-    from blueplane_pipeline.datasette_config import DASHBOARD_SLUG, datasette_argv
+    from blueplane_pipeline.core import config
+    from blueplane_pipeline.datasette.config import DASHBOARD_SLUG, datasette_argv
+    from blueplane_pipeline.runtime import services
 
     settings = config.load_settings()
     host = host or settings.host

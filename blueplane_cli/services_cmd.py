@@ -18,7 +18,8 @@ from blueplane_cli.output import emit_json, fail, human_bytes
 def up(no_dagster: bool, no_datasette: bool, dagster_port: int | None,
        datasette_port: int | None, timeout: float, as_json: bool) -> None:
     """Start Redis (embedded), Dagster and Datasette unless already running."""
-    from blueplane_pipeline import config, redis_server, services
+    from blueplane_pipeline.core import config
+    from blueplane_pipeline.runtime import redis_server, services
 
     settings = config.load_settings()
     host = settings.host
@@ -66,7 +67,7 @@ def _origin(url: str) -> str:
 @click.command()
 def down() -> None:
     """Stop what `blueplane up` started (and nothing else)."""
-    from blueplane_pipeline import services
+    from blueplane_pipeline.runtime import services
 
     stopped = [name for name in ("datasette", "dagster-webserver", "dagster-daemon",
                                  "dagster-code") if services.stop(name)]
@@ -79,7 +80,7 @@ def down() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(as_json: bool) -> None:
     """Services, stream lag, pending and dead letters, spool, storage, last ingest."""
-    from blueplane_pipeline.status import collect
+    from blueplane_pipeline.runtime.status import collect
 
     info = collect()
     if as_json:

@@ -39,7 +39,7 @@ def sessions(platform: str | None, project: str | None, since: str | None, until
              min_acceptance: str | None, limit: int, offset: int, fmt: str,
              as_json: bool) -> None:
     """List sessions, newest first (filters, limit/offset paging)."""
-    from blueplane_pipeline import queries
+    from blueplane_pipeline.read import queries
 
     fmt = chosen(fmt, as_json)
     rate = parse_rate(min_acceptance)

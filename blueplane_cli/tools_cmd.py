@@ -27,7 +27,7 @@ SORTS = {"calls": "calls", "errors": "errors", "error-rate": "error_rate",
 def tools(period: str, platform: str | None, project: str | None, tool_name: str | None,
           sort: str, limit: int, draw: bool, fmt: str, as_json: bool) -> None:
     """Per-tool performance: calls, error/rejection rates, p50/p95/p99 latency."""
-    from blueplane_pipeline import queries
+    from blueplane_pipeline.read import queries
 
     fmt = chosen(fmt, as_json)
     with reader() as conn:

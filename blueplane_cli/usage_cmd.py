@@ -44,9 +44,9 @@ def usage() -> None:
 
 def _load(grain: str, since: str | None, until: str | None, project: str | None,
           tz_name: str | None):
-    from blueplane_pipeline import config
+    from blueplane_pipeline.core import config
+    from blueplane_pipeline.read.usage import report_rows
     from blueplane_pipeline.storage.db import connect
-    from blueplane_pipeline.usage.query import report_rows
     from blueplane_pipeline.usage.timeframe import TimeframeError, day_bounds, resolve_timezone
 
     try:
@@ -59,7 +59,7 @@ def _load(grain: str, since: str | None, until: str | None, project: str | None,
         return [], tz
     import sqlite3
 
-    from blueplane_pipeline.pricing import PriceListError
+    from blueplane_pipeline.core.pricing import PriceListError
 
     try:
         conn = connect(db, readonly=True)
@@ -87,8 +87,8 @@ def _progress(conn):
     stored transcript event is read). Elsewhere a no-op."""
     import sys
 
+    from blueplane_pipeline.read.usage import has_rows
     from blueplane_pipeline.usage.events import count_transcript_events
-    from blueplane_pipeline.usage.query import has_rows
 
     if not sys.stderr.isatty() or has_rows(conn):
         yield None

@@ -22,7 +22,7 @@ def watch(interval: float, once: bool, fmt: str, as_json: bool) -> None:
     Shows what the analytics tables hold, so it moves as fast as the pipeline refreshes
     them (`blueplane up` keeps them current).
     """
-    from blueplane_pipeline import queries
+    from blueplane_pipeline.read import queries
 
     fmt = chosen(fmt, as_json)
     if once or fmt != "table":
@@ -47,7 +47,7 @@ def watch(interval: float, once: bool, fmt: str, as_json: bool) -> None:
 def follow(conn, interval: float, show, *, sleep=time.sleep, count: int | None = None) -> None:
     """Every ``interval`` seconds, query again and ``show`` the new view (``count`` times,
     or until interrupted). The read-only connection sees each commit of the pipeline (WAL)."""
-    from blueplane_pipeline import queries
+    from blueplane_pipeline.read import queries
 
     done = 0
     while count is None or done < count:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import dagster as dg
 
-from blueplane_pipeline.assets.analytics import (
+from blueplane_pipeline.orchestration.assets.analytics import (
     ANALYTICS_ASSETS,
     analytics_daily_schedule,
     analytics_job,
 )
-from blueplane_pipeline.assets.raw import raw_events
-from blueplane_pipeline.assets.token_usage import TOKEN_USAGE_ASSETS
-from blueplane_pipeline.checks import ANALYTICS_CHECKS
-from blueplane_pipeline.jobs import analytics_catchup_job, ingest_job, prune_runs_job
-from blueplane_pipeline.resources import BlueplaneResource
-from blueplane_pipeline.schedules import prune_runs_schedule
-from blueplane_pipeline.sensors import analytics_catchup_sensor, redis_stream_sensor
-from blueplane_pipeline.sensors_import import IMPORT_JOBS, IMPORT_SENSORS
+from blueplane_pipeline.orchestration.assets.raw import raw_events
+from blueplane_pipeline.orchestration.assets.token_usage import TOKEN_USAGE_ASSETS
+from blueplane_pipeline.orchestration.checks import ANALYTICS_CHECKS
+from blueplane_pipeline.orchestration.import_sensors import IMPORT_JOBS, IMPORT_SENSORS
+from blueplane_pipeline.orchestration.jobs import analytics_catchup_job, ingest_job, prune_runs_job
+from blueplane_pipeline.orchestration.resources import BlueplaneResource
+from blueplane_pipeline.orchestration.schedules import prune_runs_schedule
+from blueplane_pipeline.orchestration.sensors import analytics_catchup_sensor, redis_stream_sensor
 
 # Registered lists: helpers add their assets/checks/sensors/jobs/schedules here.
 ASSETS: list = [raw_events, *TOKEN_USAGE_ASSETS, *ANALYTICS_ASSETS]

@@ -13,7 +13,8 @@ from contextlib import contextmanager
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from blueplane_pipeline import config, queries
+from blueplane_pipeline.core import config
+from blueplane_pipeline.read import queries
 
 
 @contextmanager

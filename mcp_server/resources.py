@@ -7,7 +7,8 @@ import json
 
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 
-from blueplane_pipeline import config, queries
+from blueplane_pipeline.core import config
+from blueplane_pipeline.read import queries
 from mcp_server.reading import reading
 
 
@@ -15,7 +16,7 @@ def schema() -> str:
     """Every table with its description and columns (the metric definitions), and which of
     them this database has."""
     from blueplane_pipeline.storage.migrations import latest_version
-    from blueplane_pipeline.table_docs import HIDDEN_TABLES, all_table_docs
+    from blueplane_pipeline.storage.table_docs import HIDDEN_TABLES, all_table_docs
 
     present: dict[str, list[str]] = {}
     version = None

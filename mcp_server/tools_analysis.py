@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from blueplane_pipeline import queries as q
+from blueplane_pipeline.read import queries as q
 from mcp_server.models import (
     AcceptancePatterns,
     AcceptanceRow,

@@ -7,7 +7,7 @@ from typing import Literal
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from blueplane_pipeline import queries as q
+from blueplane_pipeline.read import queries as q
 from mcp_server.models import (
     CurrentMetrics,
     FailedCall,

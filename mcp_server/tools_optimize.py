@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from blueplane_pipeline import config, text_search
-from blueplane_pipeline import queries as q
+from blueplane_pipeline.core import config
+from blueplane_pipeline.read import queries as q
+from blueplane_pipeline.read import search as text_search
 from mcp_server.models import Finding, Strategy, ToolRecommendation, ToolRecommendations
 from mcp_server.patterns import (
     ToolStat,

@@ -3,8 +3,9 @@ sequences that tend to succeed."""
 
 from __future__ import annotations
 
-from blueplane_pipeline import config, text_search
-from blueplane_pipeline import queries as q
+from blueplane_pipeline.core import config
+from blueplane_pipeline.read import queries as q
+from blueplane_pipeline.read import search as text_search
 from mcp_server.models import (
     PatternRow,
     SessionBrief,

@@ -13,10 +13,10 @@ from typing import Literal
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from blueplane_pipeline import config
 from blueplane_pipeline.capture import resp, spool
-from blueplane_pipeline.envelope import dumps, make_envelope
-from blueplane_pipeline.privacy import filter_payload
+from blueplane_pipeline.core import config
+from blueplane_pipeline.core.envelope import dumps, make_envelope
+from blueplane_pipeline.core.privacy import filter_payload
 from mcp_server.models import TrackedEvent
 
 REDIS_TIMEOUT_S = 2.0

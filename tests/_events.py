@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from blueplane_pipeline.envelope import dumps, make_envelope
+from blueplane_pipeline.core.envelope import dumps, make_envelope
 from tests.conftest import load_hook_payloads
 
 

@@ -30,7 +30,7 @@ def temp_home(prefix: str = "bp-rd-") -> Iterator[Path]:
         try:
             yield path
         finally:
-            from blueplane_pipeline import redis_server
+            from blueplane_pipeline.runtime import redis_server
 
             redis_server.stop()
             shutil.rmtree(path, ignore_errors=True)
@@ -39,7 +39,7 @@ def temp_home(prefix: str = "bp-rd-") -> Iterator[Path]:
 def refresh_tables(db_path: Path) -> None:
     """What the token_usage and analytics assets do, in order."""
     from blueplane_pipeline.analytics.refresh import refresh_all
-    from blueplane_pipeline.pricing import load_price_table
+    from blueplane_pipeline.core.pricing import load_price_table
     from blueplane_pipeline.storage.db import open_db
     from blueplane_pipeline.usage.store import refresh
 
@@ -53,7 +53,8 @@ def refresh_tables(db_path: Path) -> None:
 
 def build_from_fixtures(home: Path) -> Path:
     """Import the fixture transcripts through Redis + ingest, then derive the tables."""
-    from blueplane_pipeline import config, redis_server
+    from blueplane_pipeline.core import config
+    from blueplane_pipeline.runtime import redis_server
     from blueplane_pipeline.sources.run import run_claude_import
 
     redis_server.start()

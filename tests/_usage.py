@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from blueplane_pipeline.envelope import deterministic_id, dumps, make_envelope
+from blueplane_pipeline.core.envelope import deterministic_id, dumps, make_envelope
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.storage.raw_events import RawEventWriter, normalise
 from blueplane_pipeline.usage.records import UsageRecord, record_from_line

@@ -14,8 +14,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from blueplane_pipeline.envelope import content_id, deterministic_id, dumps, make_envelope
-from blueplane_pipeline.privacy import filter_payload
+from blueplane_pipeline.core.envelope import content_id, deterministic_id, dumps, make_envelope
+from blueplane_pipeline.core.privacy import filter_payload
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.storage.raw_events import RawEventWriter, normalise
 

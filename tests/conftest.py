@@ -27,7 +27,7 @@ def bp_home(monkeypatch):
     monkeypatch.delenv("BLUEPLANE_REDIS_URL", raising=False)
     monkeypatch.delenv("BLUEPLANE_PRIVACY_MODE", raising=False)
     yield path
-    from blueplane_pipeline import redis_server
+    from blueplane_pipeline.runtime import redis_server
 
     redis_server.stop()
     shutil.rmtree(path, ignore_errors=True)
@@ -36,7 +36,7 @@ def bp_home(monkeypatch):
 @pytest.fixture
 def redis_home(bp_home):
     """``bp_home`` with the embedded Redis running on its unix socket."""
-    from blueplane_pipeline import redis_server
+    from blueplane_pipeline.runtime import redis_server
 
     redis_server.start()
     yield bp_home
@@ -44,7 +44,7 @@ def redis_home(bp_home):
 
 @pytest.fixture
 def redis_client(redis_home):
-    from blueplane_pipeline import stream
+    from blueplane_pipeline.ingest import stream
 
     r = stream.client()
     yield r

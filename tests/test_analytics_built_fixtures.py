@@ -117,7 +117,7 @@ def test_pending_call_becomes_interrupted_when_newer_data_arrives(tmp_path):
     assert calls_by_id(conn)["tG"]["status"] == "pending"
     other = hook_envelope({"session_id": "other", "hook_event_name": "SessionStart",
                            "cwd": CWD}, "2026-02-01T10:15:00.000Z")
-    from blueplane_pipeline.envelope import dumps
+    from blueplane_pipeline.core.envelope import dumps
     from blueplane_pipeline.storage.raw_events import RawEventWriter, normalise
     RawEventWriter(conn).write([normalise(dumps(other))])
     refresh_all(conn)  # the session itself got no new event; 11+ minutes of data passed
@@ -215,7 +215,7 @@ def test_cursor_hooks_and_store(tmp_path):
         cursor("stop", "05.000", status="aborted"),
     ]
     composer = "dddddddd-0000-0000-0000-000000000001"
-    from blueplane_pipeline.envelope import make_envelope
+    from blueplane_pipeline.core.envelope import make_envelope
     store_events = [
         ("composer", {"composerId": composer, "name": "Fix the bug", "createdAt": 1,
                       "_workspace": "file:///w/app"}, "2026-02-03T09:00:00.000Z"),
@@ -273,7 +273,7 @@ def test_tool_use_id_copied_into_another_session_counts_once(tmp_path):
     for name, first, second in (("a", copy, original), ("b", original, copy)):
         conn = store(tmp_path / f"{name}.db", line_envelopes(first, file=f"p/{name}1.jsonl"))
         refresh_all(conn)
-        from blueplane_pipeline.envelope import dumps
+        from blueplane_pipeline.core.envelope import dumps
         from blueplane_pipeline.storage.raw_events import RawEventWriter, normalise
         RawEventWriter(conn).write([normalise(dumps(e)) for e in
                                     line_envelopes(second, file=f"p/{name}2.jsonl")])
@@ -285,7 +285,7 @@ def test_tool_use_id_copied_into_another_session_counts_once(tmp_path):
 
 def test_a_changed_cursor_bubble_counts_once(tmp_path):
     """Cursor's importer stores a changed bubble again beside the old version."""
-    from blueplane_pipeline.envelope import make_envelope
+    from blueplane_pipeline.core.envelope import make_envelope
 
     composer = "dddddddd-0000-0000-0000-000000000002"
     versions = [
@@ -303,7 +303,7 @@ def test_a_changed_cursor_bubble_counts_once(tmp_path):
 def test_mcp_tracking_events_join_the_turn_timeline(tmp_path):
     """blueplane-mcp's track_decision/log_outcome events carry the assistant's session id:
     they appear in that turn's timeline and do not change the session's platform."""
-    from blueplane_pipeline.envelope import make_envelope
+    from blueplane_pipeline.core.envelope import make_envelope
 
     decision = make_envelope("mcp", "mcp", "decision", {"decision": "use pytest", "cwd": CWD},
                              session_id=S, ts="2026-02-01T10:00:03.000Z")

@@ -9,10 +9,10 @@ import dagster as dg
 from analytics_fixtures import rows, store, transcript_envelopes
 from click.testing import CliRunner
 
-from blueplane_pipeline.assets.analytics import ANALYTICS_ASSETS, analytics_job
-from blueplane_pipeline.assets.token_usage import TOKEN_USAGE_ASSETS
-from blueplane_pipeline.checks import ANALYTICS_CHECKS
-from blueplane_pipeline.resources import BlueplaneResource
+from blueplane_pipeline.orchestration.assets.analytics import ANALYTICS_ASSETS, analytics_job
+from blueplane_pipeline.orchestration.assets.token_usage import TOKEN_USAGE_ASSETS
+from blueplane_pipeline.orchestration.checks import ANALYTICS_CHECKS
+from blueplane_pipeline.orchestration.resources import BlueplaneResource
 from tests.conftest import CLAUDE_HOME
 
 ANALYTICS_KEYS = {"sessions", "tool_calls", "turns", "file_edits", "metrics_daily",

@@ -11,10 +11,10 @@ from analytics_fixtures import hook_envelope, rows, spaced, store, transcript_en
 from test_analytics_built_fixtures import modern_hook_session
 
 from blueplane_pipeline.analytics import integrity, session_refresh
-from blueplane_pipeline.analytics.columns import TABLE_DOCS
 from blueplane_pipeline.analytics.refresh import refresh_all
-from blueplane_pipeline.envelope import dumps
-from blueplane_pipeline.pricing import load_price_table
+from blueplane_pipeline.core.envelope import dumps
+from blueplane_pipeline.core.pricing import load_price_table
+from blueplane_pipeline.storage.analytics_docs import TABLE_DOCS
 from blueplane_pipeline.storage.raw_events import RawEventWriter, normalise
 from blueplane_pipeline.usage.store import refresh as refresh_token_usage
 from tests.conftest import CLAUDE_HOME, HOOK_PAYLOADS

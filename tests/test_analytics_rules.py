@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from blueplane_pipeline.analytics import classify
-from blueplane_pipeline.analytics.columns import TABLE_DOCS, render_markdown
 from blueplane_pipeline.analytics.percentiles import percentile
-from blueplane_pipeline.privacy import filter_payload
+from blueplane_pipeline.core.privacy import filter_payload
+from blueplane_pipeline.storage.analytics_docs import TABLE_DOCS, render_markdown
 from blueplane_pipeline.storage.db import open_db
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ import json
 from click.testing import CliRunner
 
 from blueplane_cli.main import cli
-from blueplane_pipeline.config import load_settings
+from blueplane_pipeline.core.config import load_settings
 
 
 def run(*args: str):

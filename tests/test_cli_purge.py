@@ -18,11 +18,11 @@ from click.testing import CliRunner
 
 from blueplane_cli.main import cli
 from blueplane_pipeline.analytics.refresh import refresh_all
-from blueplane_pipeline.envelope import dumps
-from blueplane_pipeline.pricing import load_price_table
-from blueplane_pipeline.purge import cutoff_ms, plan
+from blueplane_pipeline.core.envelope import dumps
+from blueplane_pipeline.core.pricing import load_price_table
 from blueplane_pipeline.storage.codec import Codec
 from blueplane_pipeline.storage.db import open_db
+from blueplane_pipeline.storage.purge import cutoff_ms, plan
 from blueplane_pipeline.storage.raw_events import RawEventWriter, normalise
 from blueplane_pipeline.storage.reader import get_event, iter_events
 from blueplane_pipeline.usage.store import refresh as refresh_usage
@@ -113,7 +113,7 @@ def test_raw_storage_after_purge(purged_home):
     db = home / "telemetry.db"
     cut = cutoff_ms(CUTOFF)
     conn = open_db(db)
-    from blueplane_pipeline.purge import purge
+    from blueplane_pipeline.storage.purge import purge
 
     stats = purge(conn, cut)
     assert stats.blocks_rewritten > 0  # mixed blocks were rewritten, not skipped

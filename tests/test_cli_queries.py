@@ -1,4 +1,4 @@
-"""The read API (``blueplane_pipeline.queries``): windows, the two ways of answering a
+"""The read API (``blueplane_pipeline.read.queries``): windows, the two ways of answering a
 window (daily rollup vs row tables) agreeing, trends, session lookup."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.gen_analytics import generate
-from blueplane_pipeline import queries
+from blueplane_pipeline.read import queries
 from tests._telemetry_db import build_from_fixtures, temp_home
 
 NOW = datetime(2026, 3, 10, 15, 30, tzinfo=UTC)

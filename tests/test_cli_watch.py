@@ -10,8 +10,8 @@ from rich.console import Console
 
 from blueplane_cli.main import cli
 from blueplane_cli.watch_cmd import follow, render
-from blueplane_pipeline import queries
 from blueplane_pipeline.analytics.refresh import refresh_all
+from blueplane_pipeline.read import queries
 from tests.conftest import CLAUDE_HOME
 
 PROJECTS = CLAUDE_HOME / "projects"
@@ -36,7 +36,7 @@ def test_live_view_follows_new_sessions(bp_home):
 
     def sleep_while_a_session_arrives(_seconds: float) -> None:
         if not frames:  # the pipeline stores and refreshes between two frames
-            from blueplane_pipeline.envelope import dumps
+            from blueplane_pipeline.core.envelope import dumps
             from blueplane_pipeline.storage.raw_events import RawEventWriter, normalise
 
             RawEventWriter(conn).write([normalise(dumps(e))

@@ -10,13 +10,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from blueplane_pipeline import config
 from blueplane_pipeline.capture import spool
+from blueplane_pipeline.core import config
+from blueplane_pipeline.core.envelope import dumps, make_envelope
 from blueplane_pipeline.definitions import defs
-from blueplane_pipeline.envelope import dumps, make_envelope
-from blueplane_pipeline.ingest_trigger import ingest_decision
-from blueplane_pipeline.maintenance import prune_runs
-from blueplane_pipeline.sensors import redis_stream_sensor
+from blueplane_pipeline.ingest.trigger import ingest_decision
+from blueplane_pipeline.orchestration.maintenance import prune_runs
+from blueplane_pipeline.orchestration.sensors import redis_stream_sensor
 from blueplane_pipeline.storage.db import connect
 from blueplane_pipeline.storage.reader import iter_events
 from tests.conftest import load_hook_payloads
@@ -135,7 +135,7 @@ def test_definitions_validate_from_workspace():
 
 
 def test_instance_yaml_limits_ingest_and_disables_telemetry(bp_home):
-    from blueplane_pipeline.dagster_instance import INGEST_TAG, ensure_instance
+    from blueplane_pipeline.orchestration.instance import INGEST_TAG, ensure_instance
 
     home = ensure_instance()
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -149,8 +149,8 @@ def test_instance_yaml_limits_ingest_and_disables_telemetry(bp_home):
 def test_catchup_sensor_refreshes_analytics_for_events_stored_outside_dagster(redis_client):
     """`blueplane import`/`ingest` store events without a raw_events materialization, which
     declarative automation cannot see; the catch-up sensor notices the backlog."""
-    from blueplane_pipeline.ingest import ingest
-    from blueplane_pipeline.sensors import analytics_catchup_sensor
+    from blueplane_pipeline.ingest.drain import ingest
+    from blueplane_pipeline.orchestration.sensors import analytics_catchup_sensor
 
     payloads = [p for p in load_hook_payloads() if p.get("session_id")]
     _xadd_payloads(redis_client, payloads)

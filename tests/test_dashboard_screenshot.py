@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from blueplane_pipeline.datasette_config import DASHBOARD_SLUG
+from blueplane_pipeline.datasette.config import DASHBOARD_SLUG
 from tests._png import colour_counts
 from tests._serve import free_port, serving
 from tests._telemetry_db import build_from_fixtures, temp_home

@@ -12,17 +12,17 @@ import pytest
 from datasette.app import Datasette
 
 from blueplane_pipeline.analytics.percentiles import percentile
-from blueplane_pipeline.datasette_config import (
+from blueplane_pipeline.datasette.config import (
     DASHBOARD_SLUG,
     PLUGINS_DIR,
     SETTINGS,
     build_metadata,
     tables_in,
 )
-from blueplane_pipeline.datasette_queries import CANNED_QUERIES, DASHBOARD_CHARTS
+from blueplane_pipeline.datasette.queries import CANNED_QUERIES, DASHBOARD_CHARTS
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.storage.reader import iter_events
-from blueplane_pipeline.table_docs import HIDDEN_TABLES, all_table_docs
+from blueplane_pipeline.storage.table_docs import HIDDEN_TABLES, all_table_docs
 from tests._telemetry_db import (
     build_from_fixtures,
     file_digest,

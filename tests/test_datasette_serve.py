@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from blueplane_pipeline.datasette_config import DASHBOARD_SLUG
+from blueplane_pipeline.datasette.config import DASHBOARD_SLUG
 from tests._serve import blueplane_exe, free_port, serving
 from tests._telemetry_db import build_from_fixtures, file_digest, temp_home
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from blueplane_pipeline import config
 from blueplane_pipeline.capture import hook
 from blueplane_pipeline.capture.installers import hook_command
-from blueplane_pipeline.ingest import ingest
+from blueplane_pipeline.core import config
+from blueplane_pipeline.ingest.drain import ingest
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.storage.reader import iter_events
 from tests.conftest import load_hook_payloads
@@ -97,7 +97,7 @@ def test_the_hook_imports_only_the_standard_library_and_itself(redis_home):
     assert top_level - set(sys.stdlib_module_names) - {"blueplane_pipeline"} == set()
     # The heavy parts of the project stay off the hook path.
     assert not {m for m in modules if m.startswith(("blueplane_pipeline.storage",
-                                                    "blueplane_pipeline.stream"))}
+                                                    "blueplane_pipeline.ingest.stream"))}
 
 
 # --- garbage on stdin: captured, flagged, never dropped ------------------------------------

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from blueplane_pipeline.envelope import deterministic_id
-from blueplane_pipeline.privacy import filter_payload
+from blueplane_pipeline.core.envelope import deterministic_id
+from blueplane_pipeline.core.privacy import filter_payload
 from blueplane_pipeline.sources.claude_transcripts import config_dirs, find_transcripts
 from blueplane_pipeline.sources.run import run_claude_import
 from blueplane_pipeline.storage.reader import iter_events
@@ -406,7 +406,7 @@ def test_cli_import_json_and_errors(redis_home, monkeypatch):
 ])
 def test_secret_precheck_never_hides_a_secret(secret):
     """The cheap pre-check in ``redact`` must let every pattern's secrets through."""
-    from blueplane_pipeline.privacy import SECRET_PATTERNS, may_hold_secret, redact
+    from blueplane_pipeline.core.privacy import SECRET_PATTERNS, may_hold_secret, redact
 
     text = f"see {secret} here"
     assert any(p.search(text) for p, _ in SECRET_PATTERNS)

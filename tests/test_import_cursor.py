@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from blueplane_pipeline.sources import cursor_fixture
 from blueplane_pipeline.sources.cursor_store import is_wal, open_readonly, records_for_item
 from blueplane_pipeline.sources.run import run_cursor_import
 from blueplane_pipeline.storage.reader import iter_events
+from tests import cursor_fixture
 
 
 @pytest.fixture

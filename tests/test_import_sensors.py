@@ -7,16 +7,16 @@ import shutil
 import dagster as dg
 import pytest
 
-from blueplane_pipeline import config
-from blueplane_pipeline.sensors_import import (
+from blueplane_pipeline.core import config
+from blueplane_pipeline.orchestration.import_sensors import (
     claude_import_job,
     cursor_import_job,
     cursor_import_sensor,
     transcript_import_sensor,
 )
-from blueplane_pipeline.sources import cursor_fixture
 from blueplane_pipeline.storage.db import connect
 from blueplane_pipeline.storage.reader import iter_events
+from tests import cursor_fixture
 from tests.conftest import CLAUDE_HOME
 
 

@@ -7,9 +7,11 @@ import time
 
 import pytest
 
-from blueplane_pipeline import config, redis_server, stream
 from blueplane_pipeline.capture import spool
-from blueplane_pipeline.ingest import ingest
+from blueplane_pipeline.core import config
+from blueplane_pipeline.ingest import stream
+from blueplane_pipeline.ingest.drain import ingest
+from blueplane_pipeline.runtime import redis_server
 from blueplane_pipeline.storage.db import connect
 from blueplane_pipeline.storage.raw_events import RawEventWriter
 from blueplane_pipeline.storage.reader import get_event, iter_events

@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from mcp import Client, MCPError
 
-from blueplane_pipeline import config
+from blueplane_pipeline.core import config
 from blueplane_pipeline.storage.db import open_db
 from mcp_server.server import READ_TOOLS, build_server
 from tests._telemetry_db import file_digest, make_schema_v1_db

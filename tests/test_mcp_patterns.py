@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from blueplane_pipeline.text_search import TextIndex, match_expression
+from blueplane_pipeline.read.search import TextIndex, match_expression
 from mcp_server.patterns import (
     pattern_stats,
     tool_sequence,

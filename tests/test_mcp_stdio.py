@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from mcp import Client, StdioServerParameters
 
-from blueplane_pipeline import config, redis_server
-from blueplane_pipeline.ingest import ingest
+from blueplane_pipeline.core import config
+from blueplane_pipeline.ingest.drain import ingest
+from blueplane_pipeline.runtime import redis_server
 from blueplane_pipeline.storage.reader import iter_events
 from tests._telemetry_db import build_from_fixtures, temp_home
 

@@ -8,11 +8,12 @@ import sqlite3
 import pytest
 from mcp import Client
 
-from blueplane_pipeline import config, redis_server
 from blueplane_pipeline.capture import spool
-from blueplane_pipeline.datasette_plugins.blueplane_sql import register
-from blueplane_pipeline.datasette_queries import CANNED_QUERIES
-from blueplane_pipeline.ingest import ingest
+from blueplane_pipeline.core import config
+from blueplane_pipeline.datasette.plugins.blueplane_sql import register
+from blueplane_pipeline.datasette.queries import CANNED_QUERIES
+from blueplane_pipeline.ingest.drain import ingest
+from blueplane_pipeline.runtime import redis_server
 from blueplane_pipeline.storage.reader import iter_events
 from mcp_server.server import build_server
 

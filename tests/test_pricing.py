@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from blueplane_cli.main import cli
-from blueplane_pipeline.pricing import (
+from blueplane_pipeline.core.pricing import (
     SHIPPED_PRICES,
     ModelPrice,
     PriceListError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from blueplane_pipeline.analytics import classify
-from blueplane_pipeline.privacy import filter_payload
+from blueplane_pipeline.core.privacy import filter_payload
 from tests.conftest import CLAUDE_HOME
 
 

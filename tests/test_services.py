@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from blueplane_pipeline import config, redis_server, services
+from blueplane_pipeline.core import config
+from blueplane_pipeline.runtime import redis_server, services
 
 BIN = Path(sys.executable).parent
 

@@ -9,7 +9,7 @@ import uuid
 import orjson
 import pytest
 
-from blueplane_pipeline.envelope import dumps, make_envelope
+from blueplane_pipeline.core.envelope import dumps, make_envelope
 from blueplane_pipeline.storage import codec, raw_events
 from blueplane_pipeline.storage.db import connect, open_db
 from blueplane_pipeline.storage.raw_events import InvalidEvent, RawEventWriter, normalise

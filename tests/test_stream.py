@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from blueplane_pipeline import config, stream
+from blueplane_pipeline.core import config
+from blueplane_pipeline.ingest import stream
 
 
 def add(r, n: int) -> list[bytes]:

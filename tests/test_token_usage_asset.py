@@ -8,10 +8,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from blueplane_pipeline import config
-from blueplane_pipeline.assets.token_usage import TOKEN_USAGE_ASSETS, token_usage
-from blueplane_pipeline.pricing import install_price_list, load_price_table
-from blueplane_pipeline.resources import BlueplaneResource
+from blueplane_pipeline.core import config
+from blueplane_pipeline.core.pricing import install_price_list, load_price_table
+from blueplane_pipeline.orchestration.assets.token_usage import TOKEN_USAGE_ASSETS, token_usage
+from blueplane_pipeline.orchestration.resources import BlueplaneResource
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.usage.store import refresh
 from tests._usage import USAGE_TREE, ccusage, close, store, tokens, transcript_envelopes
@@ -116,8 +116,8 @@ def test_a_new_price_list_reprices_computed_costs_only(bp_home, tmp_path):
 
 def test_real_import_then_the_asset_equals_ccusage_per_session(redis_home):
     """End to end through the transcript importer (privacy filter, stream, ingest)."""
+    from blueplane_pipeline.read.usage import query_rows
     from blueplane_pipeline.sources.run import run_claude_import
-    from blueplane_pipeline.usage.query import query_rows
     from blueplane_pipeline.usage.reports import session_report
 
     run_claude_import([USAGE_TREE])

@@ -1,5 +1,5 @@
 """Consistency rules over the analytics tables, as plain functions (the Dagster asset checks
-in ``blueplane_pipeline.checks`` call them; tests call them directly).
+in ``blueplane_pipeline.orchestration.checks`` call them; tests call them directly).
 
 Each returns ``(passed, details)``; details name the offending counts so a failure says
 what is wrong.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
-from blueplane_pipeline.analytics.columns import TABLE_DOCS
+from blueplane_pipeline.storage.analytics_docs import TABLE_DOCS
 
 CHUNK = 500  # SQLite parameters per IN (...) list
 

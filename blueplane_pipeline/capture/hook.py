@@ -145,7 +145,7 @@ def invalid_payload(data: bytes, error: str, complete: bool, privacy_mode: str) 
         payload["raw_text"] = data[:MAX_RAW_BYTES].decode("utf-8", errors="replace")
         payload["truncated"] = len(data) > MAX_RAW_BYTES
     elif privacy_mode == "standard":
-        from blueplane_pipeline.privacy import redact
+        from blueplane_pipeline.core.privacy import redact
 
         payload["raw_text"] = redact(data[:STANDARD_RAW_HEAD].decode("utf-8", errors="replace"))
         payload["truncated"] = len(data) > STANDARD_RAW_HEAD
@@ -153,8 +153,8 @@ def invalid_payload(data: bytes, error: str, complete: bool, privacy_mode: str) 
 
 
 def build_envelope(platform: str, data: bytes, privacy_mode: str, complete: bool = True) -> dict:
-    from blueplane_pipeline.envelope import make_envelope
-    from blueplane_pipeline.privacy import filter_payload
+    from blueplane_pipeline.core.envelope import make_envelope
+    from blueplane_pipeline.core.privacy import filter_payload
 
     payload, error = parse_stdin(data) if complete else (None, "stdin not closed in time")
     if payload is None:
@@ -183,7 +183,7 @@ def _project_dir(payload: dict) -> str | None:
 def encode(envelope: dict) -> bytes:
     """One JSON line. A lone surrogate (legal as a JSON escape, not in UTF-8, refused by the
     ingest parser) becomes U+FFFD instead of failing the event."""
-    from blueplane_pipeline.envelope import dumps
+    from blueplane_pipeline.core.envelope import dumps
 
     try:
         return dumps(envelope)
@@ -196,8 +196,8 @@ def encode(envelope: dict) -> bytes:
 
 def deliver(line: bytes) -> str:
     """XADD the envelope within the deadline; on any failure spool it. Returns where it went."""
-    from blueplane_pipeline import config
     from blueplane_pipeline.capture import resp, spool
+    from blueplane_pipeline.core import config
 
     _arm(REDIS_DEADLINE_S)
     try:
@@ -213,7 +213,7 @@ def deliver(line: bytes) -> str:
 
 def capture(platform: str, data: bytes, complete: bool = True) -> str:
     """Capture one event; return its event type."""
-    from blueplane_pipeline import config
+    from blueplane_pipeline.core import config
 
     mode = config.load_settings().privacy_mode
     try:
@@ -227,7 +227,7 @@ def capture(platform: str, data: bytes, complete: bool = True) -> str:
 
 
 def _fallback_envelope(platform: str, data: bytes, error: str, mode: str) -> dict:
-    from blueplane_pipeline.envelope import make_envelope
+    from blueplane_pipeline.core.envelope import make_envelope
 
     return make_envelope(platform, "hook", INVALID_INPUT, invalid_payload(data, error, True, mode),
                          session_id=sniff_string(data, "session_id"))
@@ -271,7 +271,7 @@ def _last_resort(exc: BaseException) -> None:
     try:
         import time
 
-        from blueplane_pipeline import config
+        from blueplane_pipeline.core import config
 
         path = os.path.join(config.subdir_str("logs"), ERROR_LOG)
         if os.path.exists(path) and os.path.getsize(path) > ERROR_LOG_MAX_BYTES:

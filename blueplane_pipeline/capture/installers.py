@@ -351,8 +351,9 @@ def compile_hook_modules() -> None:
     import py_compile
 
     import blueplane_pipeline
-    from blueplane_pipeline import capture, config, envelope, privacy
+    from blueplane_pipeline import capture
     from blueplane_pipeline.capture import hook, resp, spool
+    from blueplane_pipeline.core import config, envelope, privacy
 
     for module in (blueplane_pipeline, capture, config, envelope, privacy, hook, resp, spool):
         with contextlib.suppress(OSError, py_compile.PyCompileError):

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import orjson
 
-from blueplane_pipeline.envelope import content_id, deterministic_id, make_envelope, utc_now
-from blueplane_pipeline.privacy import filter_payload
+from blueplane_pipeline.core.envelope import content_id, deterministic_id, make_envelope, utc_now
+from blueplane_pipeline.core.privacy import filter_payload
 from blueplane_pipeline.sources.offsets import (
     FileState,
     load_states,

@@ -31,9 +31,9 @@ from pathlib import Path
 
 import orjson
 
-from blueplane_pipeline import config
-from blueplane_pipeline.envelope import deterministic_id, make_envelope, utc_now
-from blueplane_pipeline.privacy import filter_payload, summarize_text
+from blueplane_pipeline.core import config
+from blueplane_pipeline.core.envelope import deterministic_id, make_envelope, utc_now
+from blueplane_pipeline.core.privacy import filter_payload, summarize_text
 from blueplane_pipeline.sources.offsets import FileState, load_states, save_states
 from blueplane_pipeline.sources.sink import EventSink
 from blueplane_pipeline.sources.stats import SentStats

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from blueplane_pipeline import config
+from blueplane_pipeline.core import config
 from blueplane_pipeline.sources.sink import EventSink
 from blueplane_pipeline.storage.db import open_db
 
@@ -53,7 +53,7 @@ class BackgroundIngest:
         if self.proc is not None and not self.proc.is_alive():
             self.in_process = True
         if self.in_process:
-            from blueplane_pipeline.ingest import ingest
+            from blueplane_pipeline.ingest.drain import ingest
 
             stats = ingest(self.args[0], self.args[1], trigger=self.args[2])
             self.stored += stats.events_stored
@@ -92,7 +92,7 @@ class BackgroundIngest:
 def _ingest_loop(db_path: str, redis_url: str | None, trigger: str, stop, totals) -> None:
     import logging
 
-    from blueplane_pipeline.ingest import ingest
+    from blueplane_pipeline.ingest.drain import ingest
 
     try:
         while True:
@@ -131,7 +131,7 @@ def _run(importer, *, db_path: Path | None, redis_url: str | None, run_ingest: b
     if not run_ingest:
         return RunResult(stats, None)
     stored, duplicates = background.finish() if background else (0, 0)
-    from blueplane_pipeline.ingest import ingest
+    from blueplane_pipeline.ingest.drain import ingest
 
     ingested = ingest(db_path, redis_url, trigger=trigger)
     ingested.events_stored += stored  # what the background process stored, added in

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from blueplane_pipeline import config
 from blueplane_pipeline.capture import spool
+from blueplane_pipeline.core import config
 
 BATCH = 1000
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from blueplane_pipeline.sources.schema import IMPORT_STATE_V2
 from blueplane_pipeline.storage.schema_analytics import ANALYTICS_V4
-from blueplane_pipeline.usage.schema import TOKEN_USAGE_V3
+from blueplane_pipeline.storage.schema_sources import IMPORT_STATE_V2
+from blueplane_pipeline.storage.schema_usage import TOKEN_USAGE_V3
 
 RAW_EVENTS_V1 = """
 CREATE TABLE IF NOT EXISTS event_kinds (

@@ -18,7 +18,7 @@ from datetime import datetime
 
 import orjson
 
-from blueplane_pipeline.envelope import content_id, utc_now
+from blueplane_pipeline.core.envelope import content_id, utc_now
 from blueplane_pipeline.storage.codec import CODEC, DICT_TRAIN_SAMPLES, Codec, train_dict
 
 # Envelope keys kept as columns rather than in the compressed body.

@@ -1,5 +1,5 @@
 """Schema of the analytics tables (migration 4). Columns are documented in
-``blueplane_pipeline.analytics.columns``; a test keeps the two identical."""
+``blueplane_pipeline.storage.analytics_docs``; a test keeps the two identical."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ reported as unknown: never guessed.
 
 from __future__ import annotations
 
-from blueplane_pipeline.pricing import TIER_THRESHOLD, ModelPrice, PriceTable
+from blueplane_pipeline.core.pricing import TIER_THRESHOLD, ModelPrice, PriceTable
 from blueplane_pipeline.usage.records import UsageRecord
 
 ONE_HOUR_WRITE_FACTOR = 2.0

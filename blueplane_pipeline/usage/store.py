@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from blueplane_pipeline.pricing import PriceTable
+from blueplane_pipeline.core.pricing import PriceTable
 from blueplane_pipeline.storage.reader import max_seq
 from blueplane_pipeline.usage.cost import message_cost
 from blueplane_pipeline.usage.dedup import dedupe, is_better

@@ -11,8 +11,8 @@ import json
 import pytest
 from harness import run_session
 
-from blueplane_pipeline import config
 from blueplane_pipeline.analytics.refresh import refresh_all
+from blueplane_pipeline.core import config
 from blueplane_pipeline.sources.run import run_claude_import
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.storage.reader import iter_events

@@ -1,7 +1,7 @@
 """Every analytics table and column, described once.
 
 Readers build on these descriptions: ``docs/metrics.md`` is rendered from ``TABLE_DOCS``
-(``python -m blueplane_pipeline.analytics.columns > docs/metrics.md``) and Datasette's
+(``python -m blueplane_pipeline.storage.analytics_docs > docs/metrics.md``) and Datasette's
 metadata repeats them. Column names are a contract with the readers: add, never rename.
 """
 
@@ -291,8 +291,8 @@ def render_markdown() -> str:
     out = [
         "# Metrics and analytics tables",
         "",
-        "Generated from `blueplane_pipeline/analytics/columns.py` "
-        "(`python -m blueplane_pipeline.analytics.columns > docs/metrics.md`); "
+        "Generated from `blueplane_pipeline/storage/analytics_docs.py` "
+        "(`python -m blueplane_pipeline.storage.analytics_docs > docs/metrics.md`); "
         "Datasette shows the same descriptions.",
         "",
         "## Definitions",
@@ -325,7 +325,8 @@ def render_markdown() -> str:
         "",
         "## How the tables are refreshed",
         "",
-        "Dagster assets in group `analytics` (`blueplane_pipeline/assets/analytics.py`): "
+        "Dagster assets in group `analytics` "
+        "(`blueplane_pipeline/orchestration/assets/analytics.py`): "
         "`session_tables` (sessions, tool_calls, turns, file_edits), `daily_rollups` "
         "(metrics_daily, tool_metrics) and `insights`, refreshed automatically after each "
         "ingest, and in-process by `blueplane refresh` (`--full` to rebuild).",

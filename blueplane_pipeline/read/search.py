@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from blueplane_pipeline import queries
+from blueplane_pipeline.read import queries
 
 # Words that match nearly every prompt and would drown the ranking.
 STOPWORDS = frozenset([

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 
-from blueplane_pipeline.pricing import PriceTable
+from blueplane_pipeline.core.pricing import PriceTable
 from blueplane_pipeline.usage.cost import message_cost
 from blueplane_pipeline.usage.dedup import dedupe
 from blueplane_pipeline.usage.events import count_transcript_events, transcript_records
@@ -99,7 +99,7 @@ def report_rows(conn: sqlite3.Connection, grain: str, *, since_ms: int | None = 
                           project=project), "table"
     if not count_transcript_events(conn):
         return [], "none"
-    from blueplane_pipeline.pricing import load_price_table
+    from blueplane_pipeline.core.pricing import load_price_table
 
     rows = rows_from_events(conn, load_price_table(), since_ms=since_ms, until_ms=until_ms,
                             project=project, on_event=on_event)

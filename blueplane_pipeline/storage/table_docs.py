@@ -8,7 +8,7 @@ column of a freshly migrated database has a description here.
 
 from __future__ import annotations
 
-from blueplane_pipeline.analytics.columns import TABLE_DOCS
+from blueplane_pipeline.storage.analytics_docs import TABLE_DOCS
 
 TIMES = "ISO-8601 UTC"
 

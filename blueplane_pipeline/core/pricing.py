@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-SHIPPED_PRICES = Path(__file__).with_name("data") / "model_prices.json"
+SHIPPED_PRICES = Path(__file__).resolve().parents[1] / "data" / "model_prices.json"
 PROVIDER_PREFIXES = ("anthropic/", "anthropic.")
 # Prices LiteLLM may leave out default from the input price, as Anthropic bills them.
 CACHE_WRITE_FACTOR = 1.25
@@ -202,7 +202,7 @@ class PriceTable:
 
 def user_prices_path() -> Path:
     """Where ``blueplane pricing update`` installs a user-supplied list."""
-    from blueplane_pipeline import config
+    from blueplane_pipeline.core import config
 
     return config.home() / "pricing" / "model_prices.json"
 

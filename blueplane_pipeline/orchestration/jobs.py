@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from blueplane_pipeline.dagster_instance import INGEST_TAG
-from blueplane_pipeline.maintenance import prune_runs_op
+from blueplane_pipeline.orchestration.instance import INGEST_TAG
+from blueplane_pipeline.orchestration.maintenance import prune_runs_op
 
 ingest_job = dg.define_asset_job(
     "ingest_job",

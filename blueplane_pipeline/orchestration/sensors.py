@@ -3,10 +3,10 @@
 
 import dagster as dg
 
-from blueplane_pipeline import config
 from blueplane_pipeline.capture import spool
-from blueplane_pipeline.ingest_trigger import ingest_decision
-from blueplane_pipeline.jobs import analytics_catchup_job, ingest_job
+from blueplane_pipeline.core import config
+from blueplane_pipeline.ingest.trigger import ingest_decision
+from blueplane_pipeline.orchestration.jobs import analytics_catchup_job, ingest_job
 
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
              dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
@@ -15,7 +15,7 @@ IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
 def _stream_state() -> tuple[int | None, int | None, str | None]:
     import redis
 
-    from blueplane_pipeline import stream
+    from blueplane_pipeline.ingest import stream
 
     try:
         r = stream.client(timeout=2.0)
@@ -45,7 +45,7 @@ def redis_stream_sensor(context: dg.SensorEvaluationContext):
 
 
 def _analytics_backlog() -> dict:
-    from blueplane_pipeline.queries import analytics_backlog
+    from blueplane_pipeline.read.queries import analytics_backlog
     from blueplane_pipeline.storage.db import connect
 
     if not config.db_path().exists():

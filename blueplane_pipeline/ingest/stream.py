@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import redis
 
-from blueplane_pipeline import config
+from blueplane_pipeline.core import config
 
 CONSUMER = "blueplane-ingest"
 FAILURES_KEY = "blueplane:failures"

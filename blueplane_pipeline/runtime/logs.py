@@ -6,7 +6,7 @@ import json
 import logging
 import logging.handlers
 
-from blueplane_pipeline import config
+from blueplane_pipeline.core import config
 
 MAX_BYTES = 5 * 1024 * 1024
 BACKUPS = 3

@@ -10,11 +10,11 @@ config ``full_rebuild: true`` to recompute from scratch (identical tables).
 
 import dagster as dg
 
-from blueplane_pipeline.analytics.columns import TABLE_DOCS
 from blueplane_pipeline.analytics.insights import refresh_insights
 from blueplane_pipeline.analytics.rollups import refresh_rollups
 from blueplane_pipeline.analytics.session_refresh import refresh_sessions
-from blueplane_pipeline.resources import BlueplaneResource
+from blueplane_pipeline.orchestration.resources import BlueplaneResource
+from blueplane_pipeline.storage.analytics_docs import TABLE_DOCS
 from blueplane_pipeline.storage.db import open_db
 
 GROUP = "analytics"

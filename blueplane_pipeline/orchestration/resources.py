@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from blueplane_pipeline import config
+from blueplane_pipeline.core import config
 
 
 class BlueplaneResource(dg.ConfigurableResource):

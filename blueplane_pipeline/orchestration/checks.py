@@ -9,7 +9,7 @@ from collections.abc import Callable
 import dagster as dg
 
 from blueplane_pipeline.analytics import integrity
-from blueplane_pipeline.resources import BlueplaneResource
+from blueplane_pipeline.orchestration.resources import BlueplaneResource
 from blueplane_pipeline.storage.db import connect
 
 

@@ -3,9 +3,9 @@
 
 import dagster as dg
 
-from blueplane_pipeline import logs
-from blueplane_pipeline.ingest import ingest
-from blueplane_pipeline.resources import BlueplaneResource
+from blueplane_pipeline.ingest.drain import ingest
+from blueplane_pipeline.orchestration.resources import BlueplaneResource
+from blueplane_pipeline.runtime import logs
 
 
 @dg.asset(

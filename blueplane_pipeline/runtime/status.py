@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from blueplane_pipeline import config, redis_server, services
 from blueplane_pipeline.capture import spool
+from blueplane_pipeline.core import config
+from blueplane_pipeline.runtime import redis_server, services
 
 SERVICE_NAMES = ("dagster-code", "dagster-daemon", "dagster-webserver", "datasette")
 
@@ -55,7 +56,7 @@ def _port(kind: str) -> int:
 def _stream() -> dict | None:
     import redis
 
-    from blueplane_pipeline import stream
+    from blueplane_pipeline.ingest import stream
 
     try:
         r = stream.client(timeout=2.0)

@@ -12,8 +12,8 @@ import hashlib
 
 import dagster as dg
 
-from blueplane_pipeline import config
-from blueplane_pipeline.dagster_instance import INGEST_TAG
+from blueplane_pipeline.core import config
+from blueplane_pipeline.orchestration.instance import INGEST_TAG
 from blueplane_pipeline.sources import claude_transcripts, cursor_store
 from blueplane_pipeline.sources.offsets import load_states_readonly
 

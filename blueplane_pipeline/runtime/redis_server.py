@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from blueplane_pipeline import config
+from blueplane_pipeline.core import config
 
 MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux, 104 on macOS
 
@@ -128,7 +128,7 @@ def stop(timeout: float = 10.0) -> bool:
     pid = read_pid()
     if pid is None:
         return False
-    from blueplane_pipeline.processes import terminate
+    from blueplane_pipeline.runtime.processes import terminate
 
     terminate(pid, group=False, timeout=timeout)
     return True

@@ -15,9 +15,9 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from blueplane_pipeline import config
+from blueplane_pipeline.core import config
 
-PLUGINS_DIR = Path(__file__).with_name("datasette_plugins")
+PLUGINS_DIR = Path(__file__).with_name("plugins")
 DASHBOARD_SLUG = "overview"
 # suggest_facets off: the default views name their facets, and suggesting them cost ~2.6 s
 # per tool_calls page at 300k rows (benchmarks/bench_datasette.py).
@@ -49,8 +49,8 @@ def build_metadata(db_name: str | None = None, tables_present: set[str] | None =
     """The full Datasette metadata: titles, descriptions, hidden tables, canned queries
     and the dashboards plugin config. ``tables_present`` (None = all) lets the dashboard
     work on a database from an older schema."""
-    from blueplane_pipeline.datasette_queries import CANNED_QUERIES
-    from blueplane_pipeline.table_docs import HIDDEN_TABLES, all_table_docs
+    from blueplane_pipeline.datasette.queries import CANNED_QUERIES
+    from blueplane_pipeline.storage.table_docs import HIDDEN_TABLES, all_table_docs
 
     name = db_name or database_name()
     tables: dict[str, dict] = {}
@@ -89,7 +89,7 @@ def dashboard(db_name: str, tables_present: set[str] | None = None) -> dict:
     ``sessions`` table (older schema) the project filter becomes a plain text box rather
     than breaking the page; the charts themselves only fail one by one.
     """
-    from blueplane_pipeline.datasette_queries import (
+    from blueplane_pipeline.datasette.queries import (
         DASHBOARD_CHARTS,
         DASHBOARD_FILTERS,
         DASHBOARD_LAYOUT,

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import redis
 
-from blueplane_pipeline import config
 from blueplane_pipeline.capture import spool
-from blueplane_pipeline.envelope import utc_now
+from blueplane_pipeline.core import config
+from blueplane_pipeline.core.envelope import utc_now
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.storage.raw_events import (
     InvalidEvent,
@@ -108,7 +108,7 @@ def ingest(
     ``stale_ms``: how long another consumer's entry must sit unacknowledged before this
     run takes it over (default ``stream.STALE_MS``).
     """
-    from blueplane_pipeline import stream
+    from blueplane_pipeline.ingest import stream
 
     started, t0 = utc_now(), time.perf_counter()
     stats = IngestStats()
@@ -146,7 +146,7 @@ def _drain_stream(r, writer, stats, batch_size, max_events, progress, *, pending
                   after_commit: AfterCommit | None = None) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from blueplane_pipeline import stream
+    from blueplane_pipeline.ingest import stream
 
     def budget(read: int) -> int:
         return batch_size if max_events is None else min(batch_size, max_events - read)
@@ -176,7 +176,7 @@ def _drain_stream(r, writer, stats, batch_size, max_events, progress, *, pending
 
 def _store_entries(r, writer, stats, entries, progress, after_commit) -> None:
     """Normalise, commit, then acknowledge one batch; count failures toward the DLQ."""
-    from blueplane_pipeline import stream
+    from blueplane_pipeline.ingest import stream
 
     stats.events_read += len(entries)
     good: list[NormalEvent] = []
@@ -208,7 +208,7 @@ def _store_entries(r, writer, stats, entries, progress, after_commit) -> None:
 def _drain_spool(spool_path: Path, writer, stats, batch_size: int, r) -> None:
     """Store spooled envelopes, many files per write (the hook spools one event per file
     while Redis is down); a file is deleted only after all its events are committed."""
-    from blueplane_pipeline import stream
+    from blueplane_pipeline.ingest import stream
 
     good: list[NormalEvent] = []
     done: list[tuple[Path, int, dict[bytes, str]]] = []  # (file, good events, bad lines)

@@ -3,8 +3,8 @@
 
 import dagster as dg
 
-from blueplane_pipeline.pricing import load_price_table
-from blueplane_pipeline.resources import BlueplaneResource
+from blueplane_pipeline.core.pricing import load_price_table
+from blueplane_pipeline.orchestration.resources import BlueplaneResource
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.usage.store import refresh
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from blueplane_pipeline.jobs import prune_runs_job
+from blueplane_pipeline.orchestration.jobs import prune_runs_job
 
 prune_runs_schedule = dg.ScheduleDefinition(
     job=prune_runs_job,

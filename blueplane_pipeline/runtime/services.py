@@ -16,8 +16,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from blueplane_pipeline import config, redis_server
-from blueplane_pipeline.processes import terminate
+from blueplane_pipeline.core import config
+from blueplane_pipeline.runtime import redis_server
+from blueplane_pipeline.runtime.processes import terminate
 
 CODE_MODULE = "blueplane_pipeline.definitions"
 
@@ -70,7 +71,7 @@ def dagster_services(host: str, port: int) -> list[Service]:
 
 
 def datasette_service(host: str, port: int) -> Service:
-    from blueplane_pipeline.datasette_config import datasette_argv
+    from blueplane_pipeline.datasette.config import datasette_argv
 
     return Service("datasette", datasette_argv(host, port), url=f"http://{host}:{port}/-/versions.json")
 
@@ -89,7 +90,7 @@ def read_pid(name: str) -> int | None:
 
 
 def service_env() -> dict[str, str]:
-    from blueplane_pipeline.dagster_instance import ensure_instance
+    from blueplane_pipeline.orchestration.instance import ensure_instance
 
     env = dict(os.environ)
     env["DAGSTER_HOME"] = str(ensure_instance())

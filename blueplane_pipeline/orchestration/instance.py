@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from blueplane_pipeline import config
+from blueplane_pipeline.core import config
 
 INGEST_TAG = "blueplane/ingest"
 
