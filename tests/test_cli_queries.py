@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.gen_analytics import generate
+from blueplane_pipeline.core.times import iso_dt
 from blueplane_pipeline.read import queries
 from tests._telemetry_db import build_from_fixtures, temp_home
 
@@ -94,7 +95,7 @@ def test_rollup_and_row_tables_agree_on_whole_days(pipeline_db):
     first, last = conn.execute("SELECT min(day), max(day) FROM metrics_daily").fetchone()
     start = f"{first}T00:00:00.000Z"
     end = datetime.fromisoformat(f"{last}T00:00:00+00:00").timestamp() + 86_400
-    end_iso = queries.iso(datetime.fromtimestamp(end, UTC))
+    end_iso = iso_dt(datetime.fromtimestamp(end, UTC))
     by_day = queries.Window("days", start, end_iso, True)
     by_time = queries.Window("times", start, end_iso, False)
     for group in (None, "day", "model", "project"):

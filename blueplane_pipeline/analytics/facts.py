@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from blueplane_pipeline.analytics import classify
-from blueplane_pipeline.storage.raw_events import parse_ts_ms
+from blueplane_pipeline.core.times import parse_ts_ms
 
 TEXT_KEEP = 300  # characters of assistant text kept for the turn timeline
 

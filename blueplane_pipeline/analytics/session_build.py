@@ -11,12 +11,12 @@ from __future__ import annotations
 import bisect
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import orjson
 
 from blueplane_pipeline.analytics import classify
 from blueplane_pipeline.analytics.facts import Fact
+from blueplane_pipeline.core.times import maybe_iso_ms, parse_iso_ms
 
 IDLE_CAP_MS = 5 * 60 * 1000  # a gap longer than this counts as 5 minutes of activity
 CHURN_MS = 5 * 60 * 1000
@@ -77,12 +77,6 @@ class SessionRows:
     turns: list[dict]
     file_edits: list[dict]
 
-
-def iso(ms: int | None) -> str | None:
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
-        f"{ms % 1000:03d}Z"
 
 
 _CALL_KINDS = frozenset({"tool_use", "tool_result", "pre", "post", "fail", "perm_request",
@@ -147,9 +141,9 @@ def build_session(session_id: str, facts: list[Fact], now_ms: int,
         "models": ",".join(models),
         "primary_model": primary,
         "title": title,
-        "started_at": iso(start_ms),
-        "ended_at": iso(end_ms),
-        "day": iso(start_ms)[:10],
+        "started_at": maybe_iso_ms(start_ms),
+        "ended_at": maybe_iso_ms(end_ms),
+        "day": maybe_iso_ms(start_ms)[:10],
         "duration_s": round((end_ms - start_ms) / 1000, 3),
         "active_s": round(sum(t["active_s"] for t in turn_rows), 3),
         "events": len(events),
@@ -399,7 +393,7 @@ def _turns(session_id: str, facts: list[Fact], events: list[Fact], prompts: list
             continue
         if f.kind == "interrupt":
             interrupted.add(i)
-        item = {"t": iso(f.ts), "kind": f.kind}
+        item = {"t": maybe_iso_ms(f.ts), "kind": f.kind}
         if f.kind == "text":
             item.update(text=f.data.get("text"), chars=f.data.get("chars"))
         elif f.kind in ("decision", "outcome"):
@@ -412,7 +406,7 @@ def _turns(session_id: str, facts: list[Fact], events: list[Fact], prompts: list
         for c in tcalls:
             ts = c.t_pre if c.t_pre is not None else (c.t_use or c.first[0])
             items.append((ts, c.first[1], {
-                "t": iso(ts), "kind": "tool", "tool_use_id": c.id, "tool": c.tool,
+                "t": maybe_iso_ms(ts), "kind": "tool", "tool_use_id": c.id, "tool": c.tool,
                 "status": c.status, "latency_ms": c.latency_ms,
                 "file": c.path}))
             if c.status == "interrupted" and c.error_class == "user_interrupted":
@@ -429,9 +423,9 @@ def _turns(session_id: str, facts: list[Fact], events: list[Fact], prompts: list
             "platform": platform,
             "project_path": project,
             "model": first_model.get(i, primary),
-            "day": iso(p.ts)[:10],
-            "started_at": iso(p.ts),
-            "ended_at": iso(end),
+            "day": maybe_iso_ms(p.ts)[:10],
+            "started_at": maybe_iso_ms(p.ts),
+            "ended_at": maybe_iso_ms(end),
             "duration_s": round((end - p.ts) / 1000, 3),
             "active_s": round(active / 1000, 3),
             "prompt_text": p.data.get("text"),
@@ -483,9 +477,9 @@ def _call_row(session_id: str, c: Call, turn: int | None, platform: str, project
         "mcp_server": classify.mcp_server(c.tool),
         "is_edit": 1 if c.tool in classify.EDIT_TOOLS else 0,
         "is_sidechain": 1 if c.sidechain else 0,
-        "started_at": iso(start),
-        "ended_at": iso(end),
-        "day": iso(day_ms)[:10],
+        "started_at": maybe_iso_ms(start),
+        "ended_at": maybe_iso_ms(end),
+        "day": maybe_iso_ms(day_ms)[:10],
         "latency_ms": c.latency_ms,
         "latency_source": c.latency_source,
         "status": c.status,
@@ -514,8 +508,9 @@ def _file_edits(call_rows: list[dict]) -> list[dict]:
         ts = c["started_at"] or c["ended_at"] or c["day"] + "T00:00:00.000Z"
         churn = 0
         if c["status"] == "success" and c["file_path"]:
-            t0 = _ms(ts)
-            churn = int(any(other != c["tool_use_id"] and 0 <= _ms(t) - t0 <= CHURN_MS
+            t0 = parse_iso_ms(ts) or 0
+            churn = int(any(other != c["tool_use_id"]
+                            and 0 <= (parse_iso_ms(t) or 0) - t0 <= CHURN_MS
                             and (t, other) > (ts, c["tool_use_id"])
                             for t, other in accepted_at[c["file_path"]]))
         rows.append({
@@ -540,9 +535,6 @@ def _file_edits(call_rows: list[dict]) -> list[dict]:
         })
     return rows
 
-
-def _ms(iso_ts: str) -> int:
-    return int(datetime.fromisoformat(iso_ts.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def _ratio(num: int, den: int) -> float | None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import time
+
+from blueplane_pipeline.core.times import utc_now
 
 # ``uuid``, ``hashlib`` and ``datetime`` are imported where used: together they cost the hook
 # (one process per event) several milliseconds it does not need.
@@ -17,12 +18,6 @@ PLATFORMS = ("claude_code", "cursor", "otel", "mcp")
 SOURCES = ("hook", "transcript", "cursor_db", "otlp", "mcp")
 # Namespace for deterministic ids (transcript lines, Cursor rows): re-imports store nothing twice.
 ID_NAMESPACE = "6f6d2a4e-3c55-4d7b-9a0e-b1e7a1a5c0de"
-
-
-def utc_now() -> str:
-    """Now as ISO-8601 UTC with milliseconds, e.g. ``2026-01-02T03:04:05.678Z``."""
-    now = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
 
 
 def random_id() -> str:

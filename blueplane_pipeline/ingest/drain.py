@@ -19,7 +19,7 @@ import redis
 
 from blueplane_pipeline.capture import spool
 from blueplane_pipeline.core import config
-from blueplane_pipeline.core.envelope import utc_now
+from blueplane_pipeline.core.times import utc_now
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.storage.raw_events import (
     InvalidEvent,

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from blueplane_pipeline.analytics.percentiles import p50_p95_p99
+from blueplane_pipeline.core.times import iso_dt, parse_iso_ms
 from blueplane_pipeline.storage.db import connect
 
 ANALYTICS_TABLES = ("sessions", "tool_calls", "turns", "file_edits", "metrics_daily",
@@ -117,9 +118,6 @@ class Window:
         return self.end[:10] if self.end else None
 
 
-def iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-
 
 _PERIOD = re.compile(r"^(\d+)([hd])$")
 
@@ -137,14 +135,14 @@ def parse_period(period: str, now: datetime | None = None) -> tuple[Window, Wind
     if unit == "h":
         span = timedelta(hours=n)
         end = now
-        cur = Window(period, iso(end - span), iso(end), False)
-        prev = Window(f"previous {period}", iso(end - 2 * span), iso(end - span), False)
+        cur = Window(period, iso_dt(end - span), iso_dt(end), False)
+        prev = Window(f"previous {period}", iso_dt(end - 2 * span), iso_dt(end - span), False)
         return cur, prev
     today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     end = today + timedelta(days=1)
     span = timedelta(days=n)
-    cur = Window(period, iso(end - span), iso(end), True)
-    prev = Window(f"previous {period}", iso(end - 2 * span), iso(end - span), True)
+    cur = Window(period, iso_dt(end - span), iso_dt(end), True)
+    prev = Window(f"previous {period}", iso_dt(end - 2 * span), iso_dt(end - span), True)
     return cur, prev
 
 
@@ -157,13 +155,13 @@ def parse_when(value: str, *, end_of_day: bool = False) -> str:
     try:
         if len(value) == 10:
             dt = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
-            return iso(dt + timedelta(days=1) if end_of_day else dt)
+            return iso_dt(dt + timedelta(days=1) if end_of_day else dt)
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"not a date: {value!r} (use YYYY-MM-DD or an ISO-8601 time)") from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return iso(dt)
+    return iso_dt(dt)
 
 
 # ------------------------------------------------------------------------------- filters
@@ -378,9 +376,9 @@ def _from_rows(conn: sqlite3.Connection, window: Window, filters: Filters,
     if "token_usage" in existing_tables(conn):
         where = _Where()
         if window.start:
-            where.add("ts_ms >= ?", _ms(window.start))
+            where.add("ts_ms >= ?", parse_iso_ms(window.start))
         if window.end:
-            where.add("ts_ms < ?", _ms(window.end))
+            where.add("ts_ms < ?", parse_iso_ms(window.end))
         if filters.platform and filters.platform != "claude_code":
             where.add("0")
         _filters(where, conn, Filters(None, filters.project), via_session=True)
@@ -391,9 +389,6 @@ def _from_rows(conn: sqlite3.Connection, window: Window, filters: Filters,
                "total_tokens", "cost_usd"))
     return rows
 
-
-def _ms(ts: str) -> int:
-    return int(datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def compare(current: dict, previous: dict | None) -> dict[str, dict]:
@@ -663,7 +658,7 @@ def analytics_backlog(conn: sqlite3.Connection) -> dict:
         "SELECT count(*), min(ts_ms) FROM (SELECT ts_ms FROM raw_events WHERE seq > ?"
         " ORDER BY seq LIMIT ?)", (mark, BACKLOG_CAP)).fetchone()
     out["events_waiting"] = count
-    out["oldest_waiting"] = (iso(datetime.fromtimestamp(oldest / 1000, UTC))
+    out["oldest_waiting"] = (iso_dt(datetime.fromtimestamp(oldest / 1000, UTC))
                              if oldest is not None else None)
     return out
 

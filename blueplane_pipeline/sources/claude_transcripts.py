@@ -18,8 +18,9 @@ from pathlib import Path
 
 import orjson
 
-from blueplane_pipeline.core.envelope import content_id, deterministic_id, make_envelope, utc_now
+from blueplane_pipeline.core.envelope import content_id, deterministic_id, make_envelope
 from blueplane_pipeline.core.privacy import filter_payload
+from blueplane_pipeline.core.times import parse_ts_ms, utc_now
 from blueplane_pipeline.sources.offsets import (
     FileState,
     load_states,
@@ -29,7 +30,6 @@ from blueplane_pipeline.sources.offsets import (
 )
 from blueplane_pipeline.sources.sink import EventSink
 from blueplane_pipeline.sources.stats import SentStats
-from blueplane_pipeline.storage.raw_events import parse_ts_ms
 
 SOURCE = "claude_transcript"
 CHUNK_BYTES = 8 * 1024 * 1024

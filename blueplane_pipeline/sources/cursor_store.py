@@ -32,8 +32,9 @@ from pathlib import Path
 import orjson
 
 from blueplane_pipeline.core import config
-from blueplane_pipeline.core.envelope import deterministic_id, make_envelope, utc_now
+from blueplane_pipeline.core.envelope import deterministic_id, make_envelope
 from blueplane_pipeline.core.privacy import filter_payload, summarize_text
+from blueplane_pipeline.core.times import epoch_to_iso, utc_now
 from blueplane_pipeline.sources.offsets import FileState, load_states, save_states
 from blueplane_pipeline.sources.sink import EventSink
 from blueplane_pipeline.sources.stats import SentStats
@@ -228,7 +229,8 @@ def records_for_item(key: str, raw: bytes) -> list[Record]:
     if key == "composer.composerData":
         heads = value.get("allComposers") if isinstance(value, dict) else None
         return [_record(f"{key}#{h.get('composerId')}", "composer", h,
-                        h.get("composerId"), _ms_iso(h.get("lastUpdatedAt") or h.get("createdAt")))
+                        h.get("composerId"),
+                        epoch_to_iso(h.get("lastUpdatedAt") or h.get("createdAt")))
                 for h in heads if isinstance(h, dict)] if isinstance(heads, list) else []
     if key == "aiService.prompts":
         # Prompts carry no id and Cursor drops the oldest: the content is their identity,
@@ -243,19 +245,19 @@ def records_for_item(key: str, raw: bytes) -> list[Record]:
         return out
     if key == "aiService.generations":
         return [_record(f"{key}#{g.get('generationUUID') or digest(orjson.dumps(g))}",
-                        "generation", g, None, _ms_iso(g.get("unixMs")))
+                        "generation", g, None, epoch_to_iso(g.get("unixMs")))
                 for g in (value if isinstance(value, list) else []) if isinstance(g, dict)]
     if not isinstance(value, dict):
         value = {"value": value}
     if key.startswith("composerData:"):
         cid = key.split(":", 1)[1]
         return [_record(key, "composer_data", value, cid,
-                        _ms_iso(value.get("lastUpdatedAt") or value.get("createdAt")), raw)]
+                        epoch_to_iso(value.get("lastUpdatedAt") or value.get("createdAt")), raw)]
     if key.startswith("bubbleId:"):
         _, composer, bubble = (key.split(":", 2) + ["", ""])[:3]
         timing = value.get("timingInfo") if isinstance(value.get("timingInfo"), dict) else {}
         ts = value.get("createdAt") if isinstance(value.get("createdAt"), str) else None
-        ts = ts or _ms_iso(timing.get("clientRpcSendTime") or timing.get("clientEndTime"))
+        ts = ts or epoch_to_iso(timing.get("clientRpcSendTime") or timing.get("clientEndTime"))
         value = {**value, "_composer_id": composer, "_bubble_id": bubble,
                  "_role": {1: "user", 2: "assistant"}.get(value.get("type"), "unknown")}
         return [_record(key, "bubble", value, composer or None, ts, raw)]
@@ -268,16 +270,6 @@ def _record(key: str, event_type: str, value: dict, session: object, ts: str | N
     return Record(key, digest(data), event_type, value,
                   session if isinstance(session, str) and session else None, ts)
 
-
-def _ms_iso(value: object) -> str | None:
-    if not isinstance(value, (int, float)) or value <= 0:
-        return None
-    seconds = value / 1000 if value > 1e11 else value
-    try:
-        dt = datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def shrink_bulky(value: object, mode: str) -> object:

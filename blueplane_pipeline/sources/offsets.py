@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from blueplane_pipeline.core.envelope import utc_now
+from blueplane_pipeline.core.times import utc_now
 
 HEAD_BYTES = 1024
 

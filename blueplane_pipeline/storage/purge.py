@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from blueplane_pipeline.analytics.state import write_transaction
+from blueplane_pipeline.core.times import iso_ms
 from blueplane_pipeline.storage.codec import Codec
 
 SESSION_TABLES = ("sessions", "tool_calls", "turns", "file_edits")
@@ -55,9 +56,6 @@ def cutoff_ms(day: str) -> int:
     return int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp() * 1000)
 
 
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
 
 def _tables(conn: sqlite3.Connection) -> set[str]:
     return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -65,7 +63,7 @@ def _tables(conn: sqlite3.Connection) -> set[str]:
 
 def plan(conn: sqlite3.Connection, cutoff: int) -> PurgeStats:
     """What ``purge`` would delete (read-only), for the confirmation prompt."""
-    stats = PurgeStats(_iso(cutoff))
+    stats = PurgeStats(iso_ms(cutoff))
     tables = _tables(conn)
     straddling_raw: set[str] = set()
     if "raw_events" in tables:
@@ -89,7 +87,7 @@ def purge(conn: sqlite3.Connection, cutoff: int,
     called per batch of blocks.
     """
     t0 = time.perf_counter()
-    stats = PurgeStats(_iso(cutoff))
+    stats = PurgeStats(iso_ms(cutoff))
     conn.execute("PRAGMA secure_delete=ON")
     tables = _tables(conn)
     straddling_raw: set[str] = set()
@@ -184,7 +182,7 @@ def _rewrite_block(conn: sqlite3.Connection, codec: Codec, block_id: int, cutoff
 def _derived_sessions(conn: sqlite3.Connection, cutoff: int,
                       straddling_raw: set[str]) -> tuple[list[str], list[str]]:
     """(sessions wholly before the cutoff, sessions across it)."""
-    iso = _iso(cutoff)
+    iso = iso_ms(cutoff)
     gone = [r[0] for r in conn.execute(
         "SELECT session_id FROM sessions WHERE ended_at < ?", (iso,))]
     across = {r[0] for r in conn.execute(
@@ -199,7 +197,7 @@ def _purge_derived(conn: sqlite3.Connection, cutoff: int, straddling_raw: set[st
     gone, across = _derived_sessions(conn, cutoff, straddling_raw)
     stats.sessions_deleted, stats.sessions_to_rebuild = len(gone), len(across)
     stats.rebuild_ids = across
-    day = _iso(cutoff)[:10]
+    day = iso_ms(cutoff)[:10]
     tables = _tables(conn)
     with write_transaction(conn):
         days: set[str] = set()

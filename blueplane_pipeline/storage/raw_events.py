@@ -14,11 +14,11 @@ import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 import orjson
 
-from blueplane_pipeline.core.envelope import content_id, utc_now
+from blueplane_pipeline.core.envelope import content_id
+from blueplane_pipeline.core.times import parse_ts_ms, utc_now
 from blueplane_pipeline.storage.codec import CODEC, DICT_TRAIN_SAMPLES, Codec, train_dict
 
 # Envelope keys kept as columns rather than in the compressed body.
@@ -45,22 +45,6 @@ class NormalEvent:
     body: bytes
     raw_size: int
 
-
-def parse_ts_ms(value: object) -> int | None:
-    if isinstance(value, (int, float)):
-        return int(value if value > 1e12 else value * 1000)
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        # Naive times from sources are UTC by contract.
-        from datetime import UTC
-
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp() * 1000)
 
 
 def event_id_bytes(value: object, raw: bytes) -> bytes:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from blueplane_pipeline.storage.raw_events import parse_ts_ms as _iso_to_ms
+from blueplane_pipeline.core.times import parse_iso_ms
 
 SYNTHETIC_MODEL = "<synthetic>"
 # Fields ccusage refuses to read as null (its loader drops the whole line).
@@ -83,10 +83,6 @@ def transcript_location(file: str) -> tuple[str, str]:
 def _stem(name: str) -> str:
     return name[:-6] if name.endswith(".jsonl") else name
 
-
-def parse_ts_ms(value: object) -> int | None:
-    """Epoch ms of an ISO timestamp string (ccusage reads only strings)."""
-    return _iso_to_ms(value) if isinstance(value, str) else None
 
 
 # Counts beyond this are corrupt lines, not usage (and would not fit an SQLite integer).
@@ -167,7 +163,7 @@ def record_from_line(line: object, file: str, line_no: int = 0, seq: int = 0
     usage = message.get("usage")
     if not isinstance(usage, dict):
         return None
-    ts_ms = parse_ts_ms(line.get("timestamp"))
+    ts_ms = parse_iso_ms(line.get("timestamp"))  # ccusage reads only strings
     if ts_ms is None:
         return None
     version = full.get("version") if full is line else None

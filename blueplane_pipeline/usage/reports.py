@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
+
+from blueplane_pipeline.core.times import iso_ms
 
 HOUR_MS = 3_600_000
 BLOCK_MS = 5 * HOUR_MS
@@ -115,11 +117,6 @@ def period_key(day: date, period: str, week_start: int = 6) -> str:
         return f"{day.year:04d}-{day.month:02d}"
     raise ValueError(f"unknown period {period!r}")
 
-
-def iso_ms(ts_ms: int) -> str:
-    """``2025-06-08T10:00:00.000Z``, as ccusage prints instants."""
-    dt = datetime.fromtimestamp(ts_ms / 1000, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts_ms % 1000:03d}Z"
 
 
 # --- reports -------------------------------------------------------------------------------

@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from blueplane_pipeline.core.pricing import PriceTable
+from blueplane_pipeline.core.times import iso_ms
 from blueplane_pipeline.storage.reader import max_seq
 from blueplane_pipeline.usage.cost import message_cost
 from blueplane_pipeline.usage.dedup import dedupe, is_better
 from blueplane_pipeline.usage.events import transcript_records
 from blueplane_pipeline.usage.records import UsageRecord
-from blueplane_pipeline.usage.reports import iso_ms
 
 _COLUMNS = (
     "dedup_key", "message_id", "request_id", "session_id", "line_session_id", "project",

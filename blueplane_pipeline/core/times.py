@@ -1,0 +1,103 @@
+"""Every conversion between instants and text, in one place.
+
+Stored times are ISO-8601 UTC strings with milliseconds and a ``Z`` (``2026-01-02T03:04:05.678Z``)
+or epoch milliseconds. Two parsers with deliberately different rules:
+
+- :func:`parse_iso_ms` reads only ISO strings (ccusage's rule for transcript timestamps);
+- :func:`parse_ts_ms` also takes epoch numbers, in seconds or milliseconds (what hook
+  envelopes and Cursor's store carry).
+
+Both return ``None`` for anything they cannot read, including numbers no calendar holds
+(NaN, infinities, years past 9999), so one bad event can never stop a batch.
+
+Standard library only, and ``datetime`` is imported where it is used: the hook imports
+this module for :func:`utc_now` on every event.
+"""
+
+from __future__ import annotations
+
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
+
+# Epoch milliseconds of 0001-01-01 and 9999-12-31T23:59:59.999Z: what ``datetime`` can hold.
+MIN_MS = -62_135_596_800_000
+MAX_MS = 253_402_300_799_999
+# Epoch numbers above this are milliseconds (from 1973), below it seconds (to year 5138).
+_MS_THRESHOLD = 1e11
+
+
+def utc_now() -> str:
+    """Now, as a stored time."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"
+
+
+def iso_ms(ms: int) -> str:
+    """Epoch milliseconds -> ``2025-06-08T10:00:00.000Z`` (how ccusage prints instants)."""
+    from datetime import UTC, datetime
+
+    ms = int(ms)
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
+        f"{ms % 1000:03d}Z"
+
+
+def maybe_iso_ms(ms: int | None) -> str | None:
+    """:func:`iso_ms`, passing ``None`` through (an instant not known yet)."""
+    return None if ms is None else iso_ms(ms)
+
+
+def iso_dt(dt: datetime) -> str:
+    """An aware ``datetime`` -> a stored time (naive ones are taken as UTC)."""
+    from datetime import UTC
+
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def parse_iso_ms(value: object) -> int | None:
+    """Epoch ms of an ISO-8601 string; naive times are UTC. Anything else -> ``None``."""
+    if not isinstance(value, str) or not value:
+        return None
+    from datetime import UTC, datetime
+
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    try:
+        return int(dt.timestamp() * 1000)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def epoch_ms(value: object) -> int | None:
+    """An epoch number in seconds or milliseconds -> ms, or ``None`` if no calendar holds it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if value != value or value in (float("inf"), float("-inf")):  # NaN, infinities
+        return None
+    ms = value if abs(value) > _MS_THRESHOLD else value * 1000
+    if not MIN_MS <= ms <= MAX_MS:
+        return None
+    return int(ms)
+
+
+def parse_ts_ms(value: object) -> int | None:
+    """Epoch ms of an ISO string or an epoch number (seconds or ms); else ``None``."""
+    if isinstance(value, str):
+        return parse_iso_ms(value)
+    return epoch_ms(value)
+
+
+def epoch_to_iso(value: object) -> str | None:
+    """An epoch number (seconds or ms, > 0) -> a stored time, or ``None``."""
+    ms = epoch_ms(value)
+    if ms is None or ms <= 0:
+        return None
+    return iso_ms(ms)
