@@ -32,11 +32,8 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from _machine import print_info  # noqa: E402
 from harness import ensure_cli, pinned_version, run_session  # noqa: E402
 
-from blueplane_pipeline.capture.installers import (  # noqa: E402
-    CLAUDE_EVENTS,
-    add_claude_hooks,
-    hook_command,
-)
+from blueplane_pipeline.capture.installers import add_grouped_hooks, hook_command  # noqa: E402
+from blueplane_pipeline.sources.claude_code.hooks import INSTALLER as CLAUDE  # noqa: E402
 
 EXPECTED_EVENTS = 10  # SessionStart, UserPromptSubmit, 3x PreToolUse, PostToolUse,
 # PostToolUseFailure, PermissionRequest, Stop, SessionEnd (what the reference hooks log)
@@ -56,7 +53,7 @@ def configs() -> dict[str, tuple[str | None, bool]]:
 
 def write_settings(project: Path, command: str | None, run_async: bool) -> None:
     (project / ".claude").mkdir(parents=True, exist_ok=True)
-    settings = {} if command is None else add_claude_hooks({}, command, CLAUDE_EVENTS, run_async)
+    settings = {} if command is None else add_grouped_hooks({}, CLAUDE, command, run_async)
     (project / ".claude" / "settings.json").write_text(json.dumps(settings, indent=2))
 
 

@@ -4,7 +4,7 @@ Run:  python benchmarks/bench_import.py [--mb 100] [--files 1000] [--repeat 3]
 
 1. Throughput. A tree of ~``--mb`` MB is built by replicating the real fixture transcripts
    with fresh session ids and uuids (so nothing deduplicates), the embedded Redis runs in a
-   fresh BLUEPLANE_HOME, and ``run_claude_import`` (read, privacy filter, XADD, in-process
+   fresh BLUEPLANE_HOME, and ``run_import`` (read, privacy filter, XADD, in-process
    ingest into raw_events) is timed. Target (issue 3): >= 20 MB/s.
 2. Re-run over an unchanged tree of ``--files`` files: timed both as the library call and
    as the whole ``blueplane import claude-code --json`` process. Target: <= 1 s.
@@ -68,7 +68,7 @@ def replicate(dest: Path, target_bytes: int | None = None, files: int | None = N
 
 def throughput(mb: int, repeat: int, background: bool) -> None:
     from blueplane_pipeline.runtime import redis_server
-    from blueplane_pipeline.sources.run import run_claude_import
+    from blueplane_pipeline.sources.run import run_import
 
     tree = Path(tempfile.mkdtemp(prefix="bpb-tree-", dir="/tmp"))
     n_files, n_bytes = replicate(tree, target_bytes=mb * 1_000_000)
@@ -79,7 +79,7 @@ def throughput(mb: int, repeat: int, background: bool) -> None:
         redis_server.start()
         try:
             t0 = time.perf_counter()
-            result = run_claude_import([tree], privacy_mode="standard",
+            result = run_import("claude_code", [tree], privacy_mode="standard",
                                        background_ingest=background)
             wall = time.perf_counter() - t0
             imp, ing = result.imported, result.ingested
@@ -104,18 +104,18 @@ def throughput(mb: int, repeat: int, background: bool) -> None:
 
 def rerun(files: int, repeat: int) -> None:
     from blueplane_pipeline.runtime import redis_server
-    from blueplane_pipeline.sources.run import run_claude_import
+    from blueplane_pipeline.sources.run import run_import
 
     tree = Path(tempfile.mkdtemp(prefix="bpb-tree-", dir="/tmp"))
     n_files, n_bytes = replicate(tree, files=files)
     home = fresh_home()
     redis_server.start()
     try:
-        run_claude_import([tree])
+        run_import("claude_code", [tree])
         lib, cli = [], []
         for _ in range(repeat):
             t0 = time.perf_counter()
-            result = run_claude_import([tree])
+            result = run_import("claude_code", [tree])
             lib.append(time.perf_counter() - t0)
             assert result.imported.files_unchanged == n_files and result.imported.events == 0
             t0 = time.perf_counter()
@@ -136,7 +136,7 @@ def rerun(files: int, repeat: int) -> None:
 def cursor(composers: int, bubbles: int) -> None:
     """Cursor: a full import of a big store, then one changed bubble."""
     from blueplane_pipeline.runtime import redis_server
-    from blueplane_pipeline.sources.run import run_cursor_import
+    from blueplane_pipeline.sources.run import run_import
     from tests import cursor_fixture
 
     home = fresh_home()
@@ -147,14 +147,14 @@ def cursor(composers: int, bubbles: int) -> None:
                                   bubbles_per_composer=bubbles)
         size = sum(p.stat().st_size for p in [fx.global_db, *fx.workspace_dbs])
         t0 = time.perf_counter()
-        first = run_cursor_import([fx.root])
+        first = run_import("cursor", [fx.root])
         full = time.perf_counter() - t0
         cursor_fixture.update_bubble(fx, fx.bubble_keys[-1], "changed")
         t0 = time.perf_counter()
-        change = run_cursor_import([fx.root])
+        change = run_import("cursor", [fx.root])
         one = time.perf_counter() - t0
         t0 = time.perf_counter()
-        run_cursor_import([fx.root])
+        run_import("cursor", [fx.root])
         idle = time.perf_counter() - t0
         print(f"cursor: {size / 1e6:.1f} MB in {1 + len(fx.workspace_dbs)} databases, "
               f"{first.imported.events} events: full import {full:.2f}s; after one changed "

@@ -167,7 +167,7 @@ def generate(path: Path | str, *, sessions: int = 20_000, days: int = 180, seed:
                     rows["token_usage"].append((
                         f"{mid}:req", mid, "req", sid, sid, project.replace("/", "-"), model,
                         model, _iso(t), t, inp, out, cw, cw, 0, cr, inp + out + cw + cr,
-                        cost, "computed", None, 0, f"{sid}.jsonl", 1, 0))
+                        cost, "computed", None, 0, f"{sid}.jsonl", 1, 0, platform))
                     roll = daily[(_iso(t)[:10], platform, project, model)]
                     for k, v in (("input_tokens", inp), ("output_tokens", out),
                                  ("cache_creation_tokens", cw), ("cache_read_tokens", cr),

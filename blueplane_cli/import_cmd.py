@@ -1,4 +1,4 @@
-"""``blueplane import claude-code|cursor``: bring history already on disk into telemetry.db.
+"""``blueplane import <assistant>``: bring history already on disk into telemetry.db.
 
 Events flow through the same stream (or spool) as hook events; ingest then runs here, so
 the rows are stored when the command returns. Re-runs read only what changed.
@@ -11,12 +11,12 @@ from pathlib import Path
 
 import click
 
-from blueplane_cli.output import emit_json, fail, human_bytes
+from blueplane_cli.output import emit_json, fail
 
 
 @click.group(name="import")
 def import_() -> None:
-    """Import history: Claude Code transcripts, Cursor's local store."""
+    """Import history already on disk (one subcommand per assistant that keeps some)."""
 
 
 def parse_since(value: str) -> int:
@@ -34,71 +34,46 @@ def parse_since(value: str) -> int:
     return int(dt.timestamp() * 1000)
 
 
-@import_.command(name="claude-code")
-@click.option("--claude-dir", "claude_dirs", multiple=True, type=click.Path(path_type=Path),
-              help="Claude config dir holding projects/ (repeatable). Default: "
-                   "CLAUDE_CONFIG_DIR (comma-separated), else ~/.config/claude and ~/.claude.")
-@click.option("--since", "since", metavar="DATE", default=None,
-              help="Only lines on or after DATE (YYYY-MM-DD or ISO date-time, UTC).")
-@click.option("--json", "as_json", is_flag=True, help="Print the run's figures as JSON.")
-def claude_code(claude_dirs: tuple[Path, ...], since: str | None, as_json: bool) -> None:
-    """Import Claude Code transcripts (subagent files included)."""
-    from blueplane_pipeline.sources.claude_transcripts import config_dirs
-    from blueplane_pipeline.sources.run import run_claude_import
+def _make_command(cli_name: str, importer) -> click.Command:
+    """``blueplane import <cli_name>``: the options come from the platform's ``Importer``."""
+    from blueplane_pipeline.core import platforms
 
-    since_ms = parse_since(since) if since else None
-    dirs = config_dirs([str(d) for d in claude_dirs] or None)
-    result = _execute(as_json, "transcripts", claude_dirs, dirs, lambda progress:
-                      run_claude_import(dirs, since_ms=since_ms, progress=progress))
-    if result is None:
-        return
-    s = result.imported
-    if not s.files_found:
-        click.echo(f"no transcripts found under {', '.join(str(d / 'projects') for d in dirs)}")
-        return
-    click.echo(
-        f"{s.files_found} transcript files: {s.files_read} read, {s.files_unchanged} unchanged"
-        + (f", {s.files_reset} re-read (replaced or truncated)" if s.files_reset else "")
-        + (f", {s.files_before_since} older than --since" if s.files_before_since else "")
-        + (f", {s.files_failed} unreadable" if s.files_failed else ""))
-    click.echo(
-        (f"{s.events} events from {s.bytes_read / 1e6:.1f} MB in {s.seconds:.2f}s"
-         if s.files_read else "nothing new")
-        + (f"; {s.invalid_lines} invalid lines kept" if s.invalid_lines else "")
-        + (f"; {s.unknown_types} lines of unknown types kept" if s.unknown_types else "")
-        + (f"; {s.skipped_since} lines before --since skipped" if s.skipped_since else "")
-        + (f"; {human_bytes(s.pending_tail_bytes)} half-written, left for the next run"
-           if s.pending_tail_bytes else ""))
-    _report_tail(result)
+    label = platforms.from_cli(cli_name).label
+
+    def callback(dirs: tuple[Path, ...], as_json: bool, since: str | None = None) -> None:
+        from blueplane_pipeline.sources.run import run_import
+
+        since_ms = parse_since(since) if since else None
+        folders = list(dirs) or importer.default_dirs()
+        result = _execute(as_json, f"{label} {importer.what}", dirs, folders,
+                          lambda progress: run_import(
+                              cli_name, folders, since_ms=since_ms, progress=progress))
+        if result is None:
+            return
+        for line in result.imported.summary_lines(folders):
+            click.echo(line)
+        if result.imported.found():
+            _report_tail(result)
+
+    params = [
+        click.Option([importer.dir_option, "dirs"], multiple=True,
+                     type=click.Path(path_type=Path), help=importer.dir_help),
+        click.Option(["--json", "as_json"], is_flag=True, help="Print the run's figures as JSON."),
+    ]
+    if importer.supports_since:
+        params.insert(1, click.Option(
+            ["--since", "since"], metavar="DATE", default=None,
+            help="Only lines on or after DATE (YYYY-MM-DD or ISO date-time, UTC)."))
+
+    return click.Command(cli_name, params=params, callback=callback,
+                         help=f"Import {label} {importer.what} already on disk.")
 
 
-@import_.command(name="cursor")
-@click.option("--cursor-dir", "cursor_dirs", multiple=True, type=click.Path(path_type=Path),
-              help="Cursor's User dir (holding workspaceStorage/ and globalStorage/), "
-                   "repeatable. Default: the platform's standard location.")
-@click.option("--json", "as_json", is_flag=True, help="Print the run's figures as JSON.")
-def cursor(cursor_dirs: tuple[Path, ...], as_json: bool) -> None:
-    """Import Cursor composers, bubbles, prompts and generations from state.vscdb."""
-    from blueplane_pipeline.sources.cursor_store import default_dirs
-    from blueplane_pipeline.sources.run import run_cursor_import
+def _register_importers() -> None:
+    from blueplane_pipeline.sources.importer import importers
 
-    dirs = list(cursor_dirs) or default_dirs()
-    result = _execute(as_json, "Cursor stores", cursor_dirs, dirs, lambda progress:
-                      run_cursor_import(dirs, progress=progress))
-    if result is None:
-        return
-    s = result.imported
-    if not s.databases_found:
-        click.echo(f"no state.vscdb found under {', '.join(str(d) for d in dirs)}")
-        return
-    click.echo(
-        f"{s.databases_found} Cursor databases: {s.databases_read} read, "
-        f"{s.databases_unchanged} unchanged"
-        + (f", {s.databases_failed} unreadable" if s.databases_failed else ""))
-    click.echo(f"{s.events} events ({s.changed_items} new or changed items, "
-               f"{s.unchanged_items} unchanged) in {s.seconds:.2f}s"
-               + (f"; {s.invalid_items} unreadable values kept" if s.invalid_items else ""))
-    _report_tail(result)
+    for cli_name, importer in importers().items():
+        import_.add_command(_make_command(cli_name, importer))
 
 
 def _execute(as_json: bool, what: str, given: tuple[Path, ...], dirs: list[Path], work):
@@ -183,3 +158,6 @@ class _progress:
     def __exit__(self, *exc) -> None:
         if self._bar is not None:
             self._bar.stop()
+
+
+_register_importers()

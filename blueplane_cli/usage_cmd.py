@@ -88,7 +88,7 @@ def _progress(conn):
     import sys
 
     from blueplane_pipeline.read.usage import has_rows
-    from blueplane_pipeline.usage.events import count_transcript_events
+    from blueplane_pipeline.usage.events import count_usage_events
 
     if not sys.stderr.isatty() or has_rows(conn):
         yield None
@@ -96,7 +96,7 @@ def _progress(conn):
     from rich.progress import Progress
 
     with Progress(transient=True, console=_stderr_console()) as bar:
-        task = bar.add_task("Reading transcript events", total=count_transcript_events(conn))
+        task = bar.add_task("Reading transcript events", total=count_usage_events(conn))
         seen = [0]
 
         def tick() -> None:

@@ -55,11 +55,11 @@ def build_from_fixtures(home: Path) -> Path:
     """Import the fixture transcripts through Redis + ingest, then derive the tables."""
     from blueplane_pipeline.core import config
     from blueplane_pipeline.runtime import redis_server
-    from blueplane_pipeline.sources.run import run_claude_import
+    from blueplane_pipeline.sources.run import run_import
 
     redis_server.start()
     try:
-        result = run_claude_import([CLAUDE_HOME], db_path=config.db_path())
+        result = run_import("claude_code", [CLAUDE_HOME], db_path=config.db_path())
     finally:
         redis_server.stop()
     assert result.ingested.events_stored > 0  # type: ignore[union-attr]

@@ -11,9 +11,10 @@ import json
 from pathlib import Path
 
 from blueplane_pipeline.core.envelope import deterministic_id, dumps, make_envelope
+from blueplane_pipeline.sources.claude_code.usage import record_from_line
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.storage.raw_events import RawEventWriter, normalise
-from blueplane_pipeline.usage.records import UsageRecord, record_from_line
+from blueplane_pipeline.usage.records import UsageRecord
 from tests.conftest import CLAUDE_HOME
 
 USAGE_TREE = Path(__file__).parent / "fixtures" / "claude_usage"

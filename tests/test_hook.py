@@ -19,7 +19,7 @@ import pytest
 
 from blueplane_pipeline.capture import hook
 from blueplane_pipeline.capture.installers import hook_command
-from blueplane_pipeline.core import config
+from blueplane_pipeline.core import config, platforms
 from blueplane_pipeline.ingest.drain import ingest
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.storage.reader import iter_events
@@ -243,7 +243,7 @@ def test_cursor_truncated_input_still_gets_the_right_answer(redis_home):
 
 def test_cursor_unreadable_input_gets_the_answer_every_before_hook_accepts(bp_home):
     proc = run_hook(b"\x00garbage", "cursor")
-    assert json.loads(proc.stdout) == hook.CURSOR_FALLBACK_ANSWER
+    assert json.loads(proc.stdout) == platforms.get("cursor").hook_fallback_answer
 
 
 # --- privacy modes, applied in the hook process -------------------------------------------

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 
 from blueplane_pipeline.core.envelope import deterministic_id
 from blueplane_pipeline.core.privacy import filter_payload
-from blueplane_pipeline.sources.claude_transcripts import config_dirs, find_transcripts
-from blueplane_pipeline.sources.run import run_claude_import
+from blueplane_pipeline.sources.claude_code.transcripts import config_dirs, find_transcripts
+from blueplane_pipeline.sources.run import run_import
 from blueplane_pipeline.storage.reader import iter_events
 from tests.conftest import CLAUDE_HOME
 
@@ -57,7 +57,7 @@ def claude_copy(tmp_path) -> Path:
 
 
 def run(dirs: Path | list[Path], **kw):
-    return run_claude_import([dirs] if isinstance(dirs, Path) else dirs, **kw)
+    return run_import("claude_code", [dirs] if isinstance(dirs, Path) else dirs, **kw)
 
 
 def test_fixture_has_the_real_files():

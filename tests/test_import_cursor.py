@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from blueplane_pipeline.sources.cursor_store import is_wal, open_readonly, records_for_item
-from blueplane_pipeline.sources.run import run_cursor_import
+from blueplane_pipeline.sources.cursor.store import is_wal, open_readonly, records_for_item
+from blueplane_pipeline.sources.run import run_import
 from blueplane_pipeline.storage.reader import iter_events
 from tests import cursor_fixture
 
@@ -37,7 +37,7 @@ def test_fixture_uses_both_journal_modes(cursor_user):
 
 
 def test_round_trip(redis_home, cursor_user):
-    result = run_cursor_import([cursor_user.root])
+    result = run_import("cursor", [cursor_user.root])
     expected = {k: v for k, v in cursor_user.expected.items() if v}
     assert dict(result.imported.event_types) == expected
     assert result.imported.databases_read == 3
@@ -67,18 +67,18 @@ def test_round_trip(redis_home, cursor_user):
 
 
 def test_rerun_reads_nothing(redis_home, cursor_user):
-    run_cursor_import([cursor_user.root])
-    again = run_cursor_import([cursor_user.root])
+    run_import("cursor", [cursor_user.root])
+    again = run_import("cursor", [cursor_user.root])
     assert again.imported.databases_unchanged == 3
     assert again.imported.events == 0 and again.ingested.events_stored == 0
 
 
 def test_changed_bubble_is_detected_and_only_it_is_sent(redis_home, cursor_user):
-    run_cursor_import([cursor_user.root])
+    run_import("cursor", [cursor_user.root])
     before = len(cursor_events(redis_home))
     key = cursor_user.bubble_keys[1]
     cursor_fixture.update_bubble(cursor_user, key, "I updated module 1; all 12 tests pass.")
-    result = run_cursor_import([cursor_user.root])
+    result = run_import("cursor", [cursor_user.root])
     assert result.imported.databases_read == 1  # the workspace databases did not change
     assert result.imported.events == 1 and result.imported.changed_items == 1
     assert result.imported.unchanged_items > 0
@@ -89,13 +89,13 @@ def test_changed_bubble_is_detected_and_only_it_is_sent(redis_home, cursor_user)
 
 
 def test_lost_state_stores_nothing_twice(redis_home, cursor_user):
-    first = run_cursor_import([cursor_user.root])
+    first = run_import("cursor", [cursor_user.root])
     conn = sqlite3.connect(redis_home / "telemetry.db")
     conn.execute("DELETE FROM cursor_import_keys")
     conn.execute("DELETE FROM import_offsets")
     conn.commit()
     conn.close()
-    again = run_cursor_import([cursor_user.root])
+    again = run_import("cursor", [cursor_user.root])
     assert again.imported.events == first.imported.events
     assert again.ingested.events_stored == 0
 
@@ -115,7 +115,7 @@ def test_import_never_blocks_cursor_writing(redis_home, cursor_user):
         w.execute("BEGIN IMMEDIATE")
         w.execute("INSERT INTO ItemTable (key, value) VALUES ('cursor.pending', '1')")
         writers.append(w)
-    result = run_cursor_import([cursor_user.root])
+    result = run_import("cursor", [cursor_user.root])
     assert result.imported.databases_failed == 0, result.imported.errors
     assert result.imported.events == sum(cursor_user.expected.values())
     assert _sha(ws_path) == ws_before  # read-only: not a byte changed
@@ -130,7 +130,7 @@ def test_rollback_journal_database_is_read_from_a_copy_while_locked(redis_home, 
     w = sqlite3.connect(cursor_user.workspace_dbs[0], isolation_level=None, timeout=0)
     w.execute("BEGIN EXCLUSIVE")  # as if Cursor were writing this very moment
     try:
-        result = run_cursor_import([cursor_user.root])
+        result = run_import("cursor", [cursor_user.root])
     finally:
         w.execute("ROLLBACK")
         w.close()
@@ -181,7 +181,7 @@ def test_an_open_reader_holds_no_lock_cursor_would_wait_for(bp_home, cursor_user
 def test_a_broken_database_is_reported_and_the_others_imported(redis_home, cursor_user):
     broken = cursor_user.workspace_dbs[0]
     broken.write_bytes(b"this is not a SQLite database" * 100)
-    result = run_cursor_import([cursor_user.root])
+    result = run_import("cursor", [cursor_user.root])
     assert result.imported.databases_failed == 1 and result.imported.databases_read == 2
     assert str(broken) in result.imported.errors[0]
     assert result.imported.event_types["bubble"] == cursor_user.expected["bubble"]

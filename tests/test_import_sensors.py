@@ -8,16 +8,18 @@ import dagster as dg
 import pytest
 
 from blueplane_pipeline.core import config
-from blueplane_pipeline.orchestration.import_sensors import (
-    claude_import_job,
-    cursor_import_job,
-    cursor_import_sensor,
-    transcript_import_sensor,
-)
+from blueplane_pipeline.orchestration.import_sensors import IMPORT_JOBS, IMPORT_SENSORS
 from blueplane_pipeline.storage.db import connect
 from blueplane_pipeline.storage.reader import iter_events
 from tests import cursor_fixture
 from tests.conftest import CLAUDE_HOME
+
+SENSORS = {s.name: s for s in IMPORT_SENSORS}
+JOBS = {j.name: j for j in IMPORT_JOBS}
+transcript_import_sensor = SENSORS["claude_code_import_sensor"]
+cursor_import_sensor = SENSORS["cursor_import_sensor"]
+claude_import_job = JOBS["claude_code_import_job"]
+cursor_import_job = JOBS["cursor_import_job"]
 
 
 def _quiet() -> dict:
@@ -50,7 +52,7 @@ def test_transcript_sensor_requests_a_run_only_when_files_change(redis_home, cla
     with dg.instance_for_test() as instance:
         first, cursor = _tick(transcript_import_sensor, instance)
         assert isinstance(first, dg.RunRequest)
-        assert "15 transcript file(s)" in first.tags["blueplane/reason"]
+        assert "15 Claude Code transcripts" in first.tags["blueplane/reason"]
         # The same changes are not requested twice while nothing happened.
         again, _ = _tick(transcript_import_sensor, instance, cursor)
         assert isinstance(again, dg.SkipReason)
@@ -60,13 +62,14 @@ def test_transcript_sensor_requests_a_run_only_when_files_change(redis_home, cla
         assert stored == sum(1 for p in (claude_dir / "projects").glob("*/*.jsonl")
                              for ln in p.read_bytes().splitlines() if ln.strip())
         idle, cursor = _tick(transcript_import_sensor, instance, cursor)
-        assert isinstance(idle, dg.SkipReason) and "no transcript" in idle.skip_message
+        assert isinstance(idle, dg.SkipReason)
+        assert "no Claude Code transcripts changed" in idle.skip_message
         path = next((claude_dir / "projects").glob("*/*.jsonl"))
         with path.open("ab") as fh:
             fh.write(b'{"type":"summary","summary":"grown","leafUuid":"z"}\n')
         grown, cursor = _tick(transcript_import_sensor, instance, cursor)
         assert isinstance(grown, dg.RunRequest)
-        assert "1 transcript file(s)" in grown.tags["blueplane/reason"]
+        assert "1 Claude Code transcripts" in grown.tags["blueplane/reason"]
         claude_import_job.execute_in_process(instance=instance, run_config=_quiet())
         assert _count("claude_code") == stored + 1
 

@@ -13,6 +13,8 @@ from click.testing import CliRunner
 
 from blueplane_cli.main import cli
 from blueplane_pipeline.capture import installers as ins
+from blueplane_pipeline.sources.claude_code.hooks import INSTALLER as CLAUDE
+from blueplane_pipeline.sources.cursor.hooks import INSTALLER as CURSOR
 
 CMD = "/venv/bin/python -S /venv/lib/blueplane_pipeline/capture/run_hook.py claude-code || true"
 CURSOR_CMD = "/venv/bin/python -S /venv/lib/blueplane_pipeline/capture/run_hook.py cursor"
@@ -44,16 +46,16 @@ OTHER_CURSOR = {
 # --- pure merge functions -----------------------------------------------------------------
 
 def test_claude_install_keeps_other_hooks_and_adds_one_group_per_event():
-    out = ins.add_claude_hooks(OTHER_SETTINGS, CMD)
+    out = ins.add_grouped_hooks(OTHER_SETTINGS, CLAUDE, CMD)
     assert {k: v for k, v in out.items() if k != "hooks"} == {
         k: v for k, v in OTHER_SETTINGS.items() if k != "hooks"}
     assert out["hooks"]["PreToolUse"][:2] == OTHER_SETTINGS["hooks"]["PreToolUse"]
     assert out["hooks"]["Setup"] == OTHER_SETTINGS["hooks"]["Setup"]
-    assert set(ins.installed_events(out)) == set(ins.CLAUDE_EVENTS)
-    for event in ins.CLAUDE_EVENTS:
+    assert set(ins.installed_events(out)) == set(CLAUDE.events)
+    for event in CLAUDE.events:
         ours = out["hooks"][event][-1]
-        entry = {"type": "command", "command": CMD, "timeout": ins.CLAUDE_HOOK_TIMEOUT_S}
-        if event in ins.CLAUDE_TOOL_EVENTS:
+        entry = {"type": "command", "command": CMD, "timeout": CLAUDE.timeout_s}
+        if event in CLAUDE.tool_events:
             assert ours == {"matcher": "*", "hooks": [entry]}
         else:
             assert ours == {"hooks": [entry]}
@@ -62,42 +64,42 @@ def test_claude_install_keeps_other_hooks_and_adds_one_group_per_event():
 
 
 def test_claude_install_twice_equals_once_and_uninstall_restores_exactly():
-    once = ins.add_claude_hooks(OTHER_SETTINGS, CMD)
-    assert ins.add_claude_hooks(once, CMD) == once
-    assert ins.remove_claude_hooks(once) == OTHER_SETTINGS
-    assert ins.remove_claude_hooks({}) == {}
-    assert ins.remove_claude_hooks(ins.add_claude_hooks({}, CMD)) == {}
+    once = ins.add_grouped_hooks(OTHER_SETTINGS, CLAUDE, CMD)
+    assert ins.add_grouped_hooks(once, CLAUDE, CMD) == once
+    assert ins.remove_grouped_hooks(once) == OTHER_SETTINGS
+    assert ins.remove_grouped_hooks({}) == {}
+    assert ins.remove_grouped_hooks(ins.add_grouped_hooks({}, CLAUDE, CMD)) == {}
 
 
 def test_claude_reinstall_replaces_an_older_command_instead_of_adding_a_second():
-    old = ins.add_claude_hooks(OTHER_SETTINGS, "/old/venv/bin/blueplane-hook claude-code")
-    new = ins.add_claude_hooks(old, CMD)
-    assert new == ins.add_claude_hooks(OTHER_SETTINGS, CMD)
-    assert ins.add_claude_hooks(new, CMD, run_async=True)["hooks"]["Stop"][-1]["hooks"][0][
+    old = ins.add_grouped_hooks(OTHER_SETTINGS, CLAUDE, "/old/venv/bin/blueplane-hook claude-code")
+    new = ins.add_grouped_hooks(old, CLAUDE, CMD)
+    assert new == ins.add_grouped_hooks(OTHER_SETTINGS, CLAUDE, CMD)
+    assert ins.add_grouped_hooks(new, CLAUDE, CMD, run_async=True)["hooks"]["Stop"][-1]["hooks"][0][
         "async"] is True
 
 
 def test_claude_uninstall_takes_our_hook_out_of_a_shared_group_only():
     shared = copy.deepcopy(OTHER_SETTINGS)
     shared["hooks"]["Stop"][0]["hooks"].append({"type": "command", "command": CMD})
-    assert ins.remove_claude_hooks(shared) == OTHER_SETTINGS
+    assert ins.remove_grouped_hooks(shared) == OTHER_SETTINGS
 
 
 @pytest.mark.parametrize("bad", [[], {"hooks": []}, {"hooks": {"Stop": {"command": "x"}}}])
 def test_claude_settings_of_an_unexpected_shape_are_refused(bad):
     with pytest.raises(ins.SettingsError):
-        ins.add_claude_hooks(bad, CMD)
+        ins.add_grouped_hooks(bad, CLAUDE, CMD)
 
 
 def test_cursor_install_twice_equals_once_and_uninstall_restores_exactly():
-    once = ins.add_cursor_hooks(OTHER_CURSOR, CURSOR_CMD)
+    once = ins.add_flat_hooks(OTHER_CURSOR, CURSOR, CURSOR_CMD)
     assert once["version"] == 1
     assert once["hooks"]["beforeShellExecution"] == [
         {"command": "./hooks/audit.sh"}, {"command": CURSOR_CMD}]
-    assert set(ins.installed_events(once)) == set(ins.CURSOR_EVENTS)
-    assert ins.add_cursor_hooks(once, CURSOR_CMD) == once
-    assert ins.remove_cursor_hooks(once) == OTHER_CURSOR
-    assert ins.add_cursor_hooks({}, CURSOR_CMD)["version"] == 1
+    assert set(ins.installed_events(once)) == set(CURSOR.events)
+    assert ins.add_flat_hooks(once, CURSOR, CURSOR_CMD) == once
+    assert ins.remove_flat_hooks(once) == OTHER_CURSOR
+    assert ins.add_flat_hooks({}, CURSOR, CURSOR_CMD)["version"] == 1
 
 
 @pytest.mark.parametrize(("command", "owner"), [
@@ -184,7 +186,7 @@ def test_install_respects_claude_config_dir(home, monkeypatch):
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(home / "cfg"))
     assert invoke("install", "claude-code").exit_code == 0
     doc = json.loads((home / "cfg" / "settings.json").read_text())
-    assert set(ins.installed_events(doc)) == set(ins.CLAUDE_EVENTS)
+    assert set(ins.installed_events(doc)) == set(CLAUDE.events)
     assert not (home / ".claude").exists()
 
 
@@ -194,7 +196,7 @@ def test_project_install_creates_the_file_without_a_backup(home, tmp_path):
     data = json.loads(result.output)
     path = project / ".claude" / "settings.json"
     assert data["path"] == str(path) and data["changed"] and data["backup"] is None
-    assert data["events"] == list(ins.CLAUDE_EVENTS)
+    assert data["events"] == list(CLAUDE.events)
     assert backups(path) == []
     assert ins.owner_of(json.loads(path.read_text())["hooks"]["Stop"][0]["hooks"][0][
         "command"]) == "claude-code"

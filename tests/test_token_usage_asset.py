@@ -117,10 +117,10 @@ def test_a_new_price_list_reprices_computed_costs_only(bp_home, tmp_path):
 def test_real_import_then_the_asset_equals_ccusage_per_session(redis_home):
     """End to end through the transcript importer (privacy filter, stream, ingest)."""
     from blueplane_pipeline.read.usage import query_rows
-    from blueplane_pipeline.sources.run import run_claude_import
+    from blueplane_pipeline.sources.run import run_import
     from blueplane_pipeline.usage.reports import session_report
 
-    run_claude_import([USAGE_TREE])
+    run_import("claude_code", [USAGE_TREE])
     meta = materialize(redis_home)
     assert meta["rows_total"] > 0
     conn = open_db(config.db_path())

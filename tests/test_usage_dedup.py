@@ -11,9 +11,9 @@ from collections import defaultdict
 import pytest
 
 from blueplane_pipeline.core.pricing import load_price_table
+from blueplane_pipeline.sources.claude_code.usage import record_from_line, transcript_location
 from blueplane_pipeline.usage.cost import message_cost, tokens_cost
 from blueplane_pipeline.usage.dedup import dedupe, is_better
-from blueplane_pipeline.usage.records import record_from_line, transcript_location
 from tests._usage import TREES, ccusage, close, tokens, tree_records
 
 

@@ -21,9 +21,9 @@ from blueplane_pipeline.core import config
 from blueplane_pipeline.core.pricing import load_price_table
 from blueplane_pipeline.core.times import parse_iso_ms as parse_ts_ms
 from blueplane_pipeline.read.usage import query_rows, rows_from_events
+from blueplane_pipeline.sources.claude_code.usage import SYNTHETIC_MODEL
 from blueplane_pipeline.storage.db import connect, open_db
 from blueplane_pipeline.usage import reports
-from blueplane_pipeline.usage.records import SYNTHETIC_MODEL
 from blueplane_pipeline.usage.reports import UsageRow, period_key
 from blueplane_pipeline.usage.store import refresh
 from blueplane_pipeline.usage.timeframe import TimeframeError, day_bounds, resolve_timezone

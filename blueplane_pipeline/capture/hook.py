@@ -1,10 +1,11 @@
-"""``blueplane-hook claude-code|cursor``: capture one hook event, never fail the assistant.
+"""``blueplane-hook <assistant>``: capture one hook event, never fail the assistant.
 
 Reads the hook's stdin, wraps it in the envelope, applies the privacy filter and XADDs it
 to the stream under a hard deadline; if Redis is unreachable or slow the envelope goes to
-the spool. Always exits 0. Prints nothing for Claude Code (stdout of some events is
-injected into the model's context); prints the allow/continue answer Cursor's "before…"
-hooks wait for, even when capture itself fails.
+the spool. Always exits 0. Prints nothing unless the assistant's registry entry
+(``core.platforms``) says it waits for an answer: Claude Code's stdout of some events is
+injected into the model's context, while Cursor's "before…" hooks wait for their
+allow/continue answer, which they get even when capture itself fails.
 
 Input that is not a JSON object (empty, binary, truncated, a bare value) is still
 captured, as event type ``invalid_input`` with the text kept as the privacy mode allows.
@@ -32,7 +33,6 @@ def _env_seconds(name: str, default: float) -> float:
     return value if 0 < value < 3600 else default
 
 
-PLATFORMS = {"claude-code": "claude_code", "claude_code": "claude_code", "cursor": "cursor"}
 INVALID_INPUT = "invalid_input"
 # Hard deadlines (seconds): reading stdin, and delivering to Redis before spooling instead.
 STDIN_DEADLINE_S = _env_seconds("BLUEPLANE_HOOK_STDIN_TIMEOUT", 3.0)
@@ -40,16 +40,6 @@ REDIS_DEADLINE_S = _env_seconds("BLUEPLANE_HOOK_TIMEOUT", 0.25)
 MAX_RAW_BYTES = 8 * 1024 * 1024
 # Outside ``full`` mode, unparseable input keeps only this much (secrets redacted).
 STANDARD_RAW_HEAD = 4096
-
-# What Cursor waits for on stdout from its blocking hooks.
-CURSOR_ANSWERS = {
-    "beforeSubmitPrompt": {"continue": True},
-    "beforeShellExecution": {"permission": "allow"},
-    "beforeMCPExecution": {"permission": "allow"},
-    "beforeReadFile": {"permission": "allow"},
-}
-# When the event name cannot be read at all: both keys, so any "before…" hook proceeds.
-CURSOR_FALLBACK_ANSWER = {"continue": True, "permission": "allow"}
 
 
 class Deadline(BaseException):
@@ -233,27 +223,31 @@ def _fallback_envelope(platform: str, data: bytes, error: str, mode: str) -> dic
                          session_id=sniff_string(data, "session_id"))
 
 
-def cursor_answer(event_type: str | None, data: bytes) -> dict | None:
-    """The stdout answer for a Cursor event; read defensively from the raw bytes if needed."""
+def hook_answer(spec, event_type: str | None, data: bytes) -> dict | None:
+    """What the assistant waits for on stdout (its registry entry says, per event); the
+    event name is read defensively from the raw bytes if the payload could not be."""
     if event_type in (None, INVALID_INPUT, "unknown"):
         event_type = sniff_string(data, "hook_event_name")
         if event_type is None:
-            return CURSOR_FALLBACK_ANSWER
-    return CURSOR_ANSWERS.get(event_type)
+            return spec.hook_fallback_answer
+    return spec.hook_answers.get(event_type)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    platform = PLATFORMS.get(args[0] if args else "claude-code", "claude_code")
+    spec = None
     data, event_type = b"", None
     try:
+        from blueplane_pipeline.core import platforms
+
+        spec = platforms.from_cli(args[0] if args else None) or platforms.get("claude_code")
         data, complete = read_stdin()
-        event_type = capture(platform, data, complete)
+        event_type = capture(spec.name, data, complete)
     except BaseException as exc:  # noqa: BLE001 - a hook must never fail the assistant
         _last_resort(exc)
-    if platform == "cursor":
+    if spec is not None and (spec.hook_answers or spec.hook_fallback_answer):
         try:
-            answer = cursor_answer(event_type, data)
+            answer = hook_answer(spec, event_type, data)
             if answer is not None:
                 os.write(1, (json.dumps(answer) + "\n").encode())
         except BaseException:  # noqa: BLE001

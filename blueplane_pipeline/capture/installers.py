@@ -1,9 +1,13 @@
-"""Register ``blueplane-hook`` in Claude Code's and Cursor's settings, and take it out again.
+"""Register ``blueplane-hook`` in an assistant's hook settings, and take it out again.
 
-The merge logic is pure functions over the parsed settings documents, so that it can be
-tested directly; ``plan``/``apply`` do the file work (backup next to the file, atomic
-replace). Only entries whose command is ours are ever touched: other tools' hooks keep
-their place and their content, and uninstall removes exactly the groups install added.
+Each assistant declares where its hooks live and which events to register as a
+:class:`HookLayout` (its ``INSTALLER``, found through ``core.platforms``). Two document
+shapes exist: *grouped* (Claude Code, Codex: ``{"hooks": {"Event": [{"matcher": …,
+"hooks": [{…}]}]}}``) and *flat* (Cursor: ``{"version": 1, "hooks": {"event":
+[{"command": …}]}}``). The merge logic is pure functions over the parsed documents, so that
+it can be tested directly; ``plan``/``apply`` do the file work (backup next to the file,
+atomic replace). Only entries whose command is ours are ever touched: other tools' hooks
+keep their place and their content, and uninstall removes exactly the groups install added.
 """
 
 from __future__ import annotations
@@ -17,44 +21,48 @@ import re
 import shlex
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-ASSISTANTS = ("claude-code", "cursor")
+from blueplane_pipeline.core import platforms
 
-# Claude Code 2.1.332 accepts 34 hook events. We capture the ones that describe the session,
-# the prompts and the tools. Left out on purpose: WorktreeCreate/WorktreeRemove (a command
-# hook *replaces* git's worktree creation), Elicitation/ElicitationResult (a hook may answer
-# an MCP elicitation), FileChanged (needs a filename matcher), PostToolBatch (repeats the
-# per-tool events), and UI/config notifications that no metric uses (Setup, ConfigChange,
-# InstructionsLoaded, CwdChanged, DirectoryAdded, MessageDisplay, PreSkillShellCommand,
-# UserPromptExpansion, Pre/PostModelSwitch, TeammateIdle, TaskCreated, TaskCompleted):
-# every registered event costs one hook process on the assistant's path.
-CLAUDE_EVENTS = (
-    "SessionStart", "UserPromptSubmit", "PreToolUse", "PermissionRequest", "PermissionDenied",
-    "PostToolUse", "PostToolUseFailure", "Notification", "SubagentStart", "SubagentStop",
-    "PreCompact", "PostCompact", "Stop", "StopFailure", "SessionEnd",
-)
-# Events whose matcher selects tools: ``*`` = every tool. The others take no matcher.
-CLAUDE_TOOL_EVENTS = frozenset(
-    {"PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest", "PermissionDenied"})
-# Seconds Claude Code waits before killing the hook; ours gives up far earlier on its own.
-CLAUDE_HOOK_TIMEOUT_S = 10
-# Decided by measurement against the real CLI (docs/capture.md): sync loses no event.
-CLAUDE_ASYNC = False
 
-CURSOR_EVENTS = (
-    "sessionStart", "beforeSubmitPrompt", "beforeShellExecution", "afterShellExecution",
-    "beforeMCPExecution", "afterMCPExecution", "beforeReadFile", "afterFileEdit",
-    "afterAgentResponse", "stop", "sessionEnd",
-)
+@dataclass(frozen=True)
+class HookLayout:
+    """Where an assistant keeps its hooks and which of its events we register."""
 
-# Our command, however it was registered: the console script, the launcher or the module.
+    shape: str  # "grouped" | "flat"
+    events: tuple[str, ...]
+    settings_path: Callable[[Path | None], Path]  # (project dir or None) -> the file
+    restart_note: str
+    tool_events: frozenset[str] = field(default_factory=frozenset)  # grouped: matcher "*"
+    timeout_s: int | None = None  # grouped: seconds the assistant waits before killing us
+    supports_async: bool = False
+
+
+# Our command, however it was registered: the console script, the launcher or the module,
+# followed by the platform it captures for.
 _OURS = re.compile(
     r"(?:^|[\s/\\'\"])"
     r"(?:blueplane-hook|blueplane_pipeline[/\\.]capture[/\\.](?:run_)?hook(?:\.py)?)"
-    r"['\"]?\s+['\"]?(claude-code|claude_code|cursor)(?:['\"]|\s|$)"
+    r"['\"]?\s+['\"]?([a-z][a-z0-9_-]*)(?:['\"]|\s|$)"
 )
+
+
+def layout(assistant: str) -> HookLayout:
+    """The hook layout of an assistant (by its command-line name)."""
+    platform = platforms.from_cli(assistant)
+    found = platform.attr("INSTALLER") if platform is not None else None
+    if not isinstance(found, HookLayout):
+        raise ValueError(f"unknown assistant: {assistant}")
+    return found
+
+
+def installable() -> list[str]:
+    """Command-line names of the assistants that have hooks to install."""
+    return [p.cli_name for p in platforms.assistants()
+            if isinstance(p.attr("INSTALLER"), HookLayout)]
 
 
 class SettingsError(Exception):
@@ -78,8 +86,10 @@ def hook_command(assistant: str, python: str | None = None) -> str:
     command = shlex.join([python or sys.executable, "-S", launcher, assistant])
     if os.name == "nt":
         return command
-    if assistant == "cursor":
-        return f"{command} || echo {shlex.quote(json.dumps(hook.CURSOR_FALLBACK_ANSWER))}"
+    platform = platforms.from_cli(assistant)
+    fallback = platform.hook_fallback_answer if platform is not None else None
+    if fallback:
+        return f"{command} || echo {shlex.quote(json.dumps(fallback))}"
     return f"{command} || true"
 
 
@@ -90,7 +100,8 @@ def owner_of(command: object) -> str | None:
     match = _OURS.search(command)
     if not match:
         return None
-    return "cursor" if match.group(1) == "cursor" else "claude-code"
+    platform = platforms.from_cli(match.group(1))
+    return platform.cli_name if platform is not None else None
 
 
 def _hooks_of(doc: dict) -> dict:
@@ -106,18 +117,20 @@ def _hooks_of(doc: dict) -> dict:
     return hooks
 
 
-# --- Claude Code: {"hooks": {"<Event>": [{"matcher": "...", "hooks": [{...}]}]}} ----------
+# --- grouped: {"hooks": {"<Event>": [{"matcher": "...", "hooks": [{...}]}]}} -------------
 
-def claude_group(event: str, command: str, run_async: bool = CLAUDE_ASYNC) -> dict:
-    entry: dict = {"type": "command", "command": command, "timeout": CLAUDE_HOOK_TIMEOUT_S}
+def grouped_entry(hooks: HookLayout, event: str, command: str, run_async: bool = False) -> dict:
+    entry: dict = {"type": "command", "command": command}
+    if hooks.timeout_s is not None:
+        entry["timeout"] = hooks.timeout_s
     if run_async:
         entry["async"] = True
-    group: dict = {"matcher": "*"} if event in CLAUDE_TOOL_EVENTS else {}
+    group: dict = {"matcher": "*"} if event in hooks.tool_events else {}
     group["hooks"] = [entry]
     return group
 
 
-def remove_claude_hooks(settings: dict) -> dict:
+def remove_grouped_hooks(settings: dict) -> dict:
     """A copy of ``settings`` without any Blueplane hook; containers we emptied go too."""
     out = copy.deepcopy(settings)
     hooks = _hooks_of(out)
@@ -143,8 +156,8 @@ def remove_claude_hooks(settings: dict) -> dict:
     return out
 
 
-def add_claude_hooks(settings: dict, command: str, events: tuple[str, ...] = CLAUDE_EVENTS,
-                     run_async: bool = CLAUDE_ASYNC) -> dict:
+def add_grouped_hooks(settings: dict, hooks_layout: HookLayout, command: str,
+                      run_async: bool = False) -> dict:
     """A copy of ``settings`` with one Blueplane group per event (appended after the others).
 
     Idempotent: an event that already holds exactly our group is left as it is; any other
@@ -152,27 +165,27 @@ def add_claude_hooks(settings: dict, command: str, events: tuple[str, ...] = CLA
     """
     out = copy.deepcopy(settings)
     hooks = _hooks_of(out)
-    for event in events:
-        wanted = claude_group(event, command, run_async)
+    for event in hooks_layout.events:
+        wanted = grouped_entry(hooks_layout, event, command, run_async)
         groups = hooks.get(event, [])
-        ours = [g for g in groups if _is_our_claude_group(g)]
+        ours = [g for g in groups if _is_our_group(g)]
         if ours == [wanted]:
             continue
-        cleaned = remove_claude_hooks({"hooks": {event: groups}}).get("hooks", {}).get(event, [])
+        cleaned = remove_grouped_hooks({"hooks": {event: groups}}).get("hooks", {}).get(event, [])
         hooks[event] = [*cleaned, wanted]
     out["hooks"] = hooks
     return out
 
 
-def _is_our_claude_group(group: object) -> bool:
+def _is_our_group(group: object) -> bool:
     inner = group.get("hooks") if isinstance(group, dict) else None
     return isinstance(inner, list) and any(
         isinstance(h, dict) and owner_of(h.get("command")) for h in inner)
 
 
-# --- Cursor: {"version": 1, "hooks": {"<event>": [{"command": "..."}]}} -------------------
+# --- flat: {"version": 1, "hooks": {"<event>": [{"command": "..."}]}} ---------------------
 
-def remove_cursor_hooks(doc: dict) -> dict:
+def remove_flat_hooks(doc: dict) -> dict:
     out = copy.deepcopy(doc)
     hooks = _hooks_of(out)
     for event in list(hooks):
@@ -186,12 +199,11 @@ def remove_cursor_hooks(doc: dict) -> dict:
     return out
 
 
-def add_cursor_hooks(doc: dict, command: str,
-                     events: tuple[str, ...] = CURSOR_EVENTS) -> dict:
+def add_flat_hooks(doc: dict, hooks_layout: HookLayout, command: str) -> dict:
     out = copy.deepcopy(doc)
     out.setdefault("version", 1)
     hooks = _hooks_of(out)
-    for event in events:
+    for event in hooks_layout.events:
         wanted = {"command": command}
         entries = hooks.get(event, [])
         ours = [e for e in entries if isinstance(e, dict) and owner_of(e.get("command"))]
@@ -226,19 +238,8 @@ def installed_events(doc: dict) -> list[str]:
 # --- files ------------------------------------------------------------------------------
 
 def settings_path(assistant: str, project: Path | None = None) -> Path:
-    """Claude Code: ``~/.claude/settings.json`` (or ``$CLAUDE_CONFIG_DIR``) or
-    ``DIR/.claude/settings.json``; Cursor: ``~/.cursor/hooks.json`` or
-    ``DIR/.cursor/hooks.json``."""
-    if assistant == "claude-code":
-        if project is not None:
-            return Path(project).resolve() / ".claude" / "settings.json"
-        config_dir = os.environ.get("CLAUDE_CONFIG_DIR")
-        base = Path(config_dir) if config_dir else Path.home() / ".claude"
-        return base / "settings.json"
-    if assistant == "cursor":
-        base = Path(project).resolve() if project is not None else Path.home()
-        return base / ".cursor" / "hooks.json"
-    raise ValueError(f"unknown assistant: {assistant}")
+    """The hook settings file of ``assistant`` (user-wide, or ``project``'s)."""
+    return layout(assistant).settings_path(project)
 
 
 def load_document(path: Path) -> tuple[dict, str | None]:
@@ -291,18 +292,19 @@ class Change:
 
 
 def plan(assistant: str, action: str, project: Path | None = None,
-         command: str | None = None, run_async: bool = CLAUDE_ASYNC) -> Change:
+         command: str | None = None, run_async: bool = False) -> Change:
     """Compute the change without touching the disk."""
-    path = settings_path(assistant, project)
+    hooks_layout = layout(assistant)
+    path = hooks_layout.settings_path(project)
     doc, text = load_document(path)
+    grouped = hooks_layout.shape == "grouped"
     try:
         if action == "install":
             command = command or hook_command(assistant)
-            new = (add_claude_hooks(doc, command, run_async=run_async)
-                   if assistant == "claude-code" else add_cursor_hooks(doc, command))
+            new = (add_grouped_hooks(doc, hooks_layout, command, run_async=run_async)
+                   if grouped else add_flat_hooks(doc, hooks_layout, command))
         elif action == "uninstall":
-            remove = remove_claude_hooks if assistant == "claude-code" else remove_cursor_hooks
-            new = remove(doc)
+            new = remove_grouped_hooks(doc) if grouped else remove_flat_hooks(doc)
         else:
             raise ValueError(f"unknown action: {action}")
     except SettingsError as exc:
@@ -351,10 +353,11 @@ def compile_hook_modules() -> None:
     import py_compile
 
     import blueplane_pipeline
-    from blueplane_pipeline import capture
+    from blueplane_pipeline import capture, core
     from blueplane_pipeline.capture import hook, resp, spool
-    from blueplane_pipeline.core import config, envelope, privacy
+    from blueplane_pipeline.core import config, envelope, privacy, times
 
-    for module in (blueplane_pipeline, capture, config, envelope, privacy, hook, resp, spool):
+    for module in (blueplane_pipeline, capture, core, config, envelope, platforms, privacy,
+                   times, hook, resp, spool):
         with contextlib.suppress(OSError, py_compile.PyCompileError):
             py_compile.compile(module.__file__, doraise=True)

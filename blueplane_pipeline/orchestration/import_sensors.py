@@ -1,4 +1,5 @@
-"""Sensors and jobs that keep imported history current while ``blueplane up`` runs.
+"""Sensors and jobs that keep imported history current while ``blueplane up`` runs: one of
+each per registered importer (``sources.importer``).
 
 Each sensor only stats files and compares them with the import state in telemetry.db
 (read-only); when something grew or appeared it requests a run of its import job, which
@@ -14,7 +15,7 @@ import dagster as dg
 
 from blueplane_pipeline.core import config
 from blueplane_pipeline.orchestration.instance import INGEST_TAG
-from blueplane_pipeline.sources import claude_transcripts, cursor_store
+from blueplane_pipeline.sources.importer import Importer, importers
 from blueplane_pipeline.sources.offsets import load_states_readonly
 
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
@@ -38,32 +39,6 @@ def _import_and_log(context: dg.OpExecutionContext, what: str, run) -> None:
         context.log.warning(f"unreadable {what} files: {result.imported.errors[:10]}")
 
 
-@dg.op(description="Import new or grown Claude Code transcripts, then ingest them.")
-def import_claude_transcripts_op(context: dg.OpExecutionContext) -> None:
-    from blueplane_pipeline.sources.run import run_claude_import
-
-    _import_and_log(context, "transcript", run_claude_import)
-
-
-@dg.op(description="Import new or changed Cursor composers, bubbles, prompts, generations.")
-def import_cursor_store_op(context: dg.OpExecutionContext) -> None:
-    from blueplane_pipeline.sources.run import run_cursor_import
-
-    _import_and_log(context, "Cursor", run_cursor_import)
-
-
-@dg.job(executor_def=dg.in_process_executor, tags={INGEST_TAG: "import"},
-        description="Import Claude Code transcripts that grew or appeared.")
-def claude_import_job():
-    import_claude_transcripts_op()
-
-
-@dg.job(executor_def=dg.in_process_executor, tags={INGEST_TAG: "import"},
-        description="Import Cursor state.vscdb changes.")
-def cursor_import_job():
-    import_cursor_store_op()
-
-
 def _fingerprint(items: list[tuple]) -> str:
     return hashlib.blake2b(repr(sorted(items)).encode(), digest_size=12).hexdigest()
 
@@ -85,28 +60,53 @@ def _decide(context: dg.SensorEvaluationContext, job_name: str, changed: list[tu
     return dg.RunRequest(tags={"blueplane/reason": f"{len(changed)} {what} new or changed"})
 
 
-@dg.sensor(job=claude_import_job, minimum_interval_seconds=60,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Requests claude_import_job when a transcript grew or appeared "
-                       "(stats only; the job reads).")
-def transcript_import_sensor(context: dg.SensorEvaluationContext):
-    states = load_states_readonly(config.db_path(), claude_transcripts.SOURCE)
-    changed = [(str(t.path), t.st.st_size, t.st.st_mtime_ns)
-               for t in claude_transcripts.changed_files(states,
-                                                         claude_transcripts.config_dirs())]
-    return _decide(context, claude_import_job.name, changed, "transcript file(s)")
+def _import_job(cli_name: str, importer: Importer, label: str) -> dg.JobDefinition:
+    from blueplane_pipeline.core.platforms import from_cli
+
+    name = from_cli(cli_name).name
+
+    @dg.op(name=f"import_{name}_op",
+           description=f"Import new or changed {label} {importer.what}, then ingest them.")
+    def import_op(context: dg.OpExecutionContext) -> None:
+        from blueplane_pipeline.sources.run import run_import
+
+        _import_and_log(context, f"{label} {importer.what}",
+                        lambda **kw: run_import(cli_name, **kw))
+
+    @dg.job(name=f"{name}_import_job", executor_def=dg.in_process_executor,
+            tags={INGEST_TAG: "import"},
+            description=f"Import {label} {importer.what} that grew or appeared.")
+    def import_job():
+        import_op()
+
+    return import_job
 
 
-@dg.sensor(job=cursor_import_job, minimum_interval_seconds=120,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Requests cursor_import_job when a Cursor state.vscdb changed "
-                       "(stats only; the job reads).")
-def cursor_import_sensor(context: dg.SensorEvaluationContext):
-    states = load_states_readonly(config.db_path(), cursor_store.SOURCE)
-    changed = [(s.path, s.size, s.mtime_ns)
-               for s in cursor_store.changed_databases(states, cursor_store.default_dirs())]
-    return _decide(context, cursor_import_job.name, changed, "Cursor database(s)")
+def _import_sensor(importer: Importer, job: dg.JobDefinition, name: str, label: str):
+    @dg.sensor(name=f"{name}_import_sensor", job=job,
+               minimum_interval_seconds=importer.sensor_interval_s,
+               default_status=dg.DefaultSensorStatus.RUNNING,
+               description=f"Requests {job.name} when {label} {importer.what} grew or "
+                           "appeared (stats only; the job reads).")
+    def import_sensor(context: dg.SensorEvaluationContext):
+        states = load_states_readonly(config.db_path(), importer.state_source)
+        changed = importer.changed(states, importer.default_dirs())
+        return _decide(context, job.name, changed, f"{label} {importer.what}")
+
+    return import_sensor
 
 
-IMPORT_SENSORS = [transcript_import_sensor, cursor_import_sensor]
-IMPORT_JOBS = [claude_import_job, cursor_import_job]
+def import_definitions() -> tuple[list, list]:
+    """(sensors, jobs): one import sensor and job per registered importer."""
+    from blueplane_pipeline.core.platforms import from_cli
+
+    sensors, jobs = [], []
+    for cli_name, importer in importers().items():
+        platform = from_cli(cli_name)
+        job = _import_job(cli_name, importer, platform.label)
+        jobs.append(job)
+        sensors.append(_import_sensor(importer, job, platform.name, platform.label))
+    return sensors, jobs
+
+
+IMPORT_SENSORS, IMPORT_JOBS = import_definitions()

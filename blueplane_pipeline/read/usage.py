@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator
 from blueplane_pipeline.core.pricing import PriceTable
 from blueplane_pipeline.usage.cost import message_cost
 from blueplane_pipeline.usage.dedup import dedupe
-from blueplane_pipeline.usage.events import count_transcript_events, transcript_records
+from blueplane_pipeline.usage.events import count_usage_events, usage_records
 from blueplane_pipeline.usage.records import UsageRecord
 from blueplane_pipeline.usage.reports import UsageRow
 
@@ -62,7 +62,7 @@ def rows_from_events(conn: sqlite3.Connection, prices: PriceTable, *,
                      project: str | None = None,
                      on_event: Callable[[], None] | None = None) -> list[UsageRow]:
     """The same per-message rows, computed from raw events when the table is not built."""
-    records = transcript_records(conn, on_event=on_event)
+    records = usage_records(conn, on_event=on_event)
     return list(_rows(dedupe(records).values(), prices, since_ms, until_ms, project))
 
 
@@ -97,7 +97,7 @@ def report_rows(conn: sqlite3.Connection, grain: str, *, since_ms: int | None = 
     if has_rows(conn):
         return query_rows(conn, grain, since_ms=since_ms, until_ms=until_ms,
                           project=project), "table"
-    if not count_transcript_events(conn):
+    if not count_usage_events(conn):
         return [], "none"
     from blueplane_pipeline.core.pricing import load_price_table
 

@@ -17,7 +17,7 @@ from blueplane_pipeline.storage.db import open_db
 
 @dataclass
 class RunResult:
-    imported: object  # ImportStats / CursorStats
+    imported: object  # the importer's SentStats
     ingested: object | None  # IngestStats, or None when ingest was not asked for
 
     def as_dict(self) -> dict:
@@ -139,7 +139,8 @@ def _run(importer, *, db_path: Path | None, redis_url: str | None, run_ingest: b
     return RunResult(stats, ingested)
 
 
-def run_claude_import(
+def run_import(
+    platform: str,
     dirs: list[Path] | None = None,
     *,
     since_ms: int | None = None,
@@ -151,31 +152,15 @@ def run_claude_import(
     progress=None,
     trigger: str = "import",
 ) -> RunResult:
-    """Import Claude Code transcripts under ``dirs`` (default: the config dirs), then
-    ingest unless ``run_ingest`` is false."""
-    from blueplane_pipeline.sources.claude_transcripts import config_dirs, import_transcripts
+    """Import ``platform``'s history under ``dirs`` (default: its usual places), then
+    ingest unless ``run_ingest`` is false. ``since_ms`` applies where the importer can
+    filter by time."""
+    from blueplane_pipeline.sources.importer import importer_of
 
-    return _run(lambda conn, sink, mode: import_transcripts(
-        conn, sink, dirs=dirs or config_dirs(), privacy_mode=mode, since_ms=since_ms,
-        progress=progress), db_path=db_path, redis_url=redis_url, run_ingest=run_ingest,
-        background_ingest=background_ingest, privacy_mode=privacy_mode, trigger=trigger)
-
-
-def run_cursor_import(
-    dirs: list[Path] | None = None,
-    *,
-    db_path: Path | None = None,
-    redis_url: str | None = None,
-    run_ingest: bool = True,
-    background_ingest: bool = True,
-    privacy_mode: str | None = None,
-    progress=None,
-    trigger: str = "import",
-) -> RunResult:
-    """Import Cursor's stores under ``dirs`` (default: the platform's), then ingest."""
-    from blueplane_pipeline.sources.cursor_store import default_dirs, import_cursor
-
-    return _run(lambda conn, sink, mode: import_cursor(
-        conn, sink, dirs=dirs or default_dirs(), privacy_mode=mode, progress=progress),
+    importer = importer_of(platform)
+    folders = dirs or importer.default_dirs()
+    options = {"since_ms": since_ms} if importer.supports_since else {}
+    return _run(lambda conn, sink, mode: importer.read(
+        conn, sink, dirs=folders, privacy_mode=mode, progress=progress, **options),
         db_path=db_path, redis_url=redis_url, run_ingest=run_ingest,
         background_ingest=background_ingest, privacy_mode=privacy_mode, trigger=trigger)

@@ -22,6 +22,14 @@ class SentStats:
         self.to_stream, self.to_spool, self.redis_error = (
             sink.to_stream, sink.to_spool, sink.redis_error)
 
+    def found(self) -> bool:
+        """Whether anything to import was found at all."""
+        return True
+
+    def summary_lines(self, dirs: list) -> list[str]:
+        """What ``blueplane import`` prints about this run."""
+        return [f"{self.events} events sent in {self.seconds:.2f}s"]
+
     def as_dict(self) -> dict:
         out = {k: v for k, v in self.__dict__.items() if k not in ("event_types", "errors")}
         out["seconds"] = round(self.seconds, 4)

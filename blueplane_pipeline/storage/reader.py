@@ -128,6 +128,26 @@ def get_event(conn: sqlite3.Connection, event_id: str) -> dict | None:
     return envelope_from_row(row, BlockCache(conn).body(row[2], row[3]))
 
 
+def count_events(conn: sqlite3.Connection, *, platform: str | None = None,
+                 event_types: tuple[str, ...] | list[str] | None = None) -> int:
+    """How many stored events ``iter_events`` would yield with these filters from the start
+    (0 before the first migration)."""
+    where, params = [], []
+    if platform is not None:
+        where.append("k.platform = ?")
+        params.append(platform)
+    if event_types:
+        where.append(f"k.event_type IN ({','.join('?' * len(event_types))})")
+        params.extend(event_types)
+    sql = "SELECT count(*) FROM raw_events r JOIN event_kinds k ON k.kind = r.kind"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    try:
+        return conn.execute(sql, params).fetchone()[0]
+    except sqlite3.OperationalError:  # no raw_events table yet
+        return 0
+
+
 def max_seq(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT coalesce(max(seq), 0) FROM raw_events").fetchone()[0]
 

@@ -1,5 +1,6 @@
-"""Migration 3: the ``token_usage`` table and its refresh state (kept here, applied by
-``storage.migrations``). Standard library only, so migrating imports nothing heavy."""
+"""The ``token_usage`` table and its refresh state: migration 3, and 6 (the platform of each
+message, once assistants other than Claude Code report usage). Applied by
+``storage.migrations``; standard library only, so migrating imports nothing heavy."""
 
 COST_SOURCES = ("log", "computed", "unknown_model")
 
@@ -37,4 +38,9 @@ CREATE TABLE IF NOT EXISTS token_usage_state (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+"""
+
+TOKEN_USAGE_V6 = """
+ALTER TABLE token_usage ADD COLUMN platform TEXT NOT NULL DEFAULT 'claude_code';
+CREATE INDEX IF NOT EXISTS token_usage_by_platform ON token_usage (platform, ts_ms);
 """

@@ -19,7 +19,7 @@ from blueplane_pipeline.core.times import iso_ms
 from blueplane_pipeline.storage.reader import max_seq
 from blueplane_pipeline.usage.cost import message_cost
 from blueplane_pipeline.usage.dedup import dedupe, is_better
-from blueplane_pipeline.usage.events import transcript_records
+from blueplane_pipeline.usage.events import usage_records
 from blueplane_pipeline.usage.records import UsageRecord
 
 _COLUMNS = (
@@ -27,7 +27,7 @@ _COLUMNS = (
     "model", "price_model", "ts", "ts_ms", "input_tokens", "output_tokens",
     "cache_creation_tokens", "cache_creation_5m_tokens", "cache_creation_1h_tokens",
     "cache_read_tokens", "total_tokens", "cost_usd", "cost_source", "log_cost_usd",
-    "is_sidechain", "source_file", "source_line", "raw_seq",
+    "is_sidechain", "source_file", "source_line", "raw_seq", "platform",
 )
 _UPSERT = (
     f"INSERT INTO token_usage ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
@@ -55,7 +55,7 @@ def _row_values(rec: UsageRecord, prices: PriceTable) -> tuple:
             rec.input_tokens, rec.output_tokens, rec.cache_creation_tokens,
             rec.cache_creation_5m, rec.cache_creation_1h, rec.cache_read_tokens,
             rec.total_tokens, cost, source, rec.cost_usd_log, int(rec.is_sidechain),
-            rec.source_file, rec.source_line, rec.seq)
+            rec.source_file, rec.source_line, rec.seq, rec.platform)
 
 
 # --- state -----------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def refresh(conn: sqlite3.Connection, prices: PriceTable,
     lo = watermark
     while lo < top:
         hi = min(lo + window, top)
-        records = list(transcript_records(conn, lo, hi, on_event=counted))
+        records = list(usage_records(conn, lo, hi, on_event=counted))
         stats.records += len(records)
         winners = dedupe(records)
         with _transaction(conn):

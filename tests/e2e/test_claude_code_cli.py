@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 from harness import read_log, run_session, write_reference_hooks
 
-from blueplane_pipeline.capture.installers import CLAUDE_EVENTS, owner_of
+from blueplane_pipeline.capture.installers import owner_of
 from blueplane_pipeline.core import config
 from blueplane_pipeline.ingest.drain import ingest
+from blueplane_pipeline.sources.claude_code.hooks import EVENTS as CLAUDE_EVENTS
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.storage.reader import iter_events
 

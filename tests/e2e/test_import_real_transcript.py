@@ -13,7 +13,7 @@ from harness import run_session
 
 from blueplane_pipeline.analytics.refresh import refresh_all
 from blueplane_pipeline.core import config
-from blueplane_pipeline.sources.run import run_claude_import
+from blueplane_pipeline.sources.run import run_import
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.storage.reader import iter_events
 
@@ -33,7 +33,7 @@ def test_real_transcript_imports_line_for_line(claude_cli, redis_home, tmp_path)
     # marker lines byte for byte (``atis-latch``), and those are one event.
     identities = {ln.get("uuid") or r for ln, r in zip(lines, raw, strict=True)}
 
-    result = run_claude_import([home / ".claude"])
+    result = run_import("claude_code", [home / ".claude"])
     assert result.imported.events == len(lines) and result.imported.invalid_lines == 0
     assert result.imported.unknown_types == 0, result.imported.event_types
     assert result.ingested.events_stored == len(identities)

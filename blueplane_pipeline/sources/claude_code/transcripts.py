@@ -227,6 +227,29 @@ class ImportStats(SentStats):
     def as_dict(self) -> dict:
         return {**super().as_dict(), "mb_per_s": round(self.mb_per_s, 2)}
 
+    def found(self) -> bool:
+        return bool(self.files_found)
+
+    def summary_lines(self, dirs: list[Path]) -> list[str]:
+        if not self.files_found:
+            return [f"no transcripts found under {', '.join(str(d / 'projects') for d in dirs)}"]
+        return [
+            f"{self.files_found} transcript files: {self.files_read} read, "
+            f"{self.files_unchanged} unchanged"
+            + (f", {self.files_reset} re-read (replaced or truncated)" if self.files_reset else "")
+            + (f", {self.files_before_since} older than --since" if self.files_before_since
+               else "")
+            + (f", {self.files_failed} unreadable" if self.files_failed else ""),
+            (f"{self.events} events from {self.bytes_read / 1e6:.1f} MB in {self.seconds:.2f}s"
+             if self.files_read else "nothing new")
+            + (f"; {self.invalid_lines} invalid lines kept" if self.invalid_lines else "")
+            + (f"; {self.unknown_types} lines of unknown types kept" if self.unknown_types
+               else "")
+            + (f"; {self.skipped_since} lines before --since skipped" if self.skipped_since
+               else "")
+            + (f"; {self.pending_tail_bytes:,} bytes half-written, left for the next run"
+               if self.pending_tail_bytes else "")]
+
 
 Progress = Callable[[ImportStats], None]
 
@@ -359,3 +382,9 @@ def changed_files(states: dict[str, FileState], dirs: list[Path]) -> list[Transc
     """Transcripts new or changed since their recorded state: a stat per file, no reads."""
     return [t for t in find_transcripts(dirs)
             if (s := states.get(str(t.path))) is None or not s.same_stat(t.st)]
+
+
+def changed_signatures(states: dict[str, FileState], dirs: list[Path]
+                       ) -> list[tuple[str, int, int]]:
+    """(path, size, mtime_ns) of :func:`changed_files`, for the import sensor."""
+    return [(str(t.path), t.st.st_size, t.st.st_mtime_ns) for t in changed_files(states, dirs)]

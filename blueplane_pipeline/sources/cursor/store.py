@@ -321,6 +321,20 @@ class CursorStats(SentStats):
     unchanged_items: int = 0
     invalid_items: int = 0
 
+    def found(self) -> bool:
+        return bool(self.databases_found)
+
+    def summary_lines(self, dirs: list[Path]) -> list[str]:
+        if not self.databases_found:
+            return [f"no state.vscdb found under {', '.join(str(d) for d in dirs)}"]
+        return [
+            f"{self.databases_found} Cursor databases: {self.databases_read} read, "
+            f"{self.databases_unchanged} unchanged"
+            + (f", {self.databases_failed} unreadable" if self.databases_failed else ""),
+            f"{self.events} events ({self.changed_items} new or changed items, "
+            f"{self.unchanged_items} unchanged) in {self.seconds:.2f}s"
+            + (f"; {self.invalid_items} unreadable values kept" if self.invalid_items else "")]
+
     def progress_fields(self) -> tuple[int, int, int, int, int]:
         return (self.databases_read + self.databases_failed,
                 self.databases_found - self.databases_unchanged, self.bytes_read,
@@ -447,6 +461,12 @@ def changed_databases(states: dict[str, FileState], dirs: list[Path]) -> list[Fi
         if _changed(states.get(sig.path), sig):
             out.append(sig)
     return out
+
+
+def changed_signatures(states: dict[str, FileState], dirs: list[Path]
+                       ) -> list[tuple[str, int, int]]:
+    """(path, size, mtime_ns) of :func:`changed_databases`, for the import sensor."""
+    return [(s.path, s.size, s.mtime_ns) for s in changed_databases(states, dirs)]
 
 
 def _changed(old: FileState | None, sig: FileState) -> bool:
