@@ -14,7 +14,23 @@ import click
 from blueplane_cli.output import emit_json, fail
 
 
-@click.group(name="import")
+class ImportGroup(click.Group):
+    """One subcommand per registered importer, looked up when the command line is parsed
+    (a platform registered at run time gets its command too)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from blueplane_pipeline.sources.importer import importers
+
+        return sorted(importers())
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        from blueplane_pipeline.sources.importer import importers
+
+        importer = importers().get(name)
+        return _make_command(name, importer) if importer is not None else None
+
+
+@click.group(name="import", cls=ImportGroup)
 def import_() -> None:
     """Import history already on disk (one subcommand per assistant that keeps some)."""
 
@@ -67,13 +83,6 @@ def _make_command(cli_name: str, importer) -> click.Command:
 
     return click.Command(cli_name, params=params, callback=callback,
                          help=f"Import {label} {importer.what} already on disk.")
-
-
-def _register_importers() -> None:
-    from blueplane_pipeline.sources.importer import importers
-
-    for cli_name, importer in importers().items():
-        import_.add_command(_make_command(cli_name, importer))
 
 
 def _execute(as_json: bool, what: str, given: tuple[Path, ...], dirs: list[Path], work):
@@ -158,6 +167,3 @@ class _progress:
     def __exit__(self, *exc) -> None:
         if self._bar is not None:
             self._bar.stop()
-
-
-_register_importers()

@@ -49,7 +49,7 @@ def _materialize(full_rebuild: bool, quiet: bool) -> dict[str, dict]:
     from rich.console import Console
 
     from blueplane_pipeline.orchestration.assets.analytics import ANALYTICS_ASSETS
-    from blueplane_pipeline.orchestration.assets.token_usage import TOKEN_USAGE_ASSETS
+    from blueplane_pipeline.orchestration.assets.token_usage import token_usage
     from blueplane_pipeline.orchestration.checks import ANALYTICS_CHECKS
     from blueplane_pipeline.orchestration.resources import BlueplaneResource
 
@@ -65,7 +65,7 @@ def _materialize(full_rebuild: bool, quiet: bool) -> dict[str, dict]:
         # An ephemeral instance: nothing is written to DAGSTER_HOME.
         # token_usage first (tokens and cost are joined from it), then the analytics.
         result = dg.materialize(
-            [*TOKEN_USAGE_ASSETS, *ANALYTICS_ASSETS, *ANALYTICS_CHECKS],
+            [token_usage, *ANALYTICS_ASSETS, *ANALYTICS_CHECKS],
             resources={"blueplane": BlueplaneResource()}, run_config=run_config,
             raise_on_error=True)
         failed = [e.asset_check_key.name for e in result.get_asset_check_evaluations()

@@ -9,9 +9,10 @@ import dagster as dg
 from analytics_fixtures import rows, store, transcript_envelopes
 from click.testing import CliRunner
 
-from blueplane_pipeline.orchestration.assets.analytics import ANALYTICS_ASSETS, analytics_job
-from blueplane_pipeline.orchestration.assets.token_usage import TOKEN_USAGE_ASSETS
+from blueplane_pipeline.orchestration.assets.analytics import ANALYTICS_ASSETS
+from blueplane_pipeline.orchestration.assets.token_usage import token_usage
 from blueplane_pipeline.orchestration.checks import ANALYTICS_CHECKS
+from blueplane_pipeline.orchestration.jobs import analytics_job
 from blueplane_pipeline.orchestration.resources import BlueplaneResource
 from tests.conftest import CLAUDE_HOME
 
@@ -28,7 +29,7 @@ def fixture_home(tmp_path):
 
 def materialize(home, run_config=None):
     return dg.materialize(
-        [*TOKEN_USAGE_ASSETS, *ANALYTICS_ASSETS, *ANALYTICS_CHECKS],
+        [token_usage, *ANALYTICS_ASSETS, *ANALYTICS_CHECKS],
         resources={"blueplane": BlueplaneResource(home=str(home))}, run_config=run_config)
 
 
@@ -123,7 +124,7 @@ def test_automation_refreshes_after_ingest_then_settles(tmp_path):
     requests every analytics asset (one run, in dependency order); after that run the next
     ticks request nothing: no run triggers itself again."""
     home = fixture_home(tmp_path)
-    assets = [*TOKEN_USAGE_ASSETS, *ANALYTICS_ASSETS]
+    assets = [token_usage, *ANALYTICS_ASSETS]
     resources = {"blueplane": BlueplaneResource(home=str(home))}
     defs = dg.Definitions(assets=assets, resources=resources)
 

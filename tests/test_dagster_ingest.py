@@ -16,6 +16,7 @@ from blueplane_pipeline.core.envelope import dumps, make_envelope
 from blueplane_pipeline.definitions import defs
 from blueplane_pipeline.ingest.trigger import ingest_decision
 from blueplane_pipeline.orchestration.maintenance import prune_runs
+from blueplane_pipeline.orchestration.resources import BlueplaneResource
 from blueplane_pipeline.orchestration.sensors import redis_stream_sensor
 from blueplane_pipeline.storage.db import connect
 from blueplane_pipeline.storage.reader import iter_events
@@ -85,7 +86,8 @@ def test_ingest_decision(kwargs, launch):
 
 
 def _evaluate(instance) -> object:
-    ctx = dg.build_sensor_context(instance=instance, definitions=defs)
+    ctx = dg.build_sensor_context(instance=instance, definitions=defs,
+                                 resources={"blueplane": BlueplaneResource()})
     return redis_stream_sensor.evaluate_tick(ctx)
 
 
@@ -156,15 +158,43 @@ def test_catchup_sensor_refreshes_analytics_for_events_stored_outside_dagster(re
     _xadd_payloads(redis_client, payloads)
     ingest()  # in-process, as the CLI does
     with dg.instance_for_test() as instance:
-        ctx = dg.build_sensor_context(instance=instance, definitions=defs)
+        ctx = dg.build_sensor_context(instance=instance, definitions=defs,
+                                 resources={"blueplane": BlueplaneResource()})
         tick = analytics_catchup_sensor.evaluate_tick(ctx)
         assert len(tick.run_requests) == 1
         run = defs.resolve_job_def("analytics_catchup_job").execute_in_process(
             instance=instance, run_config=_quiet())
         assert run.success
         settled = analytics_catchup_sensor.evaluate_tick(
-            dg.build_sensor_context(instance=instance, definitions=defs))
+            dg.build_sensor_context(instance=instance, definitions=defs,
+                                 resources={"blueplane": BlueplaneResource()}))
         assert settled.run_requests == [] and "up to date" in settled.skip_message
     conn = connect(config.db_path(), readonly=True)
     sessions = {r[0] for r in conn.execute("SELECT session_id FROM sessions")}
     assert sessions == {p["session_id"] for p in payloads}
+
+
+def test_the_resource_home_moves_the_sensor_and_the_ingest(tmp_path, redis_client):
+    """A BlueplaneResource configured with another home is honoured by the sensor (its
+    spool) and by the asset (its database and spool), not only by the database path."""
+    other = tmp_path / "other-home"
+    resource = BlueplaneResource(home=str(other), redis_url=config.redis_url())
+    spool.write(resource.spool_dir, [dumps(make_envelope("claude_code", "hook", "Stop", {}))])
+    assert spool.pending_files(config.spool_dir()) == []  # the default home has nothing
+    with dg.instance_for_test() as instance:
+        tick = redis_stream_sensor.evaluate_tick(dg.build_sensor_context(
+            instance=instance, definitions=defs, resources={"blueplane": resource}))
+        assert len(tick.run_requests) == 1 and "spool" in tick.run_requests[0].tags[
+            "blueplane/reason"]
+        from blueplane_pipeline.orchestration.assets.raw import raw_events
+
+        result = dg.materialize([raw_events], instance=instance,
+                                resources={"blueplane": resource})
+        assert result.success
+    assert spool.pending_files(resource.spool_dir) == []
+    conn = connect(other / "telemetry.db", readonly=True)
+    try:
+        assert [e.envelope["event_type"] for e in iter_events(conn)] == ["Stop"]
+    finally:
+        conn.close()
+    assert not config.db_path().exists()

@@ -8,14 +8,17 @@ import dagster as dg
 import pytest
 
 from blueplane_pipeline.core import config
-from blueplane_pipeline.orchestration.import_sensors import IMPORT_JOBS, IMPORT_SENSORS
+from blueplane_pipeline.orchestration.jobs import IMPORT_JOBS
+from blueplane_pipeline.orchestration.resources import BlueplaneResource
+from blueplane_pipeline.orchestration.sensors import IMPORT_SENSORS
 from blueplane_pipeline.storage.db import connect
 from blueplane_pipeline.storage.reader import iter_events
 from tests import cursor_fixture
 from tests.conftest import CLAUDE_HOME
 
+RESOURCES = {"blueplane": BlueplaneResource()}
 SENSORS = {s.name: s for s in IMPORT_SENSORS}
-JOBS = {j.name: j for j in IMPORT_JOBS}
+JOBS = {j.name: j for j in IMPORT_JOBS.values()}
 transcript_import_sensor = SENSORS["claude_code_import_sensor"]
 cursor_import_sensor = SENSORS["cursor_import_sensor"]
 claude_import_job = JOBS["claude_code_import_job"]
@@ -35,7 +38,8 @@ def _count(platform: str) -> int:
 
 
 def _tick(sensor, instance, cursor=None):
-    ctx = dg.build_sensor_context(instance=instance, cursor=cursor)
+    ctx = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                  resources=RESOURCES)
     result = sensor(ctx)
     return result, ctx.cursor
 
@@ -56,7 +60,8 @@ def test_transcript_sensor_requests_a_run_only_when_files_change(redis_home, cla
         # The same changes are not requested twice while nothing happened.
         again, _ = _tick(transcript_import_sensor, instance, cursor)
         assert isinstance(again, dg.SkipReason)
-        run = claude_import_job.execute_in_process(instance=instance, run_config=_quiet())
+        run = claude_import_job.execute_in_process(instance=instance, run_config=_quiet(),
+                                            resources=RESOURCES)
         assert run.success
         stored = _count("claude_code")
         assert stored == sum(1 for p in (claude_dir / "projects").glob("*/*.jsonl")
@@ -70,7 +75,8 @@ def test_transcript_sensor_requests_a_run_only_when_files_change(redis_home, cla
         grown, cursor = _tick(transcript_import_sensor, instance, cursor)
         assert isinstance(grown, dg.RunRequest)
         assert "1 Claude Code transcripts" in grown.tags["blueplane/reason"]
-        claude_import_job.execute_in_process(instance=instance, run_config=_quiet())
+        claude_import_job.execute_in_process(instance=instance, run_config=_quiet(),
+                                            resources=RESOURCES)
         assert _count("claude_code") == stored + 1
 
 
@@ -80,7 +86,7 @@ def test_cursor_sensor_and_job(redis_home, tmp_path, monkeypatch):
     with dg.instance_for_test() as instance:
         first, cursor = _tick(cursor_import_sensor, instance)
         assert isinstance(first, dg.RunRequest)
-        assert cursor_import_job.execute_in_process(instance=instance,
+        assert cursor_import_job.execute_in_process(instance=instance, resources=RESOURCES,
                                                     run_config=_quiet()).success
         assert _count("cursor") == sum(fx.expected.values())
         idle, cursor = _tick(cursor_import_sensor, instance, cursor)
@@ -88,5 +94,6 @@ def test_cursor_sensor_and_job(redis_home, tmp_path, monkeypatch):
         cursor_fixture.update_bubble(fx, fx.bubble_keys[0], "changed while Cursor ran")
         changed, cursor = _tick(cursor_import_sensor, instance, cursor)
         assert isinstance(changed, dg.RunRequest)
-        cursor_import_job.execute_in_process(instance=instance, run_config=_quiet())
+        cursor_import_job.execute_in_process(instance=instance, run_config=_quiet(),
+                                            resources=RESOURCES)
         assert _count("cursor") == sum(fx.expected.values()) + 1

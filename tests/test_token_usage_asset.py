@@ -10,7 +10,8 @@ import dagster as dg
 
 from blueplane_pipeline.core import config
 from blueplane_pipeline.core.pricing import install_price_list, load_price_table
-from blueplane_pipeline.orchestration.assets.token_usage import TOKEN_USAGE_ASSETS, token_usage
+from blueplane_pipeline.orchestration.assets import ASSETS
+from blueplane_pipeline.orchestration.assets.token_usage import token_usage
 from blueplane_pipeline.orchestration.resources import BlueplaneResource
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.usage.store import refresh
@@ -38,7 +39,7 @@ def table(db) -> list[tuple]:
 
 
 def test_asset_is_wired_for_the_definitions():
-    assert token_usage in TOKEN_USAGE_ASSETS
+    assert token_usage in ASSETS
     spec = token_usage.specs_by_key[dg.AssetKey("token_usage")]
     assert spec.group_name == "usage"
     assert [d.asset_key for d in spec.deps] == [dg.AssetKey(["raw_events"])]

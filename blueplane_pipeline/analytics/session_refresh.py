@@ -21,6 +21,7 @@ from blueplane_pipeline.analytics import state
 from blueplane_pipeline.analytics.facts import Fact, event_ts, extract
 from blueplane_pipeline.analytics.session_build import SessionRows, build_session
 from blueplane_pipeline.analytics.token_source import TOKEN_COLUMNS, token_rows_sql
+from blueplane_pipeline.storage.db import has_table
 from blueplane_pipeline.storage.reader import iter_events, max_seq
 
 SESSION_TABLES = ("sessions", "tool_calls", "turns", "file_edits")
@@ -130,8 +131,7 @@ def _last_seqs(conn: sqlite3.Connection, since: int, top: int) -> dict[str, int]
     (cheap: one row per session and block). Sessions with events beyond ``top`` (written
     while we read) are left out, so they wait for the end of the pass. Without the spans
     table every session waits."""
-    has_spans = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'session_spans'")
-    if has_spans.fetchone() is None:
+    if not has_table(conn, "session_spans"):
         return {}
     return {sid: last for sid, last in conn.execute(
         "SELECT s.session_id, max(sp.last_seq) FROM session_spans sp "

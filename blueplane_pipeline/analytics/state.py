@@ -21,7 +21,7 @@ def put(conn: sqlite3.Connection, name: str, value: int) -> None:
 
 
 def mark_days(conn: sqlite3.Connection, days: Iterable[str | None]) -> None:
-    conn.executemany("INSERT OR IGNORE INTO analytics_dirty_days (day) VALUES (?)",
+    conn.executemany("INSERT INTO analytics_dirty_days (day) VALUES (?) ON CONFLICT DO NOTHING",
                      [(d,) for d in set(days) if d])
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import sqlite3
 
+from blueplane_pipeline.storage.db import table_columns
+
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 
 
 def token_rows_sql(conn: sqlite3.Connection) -> str | None:
     """A SELECT giving ``session_id, model, day, input_tokens, output_tokens,
     cache_creation_tokens, cache_read_tokens, cost_usd`` per token_usage row, or ``None``."""
-    cols = {row[1] for row in conn.execute("PRAGMA table_info(token_usage)")}
+    cols = set(table_columns(conn, "token_usage"))
     if "session_id" not in cols:
         return None
 

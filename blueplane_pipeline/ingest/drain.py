@@ -20,7 +20,7 @@ import redis
 from blueplane_pipeline.capture import spool
 from blueplane_pipeline.core import config
 from blueplane_pipeline.core.times import utc_now
-from blueplane_pipeline.storage.db import open_db
+from blueplane_pipeline.storage.db import checkpoint, open_db
 from blueplane_pipeline.storage.raw_events import (
     InvalidEvent,
     NormalEvent,
@@ -135,7 +135,7 @@ def ingest(
         stats.seconds = time.perf_counter() - t0
         _record_run(conn, stats, started, trigger)
         # Once per run rather than inside some batch: keeps the WAL short for readers.
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        checkpoint(conn)
     finally:
         conn.close()
     log.info("ingest done %s", stats.as_dict())

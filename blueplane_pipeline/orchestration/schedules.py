@@ -1,10 +1,10 @@
-"""Schedules: pruning old runs (analytics rollups register their own)."""
+"""Every schedule: pruning old runs, and the daily rollup of the analytics."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from blueplane_pipeline.orchestration.jobs import prune_runs_job
+from blueplane_pipeline.orchestration.jobs import analytics_job, prune_runs_job
 
 prune_runs_schedule = dg.ScheduleDefinition(
     job=prune_runs_job,
@@ -12,3 +12,11 @@ prune_runs_schedule = dg.ScheduleDefinition(
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Hourly: delete finished runs older than 2 days beyond the newest 200.",
 )
+
+# Rolls the daily metrics up even on days without new events (e.g. "no outcome after
+# 10 minutes" turning pending calls into interrupted ones), shortly after midnight UTC.
+analytics_daily_schedule = dg.ScheduleDefinition(
+    name="analytics_daily_schedule", job=analytics_job, cron_schedule="10 0 * * *",
+    execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING)
+
+SCHEDULES = [prune_runs_schedule, analytics_daily_schedule]

@@ -1,24 +1,35 @@
-"""``redis_stream_sensor``: launch ``ingest_job`` when the stream has lag or the spool has files."""
+"""Every sensor of the code location.
 
+- ``redis_stream_sensor``: launches ``ingest_job`` when the stream has lag, unacknowledged
+  entries or the spool has files, and never while an ingest run is in flight.
+- ``analytics_automation_sensor``: declarative automation, the analytics after each ingest.
+- ``analytics_catchup_sensor``: the analytics for events stored outside Dagster.
+- one import sensor per platform with an ``Importer``: stats only; the job reads.
+"""
+
+
+import hashlib
 
 import dagster as dg
 
 from blueplane_pipeline.capture import spool
-from blueplane_pipeline.core import config
 from blueplane_pipeline.ingest.trigger import ingest_decision
-from blueplane_pipeline.orchestration.jobs import analytics_catchup_job, ingest_job
+from blueplane_pipeline.orchestration.jobs import (
+    IMPORT_JOBS,
+    IN_FLIGHT,
+    analytics_catchup_job,
+    ingest_job,
+)
+from blueplane_pipeline.orchestration.resources import BlueplaneResource
 
-IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
-             dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 
-
-def _stream_state() -> tuple[int | None, int | None, str | None]:
+def _stream_state(url: str) -> tuple[int | None, int | None, str | None]:
     import redis
 
     from blueplane_pipeline.ingest import stream
 
     try:
-        r = stream.client(timeout=2.0)
+        r = stream.client(url, timeout=2.0)
         try:
             s = stream.state(r)
         finally:
@@ -32,29 +43,16 @@ def _stream_state() -> tuple[int | None, int | None, str | None]:
            default_status=dg.DefaultSensorStatus.RUNNING,
            description="Launches ingest_job when blueplane:events has lag or the spool has files; "
                        "skips while an ingest run is queued or running.")
-def redis_stream_sensor(context: dg.SensorEvaluationContext):
+def redis_stream_sensor(context: dg.SensorEvaluationContext, blueplane: BlueplaneResource):
     in_flight = len(context.instance.get_run_records(
         dg.RunsFilter(job_name=ingest_job.name, statuses=IN_FLIGHT), limit=5))
-    lag, pending, error = (None, None, None) if in_flight else _stream_state()
-    files = 0 if in_flight else len(spool.pending_files(config.spool_dir()))
+    lag, pending, error = (None, None, None) if in_flight else _stream_state(blueplane.stream_url)
+    files = 0 if in_flight else len(spool.pending_files(blueplane.spool_dir))
     launch, reason = ingest_decision(in_flight=in_flight, lag=lag, pending=pending,
                                      spool_files=files, redis_error=error)
     if not launch:
         return dg.SkipReason(reason)
     return dg.RunRequest(tags={"blueplane/reason": reason[:200]})
-
-
-def _analytics_backlog() -> dict:
-    from blueplane_pipeline.read.queries import analytics_backlog
-    from blueplane_pipeline.storage.db import connect
-
-    if not config.db_path().exists():
-        return {}
-    conn = connect(config.db_path(), readonly=True)
-    try:
-        return analytics_backlog(conn)
-    finally:
-        conn.close()
 
 
 @dg.sensor(job=analytics_catchup_job, minimum_interval_seconds=30,
@@ -63,12 +61,82 @@ def _analytics_backlog() -> dict:
                        "for them and no run is in flight: covers events stored outside Dagster "
                        "(`blueplane import`, `blueplane ingest`), which declarative automation "
                        "cannot see.")
-def analytics_catchup_sensor(context: dg.SensorEvaluationContext):
+def analytics_catchup_sensor(context: dg.SensorEvaluationContext, blueplane: BlueplaneResource):
     in_flight = context.instance.get_run_records(dg.RunsFilter(statuses=IN_FLIGHT), limit=1)
     if in_flight:
         return dg.SkipReason("a run is in flight; the analytics are checked again next tick")
-    backlog = _analytics_backlog()
+    from blueplane_pipeline.read.queries import analytics_backlog
+
+    conn = blueplane.reader()
+    if conn is None:
+        return dg.SkipReason("no database yet")
+    try:
+        backlog = analytics_backlog(conn)
+    finally:
+        conn.close()
     events, days = backlog.get("events_waiting") or 0, backlog.get("days_waiting") or 0
     if not events and not days:
         return dg.SkipReason("the analytics are up to date")
     return dg.RunRequest(tags={"blueplane/reason": f"{events} events, {days} days waiting"})
+
+
+# Declarative automation: the analytics assets (eager-like conditions) refresh after each
+# ingest run without a person; running by default so `blueplane up` keeps tables fresh.
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "analytics_automation_sensor",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=10,
+)
+
+
+# ------------------------------------------------------------------ import sensors
+
+def _fingerprint(items: list[tuple]) -> str:
+    return hashlib.blake2b(repr(sorted(items)).encode(), digest_size=12).hexdigest()
+
+
+def import_decision(context: dg.SensorEvaluationContext, job_name: str, changed: list[tuple],
+                    what: str):
+    """Launch unless a run is in flight, nothing changed, or exactly these changes were
+    already requested (a file that cannot be read must not launch a run every tick)."""
+    in_flight = context.instance.get_run_records(
+        dg.RunsFilter(job_name=job_name, statuses=IN_FLIGHT), limit=1)
+    if in_flight:
+        return dg.SkipReason(f"a {job_name} run is already in flight")
+    if not changed:
+        return dg.SkipReason(f"no {what} changed")
+    mark = _fingerprint(changed)
+    if context.cursor == mark:
+        return dg.SkipReason(f"{len(changed)} {what} unchanged since the last requested run")
+    context.update_cursor(mark)
+    return dg.RunRequest(tags={"blueplane/reason": f"{len(changed)} {what} new or changed"})
+
+
+def _import_sensor(platform, job: dg.JobDefinition) -> dg.SensorDefinition:
+    importer = platform.attr("IMPORTER")
+    what = f"{platform.label} {importer.what}"
+
+    @dg.sensor(name=f"{platform.name}_import_sensor", job=job,
+               minimum_interval_seconds=importer.sensor_interval_s,
+               default_status=dg.DefaultSensorStatus.RUNNING,
+               description=f"Requests {job.name} when {what} grew or appeared "
+                           "(stats only; the job reads).")
+    def import_sensor(context: dg.SensorEvaluationContext, blueplane: BlueplaneResource):
+        from blueplane_pipeline.sources.offsets import load_states_readonly
+
+        states = load_states_readonly(blueplane.db_path, importer.state_source)
+        changed = importer.changed(states, importer.default_dirs())
+        return import_decision(context, job.name, changed, what)
+
+    return import_sensor
+
+
+def _import_sensors() -> list[dg.SensorDefinition]:
+    from blueplane_pipeline.core import platforms
+
+    return [_import_sensor(platforms.get(name), job) for name, job in IMPORT_JOBS.items()]
+
+
+IMPORT_SENSORS = _import_sensors()
+SENSORS = [redis_stream_sensor, automation_sensor, analytics_catchup_sensor, *IMPORT_SENSORS]

@@ -92,8 +92,12 @@ def save_states(conn: sqlite3.Connection, states: Iterable[FileState]) -> int:
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.executemany(
-            "INSERT OR REPLACE INTO import_offsets (path, source, dev, inode, size, mtime_ns,"
-            " byte_offset, lines, head_hash, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+            "INSERT INTO import_offsets (path, source, dev, inode, size, mtime_ns,"
+            " byte_offset, lines, head_hash, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (path) DO UPDATE SET source = excluded.source, dev = excluded.dev,"
+            " inode = excluded.inode, size = excluded.size, mtime_ns = excluded.mtime_ns,"
+            " byte_offset = excluded.byte_offset, lines = excluded.lines,"
+            " head_hash = excluded.head_hash, updated_at = excluded.updated_at", rows)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -1,4 +1,6 @@
-"""SQLite connections: WAL, busy timeout, one writer, read-only readers."""
+"""SQLite connections (WAL, busy timeout, one writer, read-only readers) and the few
+SQLite-only statements the rest of the code needs, so they live here and nowhere else:
+schema introspection, the schema version, checkpoints, integrity checks."""
 
 from __future__ import annotations
 
@@ -47,3 +49,37 @@ def open_db(path: Path | str) -> sqlite3.Connection:
     conn = connect(path)
     migrate(conn)
     return conn
+
+
+def existing_tables(conn: sqlite3.Connection) -> set[str]:
+    """Names of the tables (and views) in the database."""
+    return {r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+
+
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() \
+        is not None
+
+
+def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    """Column names of ``table`` in order (empty when it does not exist)."""
+    return [row[0] for row in conn.execute(
+        "SELECT name FROM pragma_table_info(?) ORDER BY cid", (table,))]
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The migration number the database is at (0 for an empty file)."""
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def checkpoint(conn: sqlite3.Connection) -> None:
+    """Copy the WAL into the database file where no reader needs it (never blocks)."""
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def readable(conn: sqlite3.Connection, *, thorough: bool = False) -> None:
+    """Raise ``sqlite3.DatabaseError`` unless the file reads as a database (``thorough``: a
+    quick integrity check, which a copy torn mid-write fails)."""
+    conn.execute("PRAGMA quick_check" if thorough else "SELECT count(*) FROM sqlite_master"
+                 ).fetchone()

@@ -186,7 +186,7 @@ STORAGE_TABLE_DOCS: dict[str, dict] = {
             "source_file": "Transcript file",
             "source_line": "Line number in that file",
             "raw_seq": "raw_events.seq of the line",
-            "platform": "the assistant that made the API call (`claude_code`, …; see `core.platforms`)",
+            "platform": "the assistant that made the API call (`claude_code`, …)",
         },
     },
     "token_usage_state": {

@@ -1,1 +1,7 @@
-"""Dagster assets, one module per domain."""
+"""Dagster assets, one module per domain; ``ASSETS`` is what the definitions load."""
+
+from blueplane_pipeline.orchestration.assets.analytics import ANALYTICS_ASSETS
+from blueplane_pipeline.orchestration.assets.raw import raw_events
+from blueplane_pipeline.orchestration.assets.token_usage import token_usage
+
+ASSETS = [raw_events, token_usage, *ANALYTICS_ASSETS]

@@ -13,11 +13,11 @@ import dagster as dg
 from blueplane_pipeline.analytics.insights import refresh_insights
 from blueplane_pipeline.analytics.rollups import refresh_rollups
 from blueplane_pipeline.analytics.session_refresh import refresh_sessions
+from blueplane_pipeline.orchestration.jobs import ANALYTICS_GROUP
 from blueplane_pipeline.orchestration.resources import BlueplaneResource
 from blueplane_pipeline.storage.analytics_docs import TABLE_DOCS
-from blueplane_pipeline.storage.db import open_db
 
-GROUP = "analytics"
+GROUP = ANALYTICS_GROUP
 RAW = dg.AssetKey("raw_events")
 TOKEN_USAGE = dg.AssetKey("token_usage")
 
@@ -63,7 +63,7 @@ ROLLUP_SPECS = [
 
 def _run(blueplane: BlueplaneResource, refresh, **kwargs):
     """One refresh step on its own writer connection (migrated first)."""
-    conn = open_db(blueplane.db_path)
+    conn = blueplane.writer()
     try:
         return refresh(conn, **kwargs)
     finally:
@@ -111,14 +111,3 @@ def insights(context: dg.AssetExecutionContext, blueplane: BlueplaneResource):
 
 
 ANALYTICS_ASSETS = [session_tables, daily_rollups, insights]
-
-analytics_job = dg.define_asset_job(
-    "analytics_job", selection=dg.AssetSelection.groups(GROUP),
-    executor_def=dg.in_process_executor,
-    description="Refresh every analytics table (incremental; full_rebuild in config).")
-
-# Rolls the daily metrics up even on days without new events (e.g. "no outcome after
-# 10 minutes" turning pending calls into interrupted ones), shortly after midnight UTC.
-analytics_daily_schedule = dg.ScheduleDefinition(
-    name="analytics_daily_schedule", job=analytics_job, cron_schedule="10 0 * * *",
-    execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING)

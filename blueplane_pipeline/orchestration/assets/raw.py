@@ -20,7 +20,8 @@ from blueplane_pipeline.runtime import logs
 )
 def raw_events(context: dg.AssetExecutionContext, blueplane: BlueplaneResource):
     logs.setup("ingest")
-    stats = ingest(blueplane.db_path, blueplane.stream_url, trigger=f"dagster:{context.run.run_id}")
+    stats = ingest(blueplane.db_path, blueplane.stream_url, spool_dir=blueplane.spool_dir,
+                   trigger=f"dagster:{context.run.run_id}")
     if stats.redis_error:
         context.log.warning(stats.redis_error)
     d = stats.as_dict()

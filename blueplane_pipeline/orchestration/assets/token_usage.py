@@ -5,7 +5,6 @@ import dagster as dg
 
 from blueplane_pipeline.core.pricing import load_price_table
 from blueplane_pipeline.orchestration.resources import BlueplaneResource
-from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.usage.store import refresh
 
 
@@ -23,7 +22,7 @@ from blueplane_pipeline.usage.store import refresh
     ),
 )
 def token_usage(blueplane: BlueplaneResource) -> dg.MaterializeResult:
-    conn = open_db(blueplane.db_path)
+    conn = blueplane.writer()
     try:
         stats = refresh(conn, load_price_table())
         total = conn.execute("SELECT count(*) FROM token_usage").fetchone()[0]
@@ -40,5 +39,3 @@ def token_usage(blueplane: BlueplaneResource) -> dg.MaterializeResult:
         "seconds": dg.MetadataValue.float(round(stats.seconds, 4)),
     })
 
-
-TOKEN_USAGE_ASSETS = [token_usage]

@@ -38,6 +38,7 @@ from blueplane_pipeline.core.times import epoch_to_iso, utc_now
 from blueplane_pipeline.sources.offsets import FileState, load_states, save_states
 from blueplane_pipeline.sources.sink import EventSink
 from blueplane_pipeline.sources.stats import SentStats
+from blueplane_pipeline.storage.db import existing_tables, readable
 
 SOURCE = "cursor_db"
 WORKSPACE_KEYS = ("composer.composerData", "aiService.prompts", "aiService.generations")
@@ -131,7 +132,7 @@ class open_readonly:
         if is_wal(self.path):
             try:
                 self.conn = _connect_ro(self.path)
-                self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                readable(self.conn)
                 return self.conn
             except sqlite3.OperationalError:
                 if self.conn is not None:
@@ -151,7 +152,7 @@ class open_readonly:
                 shutil.copyfile(wal, f"{copy}-wal")
             try:
                 conn = sqlite3.connect(copy, check_same_thread=False)
-                conn.execute("PRAGMA quick_check").fetchone()  # a copy torn mid-write fails
+                readable(conn, thorough=True)  # a copy torn mid-write fails
                 return conn
             except sqlite3.DatabaseError as exc:
                 last = exc
@@ -176,7 +177,7 @@ def _connect_ro(path: Path) -> sqlite3.Connection:
 
 def read_items(conn: sqlite3.Connection, scope: str) -> Iterator[tuple[str, bytes]]:
     """The (key, raw value) pairs we import from one database, and only those."""
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    tables = existing_tables(conn)
     if scope != "global" and "ItemTable" in tables:
         marks = ",".join("?" * len(WORKSPACE_KEYS))
         yield from _rows(conn, f"SELECT key, value FROM ItemTable WHERE key IN ({marks})",
@@ -441,8 +442,9 @@ def _save_keys(conn: sqlite3.Connection, db_path: str, seen: dict[str, str]) -> 
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.executemany(
-            "INSERT OR REPLACE INTO cursor_import_keys (db_path, item_key, content_hash,"
-            " updated_at) VALUES (?,?,?,?)",
+            "INSERT INTO cursor_import_keys (db_path, item_key, content_hash, updated_at)"
+            " VALUES (?,?,?,?) ON CONFLICT (db_path, item_key) DO UPDATE SET"
+            " content_hash = excluded.content_hash, updated_at = excluded.updated_at",
             [(db_path, k, h, now) for k, h in seen.items()])
         conn.execute("COMMIT")
     except BaseException:

@@ -1,0 +1,38 @@
+"""docs/architecture.md stays true: every path it names exists, every room is described."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "blueplane_pipeline"
+DOC = (ROOT / "docs" / "architecture.md").read_text()
+PATH = re.compile(r"`([A-Za-z_][\w./-]*(?:\.py|/))`")
+
+
+def _rooms() -> dict[str, str]:
+    """room -> its description, from the table of rooms."""
+    rows = re.findall(r"^\| `([\w]+/)` \| (.+) \|$", DOC, re.M)
+    return dict(rows)
+
+
+def test_every_room_of_the_package_is_described():
+    on_disk = {p.name + "/" for p in PACKAGE.iterdir()
+               if p.is_dir() and not p.name.startswith(("_", "."))}
+    assert set(_rooms()) == on_disk
+
+
+def test_every_path_in_a_room_exists():
+    for room, text in _rooms().items():
+        for name in PATH.findall(text):
+            candidates = [PACKAGE / room / name, PACKAGE / name]
+            assert any(c.exists() for c in candidates), f"{room}: {name} does not exist"
+
+
+def test_every_other_path_named_exists():
+    rest = DOC.split("## Which room for which change")[1] + DOC.split("## The rooms")[1].split(
+        "| room |")[0] + DOC.split("`definitions.py` only assembles")[1].split("##")[0]
+    for name in PATH.findall(rest):
+        candidates = [ROOT / name, PACKAGE / name, ROOT / "tests" / Path(name).name]
+        assert any(c.exists() for c in candidates), f"{name} does not exist"
