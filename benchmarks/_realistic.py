@@ -1,4 +1,4 @@
-"""Realistic Claude Code hook envelopes, built from the real data in ``../shared/fixtures``.
+"""Realistic Claude Code hook envelopes, built from the real data in ``tests/fixtures/real``.
 
 Benchmarks must run on events of the sizes and shapes users really produce, not on toy
 dicts. Each real transcript is replayed as the hooks would have seen it: SessionStart,
@@ -26,7 +26,7 @@ from blueplane_pipeline.core.envelope import dumps, make_envelope
 from blueplane_pipeline.core.privacy import filter_payload
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(os.environ.get("BLUEPLANE_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+FIXTURES = Path(os.environ.get("BLUEPLANE_FIXTURES", ROOT / "tests" / "fixtures" / "real"))
 CLAUDE_HOME = FIXTURES / "claude_home"
 HOOK_PAYLOADS = FIXTURES / "hook_payloads"
 

@@ -3,7 +3,7 @@
 Target (DESIGN.md): median hook wall time <= 2x ``python -c pass`` in the same venv.
 Each variant is one way the hook can be registered; runs are interleaved round-robin so
 that load from other processes on the machine hits every variant alike. The payloads are
-the real hook payloads in ``../shared/fixtures/hook_payloads``, delivered to the embedded
+the real hook payloads in ``tests/fixtures/real/hook_payloads``, delivered to the embedded
 Redis (and, in the "redis down" rows, to the spool).
 
 Bytecode is compiled first (as ``pip install`` does): this environment may set
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import print_info  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(os.environ.get("BLUEPLANE_FIXTURES", ROOT.parent / "shared" / "fixtures"))
+FIXTURES = Path(os.environ.get("BLUEPLANE_FIXTURES", ROOT / "tests" / "fixtures" / "real"))
 
 
 def payloads() -> list[bytes]:

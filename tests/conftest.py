@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-FIXTURES = Path(os.environ.get("BLUEPLANE_FIXTURES", SHARED / "fixtures"))
+# Real data recorded by other people's Claude Code (tests/fixtures/real/README.md: provenance).
+FIXTURES = Path(os.environ.get("BLUEPLANE_FIXTURES",
+                               Path(__file__).resolve().parent / "fixtures" / "real"))
 HOOK_PAYLOADS = FIXTURES / "hook_payloads"
 CLAUDE_HOME = FIXTURES / "claude_home"
 

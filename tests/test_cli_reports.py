@@ -20,7 +20,7 @@ from blueplane_cli.main import cli
 from tests._telemetry_db import build_from_fixtures, file_digest, temp_home
 
 DOCTACON = "38cc65a3-09b0-4865-aafd-d4f65d638a61"
-# ccusage 20.0.24 over the same transcripts (../shared/fixtures/README.md).
+# ccusage 20.0.24 over the same transcripts (tests/fixtures/real/README.md).
 CCUSAGE = {"input_tokens": 1_711, "output_tokens": 78_687, "cache_creation_tokens": 482_714,
            "cache_read_tokens": 10_428_883, "cost_usd": 6.5944}
 
