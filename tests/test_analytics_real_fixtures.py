@@ -1,4 +1,4 @@
-"""Analytics on the real transcripts and hook logs in ../shared/fixtures.
+"""Analytics on the real transcripts and hook logs in tests/fixtures/real.
 
 Every expected number is derived by hand from the fixture files; the derivation is written
 next to it (line numbers are 1-based lines of the .jsonl file).
