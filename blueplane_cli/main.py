@@ -36,7 +36,24 @@ COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
-    """A click group that imports a subcommand's module only when it is used."""
+    """A click group that imports a subcommand's module only when it is used, and turns
+    any failure a command left unhandled into one error line (``blueplane_cli.errors``)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt,
+                SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            import os
+
+            if os.environ.get("BLUEPLANE_DEBUG"):
+                raise
+            from blueplane_cli.errors import describe
+
+            click.echo(f"Error: {describe(exc)}", err=True)
+            ctx.exit(1)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(COMMANDS) | set(super().list_commands(ctx)))

@@ -20,16 +20,33 @@ SUFFIX = ".jsonl"
 
 def write(spool_dir: Path | str, lines: list[bytes]) -> Path | str:
     """Append ``lines`` (one JSON document each) as a new spool file; return its path (a
-    string when ``spool_dir`` is one: the hook passes strings to stay clear of pathlib)."""
+    string when ``spool_dir`` is one: the hook passes strings to stay clear of pathlib).
+
+    All or nothing: on any failure (a full disk) the temporary file is removed and the
+    error raised, so ingest never sees a partial file."""
     name = f"{time.time_ns()}-{os.getpid()}-{os.urandom(3).hex()}"
     tmp = os.path.join(spool_dir, f".{name}.tmp")
     final = os.path.join(spool_dir, f"{name}{SUFFIX}")
+    data = memoryview(b"".join(line.rstrip(b"\n") + b"\n" for line in lines))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, b"".join(line.rstrip(b"\n") + b"\n" for line in lines))
-    finally:
-        os.close(fd)
-    os.rename(tmp, final)
+        try:
+            while data:  # a full disk may take part of a write without an error
+                written = os.write(fd, data)
+                if written <= 0:
+                    raise OSError(28, "No space left on device", tmp)
+                data = data[written:]
+        finally:
+            os.close(fd)
+        os.rename(tmp, final)
+    except BaseException:
+        # Never leave a temporary file behind (the caller logs the failure). Not
+        # contextlib.suppress: the hook would pay for importing contextlib.
+        try:  # noqa: SIM105
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
     return final if isinstance(spool_dir, str) else spool_dir / f"{name}{SUFFIX}"
 
 

@@ -10,6 +10,7 @@ and duplicates nothing.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -64,12 +65,13 @@ class IngestStats:
         ordered = sorted(self.batch_ms)
         return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
-    def add(self, result: WriteResult, elapsed_ms: float) -> None:
+    def add(self, result: WriteResult, elapsed_ms: float, *, timed: bool = True) -> None:
         self.events_stored += result.stored
         self.duplicates += result.duplicates
         self.raw_bytes += result.raw_bytes
         self.stored_bytes += result.stored_bytes
-        self.batch_ms.append(elapsed_ms)
+        if timed:
+            self.batch_ms.append(elapsed_ms)
         if result.first_seq is not None:
             self.first_seq = self.first_seq or result.first_seq
             self.last_seq = result.last_seq
@@ -133,9 +135,16 @@ def ingest(
             stats.trimmed = stream.trim_acknowledged(r)
             stats.lag_after = stream.state(r).lag
         stats.seconds = time.perf_counter() - t0
-        _record_run(conn, stats, started, trigger)
-        # Once per run rather than inside some batch: keeps the WAL short for readers.
-        checkpoint(conn)
+        try:
+            _record_run(conn, stats, started, trigger)
+        except sqlite3.OperationalError as exc:  # e.g. the disk filled after the last commit
+            log.warning("could not record the run (its events are stored): %s", exc)
+        # Once per run rather than inside some batch: keeps the WAL short for readers. A
+        # failed checkpoint loses nothing (the WAL is durable): a warning, not a failure.
+        try:
+            checkpoint(conn)
+        except sqlite3.Error as exc:
+            log.warning("WAL checkpoint failed (nothing lost): %s", exc)
     finally:
         conn.close()
     log.info("ingest done %s", stats.as_dict())
@@ -175,7 +184,14 @@ def _drain_stream(r, writer, stats, batch_size, max_events, progress, *, pending
 
 
 def _store_entries(r, writer, stats, entries, progress, after_commit) -> None:
-    """Normalise, commit, then acknowledge one batch; count failures toward the DLQ."""
+    """Normalise, commit, then acknowledge one batch; count failures toward the DLQ.
+
+    Whatever goes wrong with one entry (not an envelope, a value SQLite cannot hold, a bug
+    of ours on some odd input) counts as a failed delivery of that entry, never of the
+    batch: after ``MAX_FAILURES`` it is dead-lettered and the stream moves on. Only an
+    environmental failure (the database locked, read-only or full) fails the whole run,
+    and then nothing is acknowledged, so the next run retries everything.
+    """
     from blueplane_pipeline.ingest import stream
 
     stats.events_read += len(entries)
@@ -191,18 +207,44 @@ def _store_entries(r, writer, stats, entries, progress, after_commit) -> None:
             good_ids.append(eid)
         except InvalidEvent as exc:
             failed[eid] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - one odd entry must not stall the stream
+            failed[eid] = f"cannot normalise: {type(exc).__name__}: {exc}"[:500]
     t = time.perf_counter()
-    result = writer.write(good)
-    stats.add(result, (time.perf_counter() - t) * 1000)
+    stored_ids = _write_isolating(writer, stats, good, good_ids, failed)
+    stats.batch_ms.append((time.perf_counter() - t) * 1000)
     if after_commit is not None:
-        after_commit(good_ids)
-    stream.ack(r, good_ids)  # only after the commit above
+        after_commit(stored_ids)
+    stream.ack(r, stored_ids)  # only after the commit above
     if failed:
         stats.failed += len(failed)
         stats.dead_lettered += stream.record_failures(
             r, failed, {eid: f for eid, f in entries if eid in failed})
     if progress:
         progress(stats)
+
+
+def _write_isolating(writer, stats, events: list[NormalEvent], ids: list[bytes],
+                     failed: dict[bytes, str]) -> list[bytes]:
+    """Write the batch; if it fails for a reason of its own (not the database's), write its
+    events one by one so the culprit is found and the rest are stored. Returns the ids of
+    what is now committed."""
+    try:
+        stats.add(writer.write(events), 0.0, timed=False)
+        return ids
+    except sqlite3.OperationalError:
+        raise  # locked, read-only, disk full: the run fails, nothing is acknowledged
+    except Exception:  # noqa: BLE001 - one of them is odd: find which
+        pass
+    stored: list[bytes] = []
+    for event, eid in zip(events, ids, strict=True):
+        try:
+            stats.add(writer.write([event]), 0.0, timed=False)
+            stored.append(eid)
+        except sqlite3.OperationalError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            failed[eid] = f"cannot store: {type(exc).__name__}: {exc}"[:500]
+    return stored
 
 
 def _drain_spool(spool_path: Path, writer, stats, batch_size: int, r) -> None:
@@ -226,19 +268,27 @@ def _drain_spool(spool_path: Path, writer, stats, batch_size: int, r) -> None:
             stats.spool_files += 1
             stats.spool_events += n_good
             stats.events_read += n_good + len(bad)
-            path.unlink()
+            # Another ingest may have stored the same file at the same time: its events
+            # were duplicates here (event_id is unique) and the file is already gone.
+            path.unlink(missing_ok=True)
         good.clear()
         done.clear()
 
     for path in spool.pending_files(spool_path):
         bad: dict[bytes, str] = {}
         n_good = 0
-        for line in spool.read_lines(path):
+        try:
+            lines = list(spool.read_lines(path))
+        except FileNotFoundError:
+            continue  # another ingest drained it between the listing and now
+        for line in lines:
             try:
                 good.append(normalise(line))
                 n_good += 1
             except InvalidEvent as exc:
                 bad[line] = f"spool {path.name}: {exc}"
+            except Exception as exc:  # noqa: BLE001 - as for stream entries
+                bad[line] = f"spool {path.name}: cannot normalise: {type(exc).__name__}"
         done.append((path, n_good, bad))
         if len(good) >= batch_size:
             flush()

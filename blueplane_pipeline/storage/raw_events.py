@@ -9,6 +9,7 @@ unique, so delivering an event twice stores it once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -185,7 +186,10 @@ class RawEventWriter:
                 [(s, b, lo, hi) for (s, b), (lo, hi) in spans.items()])
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # A failed COMMIT (disk full, I/O error) may already have rolled back: then
+            # ROLLBACK itself fails and would hide the real error.
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
             self._kinds.clear()  # ids handed out inside the rolled-back transaction are void
             self._sessions.clear()
             raise
