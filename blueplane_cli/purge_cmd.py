@@ -63,6 +63,7 @@ def purge(before: str, yes: bool, as_json: bool) -> None:
     finally:
         conn.close()
     result = {k: v for k, v in vars(stats).items() if k != "rebuild_ids"}
+    result.update(_purge_redis(cutoff))
     if as_json:
         emit_json(result)
         return
@@ -72,6 +73,38 @@ def purge(before: str, yes: bool, as_json: bool) -> None:
     if stats.sessions_to_rebuild or stats.days_marked:
         click.echo(f"{stats.sessions_to_rebuild:,} sessions and {stats.days_marked:,} days will "
                    "be recomputed by the next refresh (`blueplane refresh`).")
+    if result.get("redis_error"):
+        click.echo(f"warning: {result['redis_error']}", err=True)
+    elif result.get("aof_rewritten"):
+        click.echo(f"Redis: {result['dead_letters_deleted']:,} dead letters deleted, "
+                   "append-only file rewritten (no purged event is left on disk).")
+
+
+def _purge_redis(cutoff: int) -> dict:
+    """Dead letters before the cutoff go too, and the embedded Redis rewrites its AOF, which
+    otherwise keeps every event ever sent (ingested ones included) in plain text."""
+    import redis
+
+    from blueplane_pipeline.ingest import stream
+    from blueplane_pipeline.runtime import redis_server
+
+    out: dict = {"dead_letters_deleted": 0, "aof_rewritten": False}
+    try:
+        started = redis_server.start()
+        try:
+            r = stream.client(timeout=10)
+            try:
+                out["dead_letters_deleted"] = stream.drop_dead_letters_before(r, cutoff)
+            finally:
+                r.close()
+            out["aof_rewritten"] = redis_server.rewrite_aof()
+        finally:
+            if started:
+                redis_server.stop()
+    except (redis.RedisError, OSError, redis_server.RedisUnavailable) as exc:
+        out["redis_error"] = (f"Redis could not be cleaned ({exc}); run `blueplane purge` "
+                              "again once it runs, or copies stay in its append-only file")
+    return out
 
 
 def _run(purging, conn, cutoff: int, quiet: bool):

@@ -112,6 +112,12 @@ def dead_letter_now(r: redis.Redis, entries: dict[bytes, str]) -> None:
     pipe.execute()
 
 
+def drop_dead_letters_before(r: redis.Redis, cutoff_ms: int) -> int:
+    """Delete dead-lettered entries queued before ``cutoff_ms`` (their id is the time they
+    were dead-lettered, never before the event was captured); return how many."""
+    return r.xtrim(config.DLQ_KEY, minid=f"{cutoff_ms}-0", approximate=False)
+
+
 @dataclass
 class StreamState:
     length: int

@@ -15,6 +15,7 @@ from pathlib import Path
 from blueplane_pipeline.core import config
 
 MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux, 104 on macOS
+AOF_REWRITE_MIN_MB = 1
 
 
 class RedisUnavailable(RuntimeError):
@@ -90,6 +91,11 @@ def write_conf() -> Path:
                 "daemonize yes",
                 "appendonly yes",
                 "appendfsync everysec",
+                # Every event ever sent stays in the AOF until it is rewritten; ingested
+                # events are trimmed from the stream, so a rewrite past a small size keeps
+                # at most a few MB of them on disk (Redis' default waits for 64 MB).
+                f"auto-aof-rewrite-min-size {AOF_REWRITE_MIN_MB}mb",
+                "auto-aof-rewrite-percentage 100",
                 "save \"\"",
                 "protected-mode yes",
                 "maxmemory-policy noeviction",
@@ -132,3 +138,32 @@ def stop(timeout: float = 10.0) -> bool:
 
     terminate(pid, group=False, timeout=timeout)
     return True
+
+
+def rewrite_aof(timeout: float = 60.0) -> bool:
+    """Rewrite the embedded server's append-only file down to what Redis holds now, so
+    nothing trimmed or deleted survives in it; waits until the rewrite is done. Starts the
+    server for the rewrite if it is not running (and stops it again). False when there is
+    no embedded server to rewrite (an external Redis)."""
+    if not config.uses_embedded_redis():
+        return False
+    from blueplane_pipeline.ingest import stream
+
+    started = start()
+    try:
+        r = stream.client(timeout=timeout)
+        try:
+            r.bgrewriteaof()
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                info = r.info("persistence")
+                if not (info.get("aof_rewrite_in_progress")
+                        or info.get("aof_rewrite_scheduled")):
+                    return True
+                time.sleep(0.05)
+            raise RedisUnavailable(f"the AOF rewrite did not finish within {timeout:.0f}s")
+        finally:
+            r.close()
+    finally:
+        if started:
+            stop()

@@ -83,3 +83,12 @@ def readable(conn: sqlite3.Connection, *, thorough: bool = False) -> None:
     quick integrity check, which a copy torn mid-write fails)."""
     conn.execute("PRAGMA quick_check" if thorough else "SELECT count(*) FROM sqlite_master"
                  ).fetchone()
+
+
+def compact(conn: sqlite3.Connection) -> None:
+    """Leave no copy of deleted rows anywhere in the database's files: move the WAL into
+    the file and truncate it, then rebuild the file without free pages (``VACUUM``).
+    Takes the write lock for as long as the rebuild lasts."""
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("VACUUM")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from blueplane_pipeline.analytics.state import write_transaction
 from blueplane_pipeline.core.times import iso_ms
 from blueplane_pipeline.storage.codec import Codec
+from blueplane_pipeline.storage.db import compact
 
 SESSION_TABLES = ("sessions", "tool_calls", "turns", "file_edits")
 BLOCKS_PER_TRANSACTION = 50  # keeps each write lock short so ingest can interleave
@@ -101,6 +102,9 @@ def purge(conn: sqlite3.Connection, cutoff: int,
     if "sessions" in tables:
         _purge_derived(conn, cutoff, straddling_raw, stats)
     _lower_watermarks(conn, tables, stats)
+    # secure_delete zeroes what the purge freed, but the WAL and the old pages still hold
+    # copies until they are checkpointed and the file is rebuilt.
+    compact(conn)
     stats.seconds = round(time.perf_counter() - t0, 3)
     return stats
 
