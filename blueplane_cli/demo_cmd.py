@@ -42,22 +42,23 @@ def demo(home: str, keep_redis: bool) -> None:
     from blueplane_pipeline.core import config
     from blueplane_pipeline.runtime import redis_server
 
-    click.echo(f"1/4 starting the embedded Redis on unix://{config.redis_socket()}")
+    step = _Steps(5)
+    step(f"starting the embedded Redis on unix://{config.redis_socket()}")
     try:
         started = redis_server.start()
     except redis_server.RedisUnavailable as exc:
         fail(str(exc))
     try:
         events = sample_events()
-        click.echo(f"2/4 sending {len(events)} Claude Code hook events through blueplane-hook")
+        step(f"sending {len(events)} Claude Code hook events through blueplane-hook")
         for line in events:
             subprocess.run(hook_command(), input=line, check=True, stdout=subprocess.DEVNULL)
-        click.echo("3/5 running Dagster's ingest_job (stream -> telemetry.db)")
+        step("running Dagster's ingest_job (stream -> telemetry.db)")
         result = _run_ingest_job()
-        click.echo("4/5 stored events:")
+        step("stored events:")
         _show(config.db_path())
         click.echo(result)
-        click.echo("5/5 materializing token_usage and the analytics assets with Dagster")
+        step("materializing token_usage and the analytics assets with Dagster")
         _run_analytics()
         _show_tool_calls(config.db_path())
     finally:
@@ -65,6 +66,17 @@ def demo(home: str, keep_redis: bool) -> None:
             redis_server.stop()
     click.echo(f"\nDatabase: {config.db_path()}\nNext: `BLUEPLANE_HOME={home} blueplane status`, "
                "or `blueplane up` to run Dagster's UI and sensors on your own data.")
+
+
+class _Steps:
+    """Numbers the demo's steps ``1/N`` … ``N/N`` (the count is stated once)."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done = total, 0
+
+    def __call__(self, text: str) -> None:
+        self.done += 1
+        click.echo(f"{self.done}/{self.total} {text}")
 
 
 def _run_ingest_job() -> str:

@@ -142,6 +142,7 @@ def test_instance_yaml_limits_ingest_and_disables_telemetry(bp_home):
     home = ensure_instance()
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.telemetry_enabled is False
+        assert instance.nux_enabled is False  # no "Join the Dagster community" email dialog
         limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
         assert {"key": INGEST_TAG, "limit": 1} in limits
         assert type(instance.event_log_storage).__name__ == "ConsolidatedSqliteEventLogStorage"

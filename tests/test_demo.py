@@ -37,6 +37,9 @@ def test_demo_runs_hook_ingest_job_and_analytics(tmp_path, monkeypatch):
     failed = {e["tool_use_id"] for e in sent if e["hook_event_name"] == "PostToolUseFailure"}
     assert {k for k, v in calls.items() if v == "error"} == failed
     assert f"{len(sent)} stored" in res.stdout
+    steps = [ln.split(" ", 1)[0] for ln in res.stdout.splitlines() if ln[:1].isdigit()
+             and "/" in ln.split(" ", 1)[0]]
+    assert steps == [f"{i}/{len(steps)}" for i in range(1, len(steps) + 1)], steps
     # The embedded Redis the demo started is shut down again (it removes its pid file).
     assert not (home / "redis" / "redis.pid").exists()
     shutil.rmtree(home)

@@ -1,8 +1,10 @@
 """Our own ``dagster.yaml`` under ``$BLUEPLANE_HOME/dagster`` (``DAGSTER_HOME``).
 
-Why not Dagster's defaults: they send telemetry, write one event-log SQLite file per run and
-let ingest runs pile up. Here telemetry is off, the event log is one consolidated SQLite file,
-ingest runs are limited to one at a time by tag, and sensor ticks are purged.
+Why not Dagster's defaults: they send telemetry, greet every new user with a dialog asking
+for an email ("Join the Dagster community"), write one event-log SQLite file per run and let
+ingest runs pile up. Here telemetry and that dialog are off, the event log is one
+consolidated SQLite file, ingest runs are limited to one at a time by tag, and sensor ticks
+are purged.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ INGEST_TAG = "blueplane/ingest"
 TEMPLATE = """\
 # Written by blueplane; edits are overwritten by `blueplane up`.
 telemetry:
+  enabled: false
+nux:
   enabled: false
 local_artifact_storage:
   module: dagster._core.storage.root
