@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from blueplane_pipeline.analytics.metrics import (
+    PRODUCTIVITY_FORMULA,
+    acceptance_rate,
+    error_rate,
+    productivity,
+    user_modified_share,
+)
 from blueplane_pipeline.read import queries as q
 from mcp_server.models import (
     AcceptancePatterns,
@@ -22,13 +29,6 @@ from mcp_server.reading import filters, known_project, normalise_ext, reading, w
 from mcp_server.tools_metrics import Platform
 
 MIN_DECIDED = 3  # fewer decisions than this say nothing about a group
-PRODUCTIVITY_FORMULA = (
-    "Per day and over the period: active_hours = active_s ÷ 3600 (active time: gaps between "
-    "consecutive events, each capped at 5 minutes, per turn); accepted_edits_per_active_hour "
-    "= edits_accepted ÷ active_hours; lines_per_active_hour = (lines_added + lines_removed) ÷ "
-    "active_hours; cost_per_accepted_edit = cost_usd ÷ edits_accepted. Undefined (null) when "
-    "the divisor is 0. Inputs are the columns of metrics_daily (docs/metrics.md)."
-)
 
 
 def _acceptance_row(row: dict) -> AcceptanceRow:
@@ -39,11 +39,9 @@ def _total(rows: list[dict]) -> dict:
     keys = ("edits", "accepted", "rejected", "user_modified", "reedited_within_5m",
             "lines_added", "lines_removed")
     out = {k: sum(r[k] for r in rows) for k in keys}
-    decided = out["accepted"] + out["rejected"]
     out["key"] = None
-    out["acceptance_rate"] = out["accepted"] / decided if decided else None
-    out["user_modified_share"] = (out["user_modified"] / out["accepted"]
-                                  if out["accepted"] else None)
+    out["acceptance_rate"] = acceptance_rate(out["accepted"], out["rejected"])
+    out["user_modified_share"] = user_modified_share(out["user_modified"], out["accepted"])
     return out
 
 
@@ -124,27 +122,19 @@ def get_error_patterns(period: str = "7d", tool: str | None = None,
         flt = filters(platform, project)
         groups = q.error_breakdown(conn, cur, flt, tool=tool)
         counts = q.call_counts(conn, cur, flt, tool=tool)
-    executed = counts["success"] + counts["errors"]
     return ErrorPatterns(
         period=cur.label, calls=counts["calls"],
         failed_calls=counts["errors"] + counts["rejected"] + counts["interrupted"],
-        error_rate=counts["errors"] / executed if executed else None,
+        error_rate=error_rate(counts["errors"], counts["success"]),
         groups=[ErrorGroup(**g) for g in groups], findings=error_findings(groups, counts))
 
 
 def _productivity(key: str, row: dict) -> ProductivityDay:
-    hours = row["active_s"] / 3600
     return ProductivityDay(
         day=key, sessions=row["sessions"], prompts=row["prompts"],
-        active_hours=round(hours, 3), tool_calls=row["tool_calls"],
-        edits_accepted=row["edits_accepted"], lines_added=row["lines_added"],
-        lines_removed=row["lines_removed"], cost_usd=round(row["cost_usd"], 6),
-        accepted_edits_per_active_hour=(round(row["edits_accepted"] / hours, 3)
-                                        if hours else None),
-        lines_per_active_hour=(round((row["lines_added"] + row["lines_removed"]) / hours, 3)
-                               if hours else None),
-        cost_per_accepted_edit=(round(row["cost_usd"] / row["edits_accepted"], 6)
-                                if row["edits_accepted"] else None))
+        tool_calls=row["tool_calls"], edits_accepted=row["edits_accepted"],
+        lines_added=row["lines_added"], lines_removed=row["lines_removed"],
+        cost_usd=round(row["cost_usd"], 6), **productivity(row))
 
 
 def analyze_productivity(period: str = "30d", platform: Platform | None = None,
@@ -227,8 +217,7 @@ def _tool_findings(conn, cur, tool: str) -> list[Finding]:
                         + (f"; tools seen: {', '.join(known)}" if known else ""))
     t = rows[0]
     counts = q.call_counts(conn, cur)
-    executed = counts["success"] + counts["errors"]
-    overall = counts["errors"] / executed if executed else None
+    overall = error_rate(counts["errors"], counts["success"])
     out = [Finding(
         kind="performance",
         statement=(f"{tool}: {t['calls']} calls, error rate {fmt_rate(t['error_rate'])} vs "

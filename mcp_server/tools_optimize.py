@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from blueplane_pipeline.analytics.metrics import percentile, rejection_rate
 from blueplane_pipeline.core import config
 from blueplane_pipeline.read import queries as q
 from blueplane_pipeline.read import search as text_search
@@ -79,7 +80,7 @@ def cautions(calls: list[dict], stats: dict[str, ToolStat], where: str) -> list[
     out = []
     for s in ranked(stats)[::-1]:
         executed = s.success + s.errors
-        refused = s.rejected / s.calls if s.calls else 0
+        refused = rejection_rate(s.rejected, s.calls) or 0
         if not ((executed >= 3 and (s.error_rate or 0) >= CAUTION_RATE)
                 or (s.calls >= 3 and refused >= CAUTION_RATE)):
             continue
@@ -189,10 +190,10 @@ def strategy_findings(turns: list[dict], all_turns: list[dict], ext_rows: list[d
     if wins:
         lost = [t for t in turns if not turn_succeeded(t)]
         effort = {
-            "median_calls_succeeded": _median([t["tool_calls"] for t in wins]),
-            "median_active_s_succeeded": _median([t["active_s"] for t in wins]),
-            "median_calls_other": _median([t["tool_calls"] for t in lost]),
-            "median_active_s_other": _median([t["active_s"] for t in lost]),
+            "median_calls_succeeded": percentile([t["tool_calls"] for t in wins], 50),
+            "median_active_s_succeeded": percentile([t["active_s"] for t in wins], 50),
+            "median_calls_other": percentile([t["tool_calls"] for t in lost], 50),
+            "median_active_s_other": percentile([t["active_s"] for t in lost], 50),
         }
         out.append(Finding(
             kind="effort",
@@ -224,9 +225,3 @@ def strategy_findings(turns: list[dict], all_turns: list[dict], ext_rows: list[d
 
 def _pending(stat: ToolStat) -> int:
     return stat.calls - stat.success - stat.errors - stat.rejected - stat.interrupted
-
-
-def _median(values: list[float]) -> float | None:
-    from blueplane_pipeline.analytics.percentiles import percentile
-
-    return percentile(values, 50)

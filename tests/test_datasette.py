@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from datasette.app import Datasette
 
-from blueplane_pipeline.analytics.percentiles import percentile
+from blueplane_pipeline.analytics.metrics import percentile
 from blueplane_pipeline.datasette.config import (
     DASHBOARD_SLUG,
     PLUGINS_DIR,

@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 from mcp import Client
 
-from blueplane_pipeline.analytics.percentiles import percentile
+from blueplane_pipeline.analytics.metrics import percentile
 from blueplane_pipeline.storage.analytics_docs import TABLE_DOCS
 from mcp_server.server import READ_TOOLS, WRITE_TOOLS, build_server
 from tests._telemetry_db import build_from_fixtures, file_digest, temp_home

@@ -22,7 +22,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from blueplane_pipeline.analytics.percentiles import p50_p95_p99
+from blueplane_pipeline.analytics.metrics import (
+    acceptance_rate,
+    daily_rates,
+    error_rate,
+    interruption_rate,
+    p50_p95_p99,
+    rejection_rate,
+    user_modified_share,
+)
 from blueplane_pipeline.core.times import iso_dt, parse_iso_ms
 from blueplane_pipeline.storage.db import connect
 
@@ -247,7 +255,7 @@ def _window(where: _Where, window: Window, *, day_col: str = "day",
 
 
 def latency_percentiles(values: Iterable[float]) -> dict[str, float | None]:
-    """p50/p95/p99 of ``values``, exact (``analytics.percentiles``, as the rollups use)."""
+    """p50/p95/p99 of ``values``, exact (``analytics.metrics``, as the rollups use)."""
     return dict(zip(LATENCIES, p50_p95_p99(list(values)), strict=True))
 
 
@@ -272,15 +280,7 @@ def _grouped_latencies(conn: sqlite3.Connection, key_sql: str, where: _Where,
 
 def derive_rates(row: dict) -> dict:
     """Fill the rates of ``docs/metrics.md`` from summed counters (never average rates)."""
-    executed = row.get("tool_success", 0) + row.get("tool_errors", 0)
-    decided = row.get("edits_accepted", 0) + row.get("edits_rejected", 0)
-    calls = row.get("tool_calls", 0)
-    row["error_rate"] = row.get("tool_errors", 0) / executed if executed else None
-    row["interruption_rate"] = row.get("tool_interrupted", 0) / calls if calls else None
-    row["acceptance_rate"] = row.get("edits_accepted", 0) / decided if decided else None
-    accepted = row.get("edits_accepted", 0)
-    row["user_modified_share"] = (row.get("edits_user_modified", 0) / accepted
-                                  if accepted else None)
+    row.update(daily_rates(row))
     return row
 
 
@@ -431,15 +431,14 @@ def tool_performance(conn: sqlite3.Connection, window: Window, filters: Filters 
     out = []
     for (name, server, sessions, calls, ok, err, rej, intr, pend, is_edit, modified, added,
          removed, slowest) in conn.execute(sql, where.params):
-        executed = ok + err
         row = {
             "tool_name": name, "mcp_server": server, "sessions": sessions, "calls": calls,
             "success": ok, "errors": err, "rejected": rej, "interrupted": intr,
             "pending": pend,
-            "error_rate": err / executed if executed else None,
-            "rejection_rate": rej / calls if calls else None,
-            "interruption_rate": intr / calls if calls else None,
-            "acceptance_rate": (ok / (ok + rej) if is_edit and ok + rej else None),
+            "error_rate": error_rate(err, ok),
+            "rejection_rate": rejection_rate(rej, calls),
+            "interruption_rate": interruption_rate(intr, calls),
+            "acceptance_rate": acceptance_rate(ok, rej) if is_edit else None,
             "user_modified": modified, "lines_added": added, "lines_removed": removed,
             "latency_max_ms": slowest,
         }
@@ -689,10 +688,8 @@ def acceptance_breakdown(conn: sqlite3.Connection, window: Window, filters: Filt
         " coalesce(sum(lines_removed), 0) AS lines_removed"
         f" FROM file_edits{where.sql()} GROUP BY 1 ORDER BY edits DESC, key", where.params))
     for row in rows:
-        decided = row["accepted"] + row["rejected"]
-        row["acceptance_rate"] = row["accepted"] / decided if decided else None
-        row["user_modified_share"] = (row["user_modified"] / row["accepted"]
-                                      if row["accepted"] else None)
+        row["acceptance_rate"] = acceptance_rate(row["accepted"], row["rejected"])
+        row["user_modified_share"] = user_modified_share(row["user_modified"], row["accepted"])
     return rows
 
 

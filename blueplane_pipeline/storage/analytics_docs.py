@@ -313,11 +313,14 @@ def render_markdown() -> str:
         "rejected), accepted = the edit executed. **user-modified share** = accepted edits the "
         "user modified ÷ accepted edits.",
         "- **error rate** = errors ÷ executed calls (success + error); **interruption rate** = "
-        "interrupted ÷ calls.",
+        "interrupted ÷ calls. Every rate is a ratio of summed counts (never an average of "
+        "rates), NULL when its divisor is 0; the formulas live in "
+        "`blueplane_pipeline/analytics/metrics.py` (Python and SQL forms).",
         "- **percentiles** (p50, p95, p99) are exact over all values in the group "
         "(linear interpolation between the closest ranks, like numpy's default), never "
         "averages of averages. Over a multi-day window, compute them from `tool_calls.latency_ms`"
-        " (`blueplane_pipeline.analytics.percentiles.percentile`).",
+        " (`blueplane_pipeline.analytics.metrics.percentile`, the one method everything uses, "
+        "ingest's batch timings included; `blueplane_percentile` in Datasette).",
         f"- **active time** = {IDLE}, per turn, summed.",
         "- **day** = UTC calendar day.",
         "- **lines added/removed** = '+'/'-' lines of the edit's structuredPatch (as Claude Code "
