@@ -44,9 +44,9 @@ def usage() -> None:
 
 def _load(grain: str, since: str | None, until: str | None, project: str | None,
           tz_name: str | None):
+    from blueplane_cli.reading import reader
     from blueplane_pipeline.core import config
     from blueplane_pipeline.read.usage import report_rows
-    from blueplane_pipeline.storage.db import connect
     from blueplane_pipeline.usage.timeframe import TimeframeError, day_bounds, resolve_timezone
 
     try:
@@ -54,27 +54,17 @@ def _load(grain: str, since: str | None, until: str | None, project: str | None,
         since_ms, until_ms = day_bounds(since, until, tz)
     except TimeframeError as exc:
         fail(str(exc))
-    db = config.db_path()
-    if not db.exists():
+    if not config.db_path().exists():
         return [], tz
-    import sqlite3
-
     from blueplane_pipeline.core.pricing import PriceListError
 
-    try:
-        conn = connect(db, readonly=True)
-    except sqlite3.Error as exc:
-        fail(f"cannot open {db}: {exc}")
-    try:
-        with _progress(conn) as tick:
-            rows, origin = report_rows(conn, grain, since_ms=since_ms, until_ms=until_ms,
-                                       project=project, on_event=tick)
-    except PriceListError as exc:
-        fail(f"{exc} (`blueplane pricing reset` goes back to the shipped list)")
-    except sqlite3.DatabaseError as exc:
-        fail(f"cannot read {db}: {exc}")
-    finally:
-        conn.close()
+    with reader() as conn:
+        try:
+            with _progress(conn) as tick:
+                rows, origin = report_rows(conn, grain, since_ms=since_ms, until_ms=until_ms,
+                                           project=project, on_event=tick)
+        except PriceListError as exc:
+            fail(f"{exc} (`blueplane pricing reset` goes back to the shipped list)")
     if origin == "events":
         click.echo("(computed from stored transcript events: the token_usage table is not "
                    "built yet; `blueplane up` keeps it current and makes this instant)", err=True)
@@ -87,10 +77,10 @@ def _progress(conn):
     stored transcript event is read). Elsewhere a no-op."""
     import sys
 
-    from blueplane_pipeline.read.usage import has_rows
+    from blueplane_pipeline.read.connect import has_rows
     from blueplane_pipeline.usage.events import count_transcript_events
 
-    if not sys.stderr.isatty() or has_rows(conn):
+    if not sys.stderr.isatty() or has_rows(conn, "token_usage"):
         yield None
         return
     from rich.progress import Progress

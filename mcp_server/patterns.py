@@ -1,4 +1,4 @@
-"""Pure pattern mining over turns and tool calls (rows from ``queries.turn_calls``).
+"""Pure pattern mining over turns and tool calls (rows from ``read.breakdowns.turn_calls``).
 
 Everything the optimisation tools say is computed here from measured outcomes, and every
 finding carries the counts it rests on. Small samples are ranked by the Wilson lower bound

@@ -1,9 +1,10 @@
 """``blueplane-mcp``: Blueplane's telemetry over MCP (stdio).
 
-Every read tool answers from ``telemetry.db`` through ``blueplane_pipeline.read.queries`` on a
-read-only connection and carries the read-only annotation; the two tracking tools write
-events into the stream, never the database. Startup imports only the MCP SDK and the
-standard-library query layer, so the server answers its first request quickly.
+Every read tool answers from ``telemetry.db`` through the read API
+(``blueplane_pipeline.read``) on a read-only connection and carries the read-only
+annotation; the two tracking tools write events into the stream, never the database.
+Startup imports only the MCP SDK and the standard-library read API, so the server answers
+its first request quickly.
 """
 
 from __future__ import annotations

@@ -12,7 +12,11 @@ from blueplane_pipeline.analytics.metrics import (
     productivity,
     user_modified_share,
 )
-from blueplane_pipeline.read import queries as q
+from blueplane_pipeline.read.breakdowns import acceptance_breakdown, call_counts, error_breakdown
+from blueplane_pipeline.read.filters import Filters
+from blueplane_pipeline.read.insights import list_insights
+from blueplane_pipeline.read.summary import aggregate, summary
+from blueplane_pipeline.read.tools import tool_names, tool_performance
 from mcp_server.models import (
     AcceptancePatterns,
     AcceptanceRow,
@@ -25,8 +29,7 @@ from mcp_server.models import (
     ProductivityDay,
 )
 from mcp_server.patterns import fmt_ms, fmt_rate
-from mcp_server.reading import filters, known_project, normalise_ext, reading, window
-from mcp_server.tools_metrics import Platform
+from mcp_server.reading import Platform, filters, known_project, normalise_ext, reading, window
 
 MIN_DECIDED = 3  # fewer decisions than this say nothing about a group
 
@@ -76,7 +79,7 @@ def acceptance_findings(groups: dict[str, list[dict]], overall: dict) -> list[Fi
     return out
 
 
-def analyze_acceptance_patterns(period: str = "30d", platform: Platform | None = None,
+def analyze_acceptance_patterns(period: str = "30d", platform: Platform = None,
                                 project: str | None = None) -> AcceptancePatterns:
     """Edit acceptance (accepted ÷ decided) by tool, file type, model and day, the share
     the user modified before accepting, churn, and the groups that stand out."""
@@ -84,7 +87,7 @@ def analyze_acceptance_patterns(period: str = "30d", platform: Platform | None =
     with reading() as conn:
         known_project(conn, project)
         flt = filters(platform, project)
-        groups = {by: q.acceptance_breakdown(conn, cur, flt, by)
+        groups = {by: acceptance_breakdown(conn, cur, flt, by)
                   for by in ("tool", "file_ext", "model", "day")}
     overall = _total(groups["tool"])
     return AcceptancePatterns(
@@ -112,7 +115,7 @@ def error_findings(groups: list[dict], counts: dict, limit: int = 3) -> list[Fin
 
 
 def get_error_patterns(period: str = "7d", tool: str | None = None,
-                       platform: Platform | None = None,
+                       platform: Platform = None,
                        project: str | None = None) -> ErrorPatterns:
     """Failed, rejected and interrupted tool calls grouped by tool and error class, with
     how many sessions each touched, when it was last seen and an example message."""
@@ -120,8 +123,8 @@ def get_error_patterns(period: str = "7d", tool: str | None = None,
     with reading() as conn:
         known_project(conn, project)
         flt = filters(platform, project)
-        groups = q.error_breakdown(conn, cur, flt, tool=tool)
-        counts = q.call_counts(conn, cur, flt, tool=tool)
+        groups = error_breakdown(conn, cur, flt, tool=tool)
+        counts = call_counts(conn, cur, flt, tool=tool)
     return ErrorPatterns(
         period=cur.label, calls=counts["calls"],
         failed_calls=counts["errors"] + counts["rejected"] + counts["interrupted"],
@@ -137,7 +140,7 @@ def _productivity(key: str, row: dict) -> ProductivityDay:
         cost_usd=round(row["cost_usd"], 6), **productivity(row))
 
 
-def analyze_productivity(period: str = "30d", platform: Platform | None = None,
+def analyze_productivity(period: str = "30d", platform: Platform = None,
                          project: str | None = None) -> Productivity:
     """Output per active hour, per day and over the period (accepted edits and lines per
     active hour, cost per accepted edit), with the formula and its inputs."""
@@ -145,8 +148,8 @@ def analyze_productivity(period: str = "30d", platform: Platform | None = None,
     with reading() as conn:
         known_project(conn, project)
         flt = filters(platform, project)
-        days = q.aggregate(conn, cur, flt, group_by="day")
-        total = q.summary(conn, cur, flt)
+        days = aggregate(conn, cur, flt, group_by="day")
+        total = summary(conn, cur, flt)
     rows = [_productivity(d["key"], d) for d in days if d["key"]]
     findings = []
     rated = [d for d in rows if d.accepted_edits_per_active_hour is not None
@@ -186,14 +189,14 @@ def get_contextual_insights(file_ext: str | None = None, tool: str | None = None
             known_project(conn, value)
             findings = _project_findings(conn, cur, value)
         stored = [InsightRow(**{k: i[k] for k in InsightRow.model_fields})
-                  for i in q.list_insights(conn) if i["subject"] == value]
+                  for i in list_insights(conn, subject=value)]
     return ContextualInsights(context=kind, value=value, period=cur.label, findings=findings,
                               stored_insights=stored)
 
 
 def _ext_findings(conn, cur, ext: str) -> list[Finding]:
-    rows = q.acceptance_breakdown(conn, cur, by="tool", file_ext=ext)
-    everywhere = _total(q.acceptance_breakdown(conn, cur, by="tool"))
+    rows = acceptance_breakdown(conn, cur, by="tool", file_ext=ext)
+    everywhere = _total(acceptance_breakdown(conn, cur, by="tool"))
     mine = _total(rows)
     out = [Finding(
         kind="acceptance",
@@ -210,13 +213,13 @@ def _ext_findings(conn, cur, ext: str) -> list[Finding]:
 
 
 def _tool_findings(conn, cur, tool: str) -> list[Finding]:
-    rows = q.tool_performance(conn, cur, tool=tool)
+    rows = tool_performance(conn, cur, tool=tool)
     if not rows:
-        known = q.tool_names(conn, limit=15)
+        known = tool_names(conn, limit=15)
         raise ToolError(f"no calls of {tool!r} in this period"
                         + (f"; tools seen: {', '.join(known)}" if known else ""))
     t = rows[0]
-    counts = q.call_counts(conn, cur)
+    counts = call_counts(conn, cur)
     overall = error_rate(counts["errors"], counts["success"])
     out = [Finding(
         kind="performance",
@@ -232,8 +235,8 @@ def _tool_findings(conn, cur, tool: str) -> list[Finding]:
 
 
 def _project_findings(conn, cur, project: str) -> list[Finding]:
-    mine = q.summary(conn, cur, q.Filters(project=project))
-    every = q.summary(conn, cur)
+    mine = summary(conn, cur, Filters(project=project))
+    every = summary(conn, cur)
     out = [Finding(
         kind="summary",
         statement=(f"{project}: {mine['sessions']} sessions, {mine['tool_calls']} tool calls, "
@@ -243,7 +246,7 @@ def _project_findings(conn, cur, project: str) -> list[Finding]:
                    f"), cost ${mine['cost_usd']:.2f}"),
         evidence={k: mine[k] for k in ("sessions", "tool_calls", "tool_errors",
                                        "edits_accepted", "edits_rejected", "cost_usd")})]
-    tools = q.tool_performance(conn, cur, q.Filters(project=project))[:5]
+    tools = tool_performance(conn, cur, Filters(project=project))[:5]
     if tools:
         out.append(Finding(
             kind="top_tools",
@@ -251,15 +254,15 @@ def _project_findings(conn, cur, project: str) -> list[Finding]:
                 f"{t['tool_name']} ({t['calls']} calls, errors {fmt_rate(t['error_rate'])})"
                 for t in tools),
             evidence={"tools": [t["tool_name"] for t in tools]}))
-    out += _failure_findings(conn, cur, flt=q.Filters(project=project), label="its calls")
+    out += _failure_findings(conn, cur, flt=Filters(project=project), label="its calls")
     return out
 
 
-def _failure_findings(conn, cur, *, label: str, flt: q.Filters | None = None,
+def _failure_findings(conn, cur, *, label: str, flt: Filters | None = None,
                       tool: str | None = None, file_ext: str | None = None) -> list[Finding]:
-    flt = flt or q.Filters()
-    groups = q.error_breakdown(conn, cur, flt, tool=tool, file_ext=file_ext)
-    counts = q.call_counts(conn, cur, flt, tool=tool, file_ext=file_ext)
+    flt = flt or Filters()
+    groups = error_breakdown(conn, cur, flt, tool=tool, file_ext=file_ext)
+    counts = call_counts(conn, cur, flt, tool=tool, file_ext=file_ext)
     if not groups:
         return [Finding(kind="failures", statement=f"No failed {label} in this period "
                         f"({counts['calls']} calls)", evidence={"calls": counts["calls"]})]

@@ -25,7 +25,7 @@ def sql_value(expression: str, **columns: int) -> float | None:
 COUNTS = (0, 1, 3, 7)
 
 
-@pytest.mark.parametrize(("a", "b"), itertools.product(COUNTS, COUNTS))
+@pytest.mark.parametrize(("a", "b"), list(itertools.product(COUNTS, COUNTS)))
 def test_sql_and_python_forms_of_each_rate_agree(a, b):
     assert sql_value(metrics.error_rate_sql("e", "s"), e=a, s=b) == metrics.error_rate(a, b)
     assert sql_value(metrics.acceptance_rate_sql("x", "r"), x=a, r=b) == \

@@ -45,7 +45,7 @@ def redis_stream_sensor(context: dg.SensorEvaluationContext):
 
 
 def _analytics_backlog() -> dict:
-    from blueplane_pipeline.read.queries import analytics_backlog
+    from blueplane_pipeline.read.backlog import analytics_backlog
     from blueplane_pipeline.storage.db import connect
 
     if not config.db_path().exists():

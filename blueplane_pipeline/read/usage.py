@@ -7,6 +7,8 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 
 from blueplane_pipeline.core.pricing import PriceTable
+from blueplane_pipeline.read.connect import has_rows
+from blueplane_pipeline.read.sql import Where
 from blueplane_pipeline.usage.cost import message_cost
 from blueplane_pipeline.usage.dedup import dedupe
 from blueplane_pipeline.usage.events import count_transcript_events, transcript_records
@@ -16,18 +18,15 @@ from blueplane_pipeline.usage.reports import UsageRow
 QUARTER_MS = 900_000
 
 
-def _where(since_ms: int | None, until_ms: int | None, project: str | None) -> tuple[str, list]:
-    clauses, params = [], []
+def _where(since_ms: int | None, until_ms: int | None, project: str | None) -> Where:
+    where = Where()
     if since_ms is not None:
-        clauses.append("ts_ms >= ?")
-        params.append(since_ms)
+        where.add("ts_ms >= ?", since_ms)
     if until_ms is not None:
-        clauses.append("ts_ms < ?")
-        params.append(until_ms)
+        where.add("ts_ms < ?", until_ms)
     if project is not None:
-        clauses.append("project = ?")
-        params.append(project)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+        where.add("project = ?", project)
+    return where
 
 
 _SUMS = ("sum(input_tokens), sum(output_tokens), sum(cache_creation_tokens),"
@@ -39,7 +38,8 @@ def query_rows(conn: sqlite3.Connection, grain: str, *, since_ms: int | None = N
                until_ms: int | None = None, project: str | None = None) -> list[UsageRow]:
     """Rows for a report: ``quarter`` (summed per quarter hour and model: periods),
     ``session`` (summed per session and model) or ``message`` (one per message: blocks)."""
-    where, params = _where(since_ms, until_ms, project)
+    found = _where(since_ms, until_ms, project)
+    where, params = found.sql(), found.params
     if grain == "quarter":
         sql = (f"SELECT min(ts_ms), max(ts_ms), NULL, NULL, model, {_SUMS} FROM token_usage"
                f"{where} GROUP BY ts_ms / {QUARTER_MS}, model")
@@ -82,19 +82,12 @@ def _rows(records: Iterable[UsageRecord], prices: PriceTable, since_ms: int | No
                        source == "unknown_model" and rec.total_tokens > 0)
 
 
-def has_rows(conn: sqlite3.Connection) -> bool:
-    try:
-        return conn.execute("SELECT 1 FROM token_usage LIMIT 1").fetchone() is not None
-    except sqlite3.OperationalError:  # table not migrated yet (older database)
-        return False
-
-
 def report_rows(conn: sqlite3.Connection, grain: str, *, since_ms: int | None = None,
                 until_ms: int | None = None, project: str | None = None,
                 on_event: Callable[[], None] | None = None) -> tuple[list[UsageRow], str]:
     """Rows for a report and where they came from: ``table`` (``token_usage``), ``events``
     (computed from raw transcript events: the table is not built yet) or ``none``."""
-    if has_rows(conn):
+    if has_rows(conn, "token_usage"):
         return query_rows(conn, grain, since_ms=since_ms, until_ms=until_ms,
                           project=project), "table"
     if not count_transcript_events(conn):

@@ -47,3 +47,28 @@ def open_db(path: Path | str) -> sqlite3.Connection:
     conn = connect(path)
     migrate(conn)
     return conn
+
+
+# The SQLite-specific questions readers ask, in one place (readers never spell PRAGMA or
+# sqlite_master themselves, so a second engine needs only these).
+
+
+def existing_tables(conn: sqlite3.Connection, *, views: bool = False) -> set[str]:
+    """Names of the tables in the database (and of its views, with ``views``)."""
+    kinds = "('table', 'view')" if views else "('table')"
+    return {r[0] for r in conn.execute(f"SELECT name FROM sqlite_master WHERE type IN {kinds}")}
+
+
+def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
+    """Column names of ``table``, in order (empty when there is no such table)."""
+    return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The schema version the file was migrated to (``storage.migrations``)."""
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def check_readable(conn: sqlite3.Connection) -> None:
+    """Raise ``sqlite3.DatabaseError`` unless the file is an SQLite database."""
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
