@@ -7,7 +7,6 @@ ccusage's JSON shape and field names, so scripts written for ccusage keep workin
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Callable
 
@@ -56,14 +55,16 @@ def _load(grain: str, since: str | None, until: str | None, project: str | None,
         fail(str(exc))
     if not config.db_path().exists():
         return [], tz
-    from blueplane_pipeline.core.pricing import PriceListError
-
     with reader() as conn:
         try:
             with _progress(conn) as tick:
                 rows, origin = report_rows(conn, grain, since_ms=since_ms, until_ms=until_ms,
-                                           project=project, on_event=tick)
-        except PriceListError as exc:
+                                           project=project, tz=tz, on_event=tick)
+        except ValueError as exc:  # prices are read only when token_usage is not built yet
+            from blueplane_pipeline.core.pricing import PriceListError
+
+            if not isinstance(exc, PriceListError):
+                raise
             fail(f"{exc} (`blueplane pricing reset` goes back to the shipped list)")
     if origin == "events":
         click.echo("(computed from stored transcript events: the token_usage table is not "
@@ -78,12 +79,13 @@ def _progress(conn):
     import sys
 
     from blueplane_pipeline.read.connect import has_rows
-    from blueplane_pipeline.usage.events import count_transcript_events
 
     if not sys.stderr.isatty() or has_rows(conn, "token_usage"):
         yield None
         return
     from rich.progress import Progress
+
+    from blueplane_pipeline.usage.events import count_transcript_events
 
     with Progress(transient=True, console=_stderr_console()) as bar:
         task = bar.add_task("Reading transcript events", total=count_transcript_events(conn))
@@ -104,13 +106,17 @@ def _stderr_console():
 
 
 def _emit(report: dict) -> None:
-    click.echo(json.dumps(report, indent=2, sort_keys=True))
+    """The report as indented JSON with sorted keys (orjson: a year of days in ~1 ms, where
+    the standard library's indenting encoder, written in Python, took ~15)."""
+    import orjson
+
+    click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
 
 
 def _period(period: str, since, until, project, breakdown, tz_name, as_json, week_start=6):
     from blueplane_pipeline.usage.reports import period_report
 
-    rows, tz = _load("quarter", since, until, project, tz_name)
+    rows, tz = _load("day", since, until, project, tz_name)
     report = period_report(rows, period, tz, week_start=week_start)
     if as_json:
         _emit(report)
