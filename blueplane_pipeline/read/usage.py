@@ -51,8 +51,10 @@ def local_day_key(conn: sqlite3.Connection, tz: tzinfo, since_ms: int | None,
     local days, and a year holds ~365 groups per model instead of ~2,000 quarters.
     """
     bounds = _where(since_ms, until_ms, None)
-    lo, hi = conn.execute(f"SELECT min(ts_ms), max(ts_ms) FROM token_usage{bounds.sql()}",
-                          bounds.params).fetchone()
+    # Two subqueries: each is one index lookup, where min() and max() together scan it.
+    lo, hi = conn.execute(f"SELECT (SELECT min(ts_ms) FROM token_usage{bounds.sql()}),"
+                          f" (SELECT max(ts_ms) FROM token_usage{bounds.sql()})",
+                          bounds.params * 2).fetchone()
     if lo is None or lo < 2 * DAY_MS:  # (SQLite's / truncates negatives toward zero)
         return f"ts_ms / {QUARTER_MS}"
     spans: list[tuple[int, int | None]] = []  # (end, offset or None: quarters), ascending
