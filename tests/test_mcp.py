@@ -84,6 +84,7 @@ def fake_assistant():
 
 async def test_platform_choices_come_from_the_registry(db, fake_assistant):
     async with Client(build_server()) as client:
+        assert "Claude Code, Cursor and Fake AI sessions" in client.instructions
         tools = {t.name: t for t in (await client.list_tools()).tools}
         for name in ("get_current_metrics", "get_tool_performance", "search_sessions"):
             choices = tools[name].input_schema["properties"]["platform"]["anyOf"][0]["enum"]
