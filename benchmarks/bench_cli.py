@@ -8,13 +8,18 @@ the queries, rendering), timed from outside, as a user would feel it. The databa
 the analytics tables at the scale of ~1M captured events (20k sessions, ~290k tool calls,
 ~95k prompts, ~160k API messages; ``gen_analytics.py``); the raw events themselves are not
 generated because no report reads them. The OS page cache is warm after the first run
-(dropping it would disturb other processes); the first run is printed separately.
+(dropping it would disturb other processes); the first run is printed separately. It also
+writes the bytecode caches an installed package has (``PYTHONDONTWRITEBYTECODE`` is
+dropped for the timed processes, else every run would compile every module again). CPU
+seconds (user + system of the process) are printed beside wall time: on a shared machine
+they move much less with the load.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -45,13 +50,16 @@ def blueplane() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "blueplane_cli.main"]
 
 
-def time_run(args: list[str], env: dict) -> float:
+def time_run(args: list[str], env: dict) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one whole ``blueplane`` process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(blueplane() + args, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.exit(f"blueplane {' '.join(args)} failed: {proc.stderr.strip()}")
-    return elapsed
+    return elapsed, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def bare_python(env: dict, runs: int) -> float:
@@ -74,15 +82,18 @@ def main() -> None:
     home = bench_home(args.db, sessions=args.sessions, prefix="bp-bench-cli-")
     print_info()
     env = {**os.environ, "BLUEPLANE_HOME": str(home), "COLUMNS": "120"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     print(f"python -c pass (median): {bare_python(env, args.runs) * 1000:.0f} ms")
-    print(f"{'command':<48} {'first':>8} {'median':>8} {'max':>8}")
+    print(f"{'command':<48} {'first':>8} {'median':>8} {'max':>8} {'cpu':>8}")
     verdict = None
     for cmd in COMMANDS:
-        first = time_run(cmd, env)
-        times = [time_run(cmd, env) for _ in range(args.runs)]
+        first, _ = time_run(cmd, env)
+        runs = [time_run(cmd, env) for _ in range(args.runs)]
+        times = [wall for wall, _ in runs]
         median = statistics.median(times)
+        cpu = statistics.median(c for _, c in runs)
         print(f"{'blueplane ' + ' '.join(cmd):<48} {first * 1000:>6.0f}ms {median * 1000:>6.0f}ms"
-              f" {max(times) * 1000:>6.0f}ms")
+              f" {max(times) * 1000:>6.0f}ms {cpu * 1000:>6.0f}ms")
         if cmd == ["metrics"]:
             verdict = median
     print(f"target: blueplane metrics <= {TARGET_S} s -> median {verdict:.3f} s: "

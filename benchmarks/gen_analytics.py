@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from blueplane_pipeline.read.queries import latency_percentiles  # noqa: E402
+from blueplane_pipeline.read.latency import latency_percentiles  # noqa: E402
 from blueplane_pipeline.storage.db import open_db  # noqa: E402
 
 # (tool, weight, median latency ms, is_edit)

@@ -36,16 +36,16 @@ def analyze(session_id: str, export_path: Path | None, fmt: str, as_json: bool) 
 
     SESSION is a session id or a unique prefix of one (as `blueplane sessions` shows).
     """
-    from blueplane_pipeline.read import queries
+    from blueplane_pipeline.read.sessions import resolve_session, session_detail
 
     fmt = chosen(fmt, as_json)
     with reader() as conn:
-        resolved, suggestions = queries.resolve_session(conn, session_id)
+        resolved, suggestions = resolve_session(conn, session_id)
         if resolved is None:
             hint = (f"; did you mean {', '.join(suggestions)}?" if suggestions
                     else "; `blueplane sessions` lists them")
             fail(f"no session {session_id!r}{hint}")
-        detail = queries.session_detail(conn, resolved)
+        detail = session_detail(conn, resolved)
     if detail is None:  # deleted between the two reads
         fail(f"no session {session_id!r}")
     for turn in detail["turns"]:

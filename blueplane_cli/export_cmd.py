@@ -20,7 +20,7 @@ SUFFIX = {"json": ".json", "csv": ".csv", "parquet": ".parquet", "markdown": ".m
 
 
 def _tables() -> tuple[str, ...]:
-    from blueplane_pipeline.read.queries import EXPORT_TABLES
+    from blueplane_pipeline.read.export import EXPORT_TABLES
 
     return (*EXPORT_TABLES, "all")
 
@@ -41,29 +41,28 @@ def export(table: str, fmt: str, output: Path | None, since: str | None, until: 
            anonymize: bool, salt: str) -> None:
     """Export a table (or all) as JSON, CSV, Parquet or Markdown, optionally anonymized."""
     from blueplane_cli.anonymize import Anonymizer
-    from blueplane_pipeline.read import queries
+    from blueplane_pipeline.read.export import exportable_tables, iter_table
+    from blueplane_pipeline.read.periods import parse_when
 
-    since_day = queries.parse_when(since)[:10] if since else None
-    until_day = queries.parse_when(until)[:10] if until else None
     anon = Anonymizer(salt) if anonymize else None
     with reader() as conn:
+        since_day = parse_when(since)[:10] if since else None
+        until_day = parse_when(until)[:10] if until else None
         if table == "all":
             folder = output or Path("blueplane-export")
             _make_dir(folder)
-            present = queries.existing_tables(conn)
-            names = [t for t in queries.EXPORT_TABLES if t in present]
+            names = exportable_tables(conn)
             written = []
             for name in _progress(names, "Exporting"):
-                columns, rows = queries.iter_table(conn, name, since_day=since_day,
-                                                   until_day=until_day)
+                columns, rows = iter_table(conn, name, since_day=since_day,
+                                           until_day=until_day)
                 path = folder / f"{name}{SUFFIX[fmt]}"
                 count = write(fmt, columns, _anon(anon, columns, rows), path)
                 written.append((name, count, path))
             for name, count, path in written:
                 click.echo(f"{name}: {count:,} rows -> {path}", err=True)
             return
-        columns, rows = queries.iter_table(conn, table, since_day=since_day,
-                                           until_day=until_day)
+        columns, rows = iter_table(conn, table, since_day=since_day, until_day=until_day)
         if fmt == "parquet" and output is None:
             fail("parquet needs a file: add --output FILE.parquet")
         count = write(fmt, columns, _anon(anon, columns, rows), output)

@@ -109,7 +109,7 @@ def trend(name: str, change: dict) -> str:
 
 
 def span_label(window) -> str:
-    """A ``queries.Window`` for people: ``2026-11-19 → 2026-11-25 UTC``."""
+    """A ``read.periods.Window`` for people: ``2026-11-19 → 2026-11-25 UTC``."""
     if not window.start:
         return "all data"
     if window.whole_days:

@@ -39,11 +39,11 @@ def _short(subject: object) -> str:
 def insights(kind: str | None, severity: str | None, verbose: bool, fmt: str,
              as_json: bool) -> None:
     """Findings from the analytics (error jumps, slow tools, costly sessions...)."""
-    from blueplane_pipeline.read import queries
+    from blueplane_pipeline.read.insights import list_insights
 
     fmt = chosen(fmt, as_json)
     with reader() as conn:
-        rows = queries.list_insights(conn, kind=kind, severity=severity)
+        rows = list_insights(conn, kind=kind, severity=severity)
     if fmt == "json":
         for r in rows:
             with contextlib.suppress(TypeError, ValueError):

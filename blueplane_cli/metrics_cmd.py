@@ -15,14 +15,13 @@ from blueplane_cli.formats import (
     window_dict,
 )
 from blueplane_cli.reading import (
-    PLATFORMS,
-    backlog_note,
+    PlatformChoice,
     complete_period,
     complete_projects,
     note,
     reader,
 )
-from blueplane_pipeline.read.queries import GROUP_BYS, METRICS
+from blueplane_pipeline.read.summary import GROUP_BYS, METRICS
 
 SHOWN = (
     "sessions", "prompts", "active_s", "tool_calls", "tool_errors", "error_rate",
@@ -40,7 +39,7 @@ TOOL_COLUMNS = ("key", "tool_calls", "error_rate", "acceptance_rate", "latency_p
 @click.option("--period", "-p", default="7d", show_default=True,
               shell_complete=complete_period,
               help="1h, 24h (rolling), 7d, 30d (UTC days up to today), <N>h, <N>d or all.")
-@click.option("--platform", type=click.Choice(PLATFORMS), help="Only this assistant.")
+@click.option("--platform", type=PlatformChoice(), help="Only this assistant.")
 @click.option("--project", shell_complete=complete_projects,
               help="Only this project (name or full path).")
 @click.option("--group-by", type=click.Choice(GROUP_BYS),
@@ -53,7 +52,7 @@ TOOL_COLUMNS = ("key", "tool_calls", "error_rate", "acceptance_rate", "latency_p
 def metrics(period: str, platform: str | None, project: str | None, group_by: str | None,
             draw: bool, chart_metric: str, fmt: str, as_json: bool) -> None:
     """Key metrics for a period, with trend arrows against the period before."""
-    from blueplane_pipeline.read import queries
+    from blueplane_pipeline.read import backlog, filters, periods, summary
 
     fmt = chosen(fmt, as_json)
     if chart_metric not in METRICS:
@@ -61,26 +60,26 @@ def metrics(period: str, platform: str | None, project: str | None, group_by: st
                                  param_hint="--chart-metric")
     if draw and not group_by:
         group_by = "day"
-    filters = queries.Filters(platform, project)
+    only = filters.Filters(platform, project)
     with reader() as conn:
-        window, previous = queries.parse_period(period)
-        if filters.project and not queries.project_paths(conn, filters.project):
+        window, previous = periods.parse_period(period)
+        if project and not filters.project_paths(conn, project):
             note(f"no sessions in a project named {project!r} (see `blueplane sessions`)")
         if group_by:
-            rows = queries.aggregate(conn, window, filters, group_by)
+            rows = summary.aggregate(conn, window, only, group_by)
             _grouped(rows, window, group_by, fmt, draw, chart_metric)
             return
-        current = queries.summary(conn, window, filters)
-        before = queries.summary(conn, previous, filters) if previous else None
-        backlog = queries.analytics_backlog(conn)
-    changes = queries.compare(current, before)
+        current = summary.summary(conn, window, only)
+        before = summary.summary(conn, previous, only) if previous else None
+        lag = backlog.analytics_backlog(conn)
+    changes = summary.compare(current, before)
     if fmt == "json":
         emit([], [], fmt, raw={"period": period, "window": window_dict(window),
                                "previous_window": window_dict(previous),
                                "filters": {"platform": platform, "project": project},
                                "metrics": current, "previous": before,
                                "change": {k: v["change"] for k, v in changes.items()},
-                               "backlog": backlog})
+                               "backlog": lag})
         return
     rows = [{"metric": name, "value": current[name],
              "previous": before[name] if before else None,
@@ -99,9 +98,9 @@ def metrics(period: str, platform: str | None, project: str | None, group_by: st
     if not current["sessions"] and not current["tool_calls"] and not current["prompts"]:
         note(f"No activity in this window ({span}). Try --period all, or check "
              "`blueplane status` that capture is running.")
-    lag = backlog_note(backlog)
-    if lag:
-        note(lag)
+    lag_note = backlog.backlog_note(lag)
+    if lag_note:
+        note(lag_note)
 
 
 def _grouped(rows: list[dict], window, group_by: str, fmt: str, draw: bool,

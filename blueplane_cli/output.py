@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import click
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = 1) -> NoReturn:
     """Print one clear error line and exit (never a traceback)."""
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)

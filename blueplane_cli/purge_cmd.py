@@ -31,13 +31,10 @@ def purge(before: str, yes: bool, as_json: bool) -> None:
     db = config.db_path()
     if not db.exists():
         fail(f"no database at {db}: nothing to purge")
-    from blueplane_pipeline.read.queries import open_reader
+    from blueplane_cli.reading import reader
 
-    reader = open_reader(db)
-    try:
-        planned = purging.plan(reader, cutoff)
-    finally:
-        reader.close()
+    with reader() as conn:
+        planned = purging.plan(conn, cutoff)
     if not (planned.events or planned.sessions_deleted or planned.sessions_to_rebuild
             or planned.token_rows):
         if as_json:

@@ -1,8 +1,8 @@
-"""Opening the database for a report: read-only, and one clear line when there is nothing.
+"""Opening the database for a report, and the options every report shares.
 
 Every report command reads through :func:`reader`, so "no database yet", "analytics not
 built yet" and "database from an older schema" read the same everywhere and never end in
-a traceback.
+a traceback (the read API's one error adapter, ``read.connect.reading``).
 """
 
 from __future__ import annotations
@@ -14,32 +14,33 @@ from contextlib import contextmanager
 import click
 
 from blueplane_cli.output import fail
-
-PLATFORMS = ("claude_code", "cursor")
-PERIODS = ("1h", "24h", "7d", "30d", "90d", "all")
+from blueplane_pipeline.core.platforms import assistant_names
 
 
 @contextmanager
 def reader() -> Iterator[sqlite3.Connection]:
     """A read-only connection to ``telemetry.db``; failures become one ``Error:`` line."""
     from blueplane_pipeline.core import config
-    from blueplane_pipeline.read import queries
+    from blueplane_pipeline.read.connect import reading
 
-    try:
-        conn = queries.open_reader(config.db_path())
-    except queries.NoData as exc:
-        fail(str(exc))
-    try:
+    with reading(config.db_path(), fail) as conn:
         yield conn
-    except queries.NoData as exc:
-        fail(str(exc))
-    except ValueError as exc:
-        fail(str(exc))
-    except sqlite3.OperationalError as exc:
-        fail(f"cannot read {config.db_path()} ({exc}): if the schema is older, run "
-             "`blueplane refresh` to migrate and rebuild the analytics")
-    finally:
-        conn.close()
+
+
+class PlatformChoice(click.Choice):
+    """``--platform``: the assistants of the registry (``core.platforms``), read when the
+    option is parsed, so an assistant registered at run time is a valid choice."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        return assistant_names()
+
+    @choices.setter
+    def choices(self, _value: object) -> None:  # click.Choice.__init__ assigns it
+        pass
 
 
 def note(message: str) -> None:
@@ -47,51 +48,26 @@ def note(message: str) -> None:
     click.echo(message, err=True)
 
 
-def backlog_note(backlog: dict) -> str | None:
-    """One line when the analytics lag behind what is stored, else ``None``."""
-    from blueplane_pipeline.read.queries import BACKLOG_CAP
-
-    events, days = backlog.get("events_waiting"), backlog.get("days_waiting")
-    parts = []
-    if events:
-        parts.append(f"{events:,}{'+' if events >= BACKLOG_CAP else ''} stored events")
-    if days:
-        parts.append(f"{days:,} days of rollups")
-    if not parts:
-        return None
-    return (f"Not yet in these numbers: {' and '.join(parts)} waiting for the analytics. "
-            "They catch up when the pipeline refreshes (blueplane up); if they do not, "
-            "check `blueplane status` or run `blueplane refresh`.")
-
-
 def complete_period(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
-    return [p for p in PERIODS if p.startswith(incomplete)]
+    from blueplane_pipeline.read import completion
+
+    return completion.periods(incomplete)
 
 
 def complete_projects(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
     """Shell completion for ``--project``: project names seen in ``sessions``."""
-    return _complete("SELECT DISTINCT project_name FROM sessions WHERE project_name LIKE ?"
-                     " ORDER BY 1 LIMIT 50", incomplete)
+    from blueplane_pipeline.core import config
+    from blueplane_pipeline.read import completion
+
+    return completion.projects(config.db_path(), incomplete)
 
 
 def complete_sessions(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
     """Shell completion for a SESSION argument: newest matching session ids."""
-    return _complete("SELECT session_id FROM sessions WHERE session_id LIKE ?"
-                     " ORDER BY started_at DESC LIMIT 50", incomplete)
-
-
-def _complete(sql: str, incomplete: str) -> list[str]:
     from blueplane_pipeline.core import config
-    from blueplane_pipeline.read import queries
+    from blueplane_pipeline.read import completion
 
-    try:
-        conn = queries.open_reader(config.db_path())
-        try:
-            return [r[0] for r in conn.execute(sql, (incomplete.replace("%", "") + "%",))]
-        finally:
-            conn.close()
-    except (queries.NoData, sqlite3.Error):
-        return []
+    return completion.sessions(config.db_path(), incomplete)
 
 
 def parse_rate(value: str | None) -> float | None:

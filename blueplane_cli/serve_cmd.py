@@ -63,21 +63,19 @@ def serve(host: str | None, port: int | None) -> None:
 
 def schema_note(db) -> str | None:
     """A warning when the file predates this version's schema (tables may be missing)."""
-    from blueplane_pipeline.storage.migrations import latest_version
+    from blueplane_pipeline.read.connect import ReadError, open_reader
+    from blueplane_pipeline.read.schema import schema_lag
 
     try:
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-        finally:
-            conn.close()
+        conn = open_reader(db)
+    except ReadError as exc:
+        return str(exc)
+    try:
+        return schema_lag(conn, db.name)
     except sqlite3.DatabaseError as exc:
         return f"cannot read {db}: {exc}"
-    if version < latest_version():
-        return (f"{db.name} is at schema version {version}, this Blueplane writes "
-                f"{latest_version()}: some tables stay missing until `blueplane ingest` "
-                "(or `blueplane up`) upgrades it")
-    return None
+    finally:
+        conn.close()
 
 
 def port_free(host: str, port: int) -> bool:

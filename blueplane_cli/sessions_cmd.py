@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from blueplane_cli.formats import chosen, emit, format_options, human
-from blueplane_cli.reading import PLATFORMS, complete_projects, note, parse_rate, reader
+from blueplane_cli.reading import PlatformChoice, complete_projects, note, parse_rate, reader
 
 SHOWN = ("session_id", "project_name", "started_at", "duration_s", "prompts", "tool_calls",
          "acceptance_rate", "cost_usd", "title")
@@ -25,7 +25,7 @@ def _cell(column: str, value: object) -> str:
 
 
 @click.command()
-@click.option("--platform", type=click.Choice(PLATFORMS), help="Only this assistant.")
+@click.option("--platform", type=PlatformChoice(), help="Only this assistant.")
 @click.option("--project", shell_complete=complete_projects,
               help="Only this project (name or full path).")
 @click.option("--since", help="Started on or after this day/time (YYYY-MM-DD or ISO-8601).")
@@ -39,22 +39,24 @@ def sessions(platform: str | None, project: str | None, since: str | None, until
              min_acceptance: str | None, limit: int, offset: int, fmt: str,
              as_json: bool) -> None:
     """List sessions, newest first (filters, limit/offset paging)."""
-    from blueplane_pipeline.read import queries
+    from blueplane_pipeline.read.filters import Filters
+    from blueplane_pipeline.read.periods import parse_when
+    from blueplane_pipeline.read.sessions import SESSION_LIST_COLUMNS, list_sessions
 
     fmt = chosen(fmt, as_json)
     rate = parse_rate(min_acceptance)
     with reader() as conn:
-        start = queries.parse_when(since) if since else None
-        end = queries.parse_when(until, end_of_day=True) if until else None
-        rows, total = queries.list_sessions(
-            conn, queries.Filters(platform, project), since=start, until=end,
+        start = parse_when(since) if since else None
+        end = parse_when(until, end_of_day=True) if until else None
+        rows, total = list_sessions(
+            conn, Filters(platform, project), since=start, until=end,
             min_acceptance=rate, limit=limit, offset=offset)
     if fmt == "json":
-        emit(rows, queries.SESSION_LIST_COLUMNS, fmt,
+        emit(rows, SESSION_LIST_COLUMNS, fmt,
              raw={"total": total, "offset": offset, "limit": limit, "sessions": rows})
         return
     if fmt == "csv":
-        emit(rows, queries.SESSION_LIST_COLUMNS, fmt)
+        emit(rows, SESSION_LIST_COLUMNS, fmt)
         return
     if not total:
         note("No sessions match." if (platform or project or since or until or rate is not None)

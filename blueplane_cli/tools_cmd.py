@@ -5,7 +5,13 @@ from __future__ import annotations
 import click
 
 from blueplane_cli.formats import chart, chosen, emit, format_options, span_label
-from blueplane_cli.reading import PLATFORMS, complete_period, complete_projects, note, reader
+from blueplane_cli.reading import (
+    PlatformChoice,
+    complete_period,
+    complete_projects,
+    note,
+    reader,
+)
 
 SHOWN = ("tool_name", "calls", "error_rate", "acceptance_rate",
          "latency_p50_ms", "latency_p95_ms", "latency_p99_ms")
@@ -17,7 +23,7 @@ SORTS = {"calls": "calls", "errors": "errors", "error-rate": "error_rate",
 @click.command()
 @click.option("--period", "-p", default="7d", show_default=True, shell_complete=complete_period,
               help="1h, 24h, 7d, 30d, <N>h, <N>d or all.")
-@click.option("--platform", type=click.Choice(PLATFORMS), help="Only this assistant.")
+@click.option("--platform", type=PlatformChoice(), help="Only this assistant.")
 @click.option("--project", shell_complete=complete_projects, help="Only this project.")
 @click.option("--tool", "tool_name", help="Only this tool.")
 @click.option("--sort", type=click.Choice(tuple(SORTS)), default="calls", show_default=True)
@@ -27,13 +33,14 @@ SORTS = {"calls": "calls", "errors": "errors", "error-rate": "error_rate",
 def tools(period: str, platform: str | None, project: str | None, tool_name: str | None,
           sort: str, limit: int, draw: bool, fmt: str, as_json: bool) -> None:
     """Per-tool performance: calls, error/rejection rates, p50/p95/p99 latency."""
-    from blueplane_pipeline.read import queries
+    from blueplane_pipeline.read.filters import Filters
+    from blueplane_pipeline.read.periods import parse_period
+    from blueplane_pipeline.read.tools import tool_performance
 
     fmt = chosen(fmt, as_json)
     with reader() as conn:
-        window, _ = queries.parse_period(period)
-        rows = queries.tool_performance(conn, window, queries.Filters(platform, project),
-                                        tool=tool_name)
+        window, _ = parse_period(period)
+        rows = tool_performance(conn, window, Filters(platform, project), tool=tool_name)
     key = SORTS[sort]
     if key == "tool_name":
         rows.sort(key=lambda r: r["tool_name"])

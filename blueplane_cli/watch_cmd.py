@@ -8,7 +8,7 @@ import time
 import click
 
 from blueplane_cli.formats import chosen, emit, format_options, human
-from blueplane_cli.reading import backlog_note, reader
+from blueplane_cli.reading import reader
 
 
 @click.command()
@@ -22,12 +22,12 @@ def watch(interval: float, once: bool, fmt: str, as_json: bool) -> None:
     Shows what the analytics tables hold, so it moves as fast as the pipeline refreshes
     them (`blueplane up` keeps them current).
     """
-    from blueplane_pipeline.read import queries
+    from blueplane_pipeline.read.activity import recent_activity
 
     fmt = chosen(fmt, as_json)
     if once or fmt != "table":
         with reader() as conn:
-            data = queries.recent_activity(conn)
+            data = recent_activity(conn)
         if fmt == "table":
             from rich.console import Console
 
@@ -39,7 +39,7 @@ def watch(interval: float, once: bool, fmt: str, as_json: bool) -> None:
     from rich.live import Live
 
     with (reader() as conn,
-          Live(render(queries.recent_activity(conn)), refresh_per_second=4) as live,
+          Live(render(recent_activity(conn)), refresh_per_second=4) as live,
           contextlib.suppress(KeyboardInterrupt)):
         follow(conn, interval, live.update)
 
@@ -47,12 +47,12 @@ def watch(interval: float, once: bool, fmt: str, as_json: bool) -> None:
 def follow(conn, interval: float, show, *, sleep=time.sleep, count: int | None = None) -> None:
     """Every ``interval`` seconds, query again and ``show`` the new view (``count`` times,
     or until interrupted). The read-only connection sees each commit of the pipeline (WAL)."""
-    from blueplane_pipeline.read import queries
+    from blueplane_pipeline.read.activity import recent_activity
 
     done = 0
     while count is None or done < count:
         sleep(interval)
-        show(render(queries.recent_activity(conn)))
+        show(render(recent_activity(conn)))
         done += 1
 
 
@@ -61,6 +61,8 @@ def render(data: dict):
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
+
+    from blueplane_pipeline.read.backlog import backlog_note
 
     today = data["today"]
     head = Text.assemble(

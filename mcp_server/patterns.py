@@ -1,4 +1,4 @@
-"""Pure pattern mining over turns and tool calls (rows from ``queries.turn_calls``).
+"""Pure pattern mining over turns and tool calls (rows from ``read.breakdowns.turn_calls``).
 
 Everything the optimisation tools say is computed here from measured outcomes, and every
 finding carries the counts it rests on. Small samples are ranked by the Wilson lower bound
@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from blueplane_pipeline.analytics.percentiles import percentile
+from blueplane_pipeline.analytics.metrics import error_rate, percentile, success_rate
 
 SUCCESS_DEFINITION = (
     "A turn (one prompt and what followed) succeeded when it ran at least one tool, none of "
@@ -112,13 +112,12 @@ def tool_stats(calls: Iterable[dict]) -> dict[str, ToolStat]:
     out = {}
     for name, c in status.items():
         decided = sum(c.values()) - c["pending"]
-        executed = c["success"] + c["error"]
         lat = latencies[name]
         out[name] = ToolStat(
             tool_name=name, calls=sum(c.values()), success=c["success"], errors=c["error"],
             rejected=c["rejected"], interrupted=c["interrupted"],
-            success_rate=round(c["success"] / decided, 4) if decided else None,
-            error_rate=round(c["error"] / executed, 4) if executed else None,
+            success_rate=success_rate(c["success"], decided, 4),
+            error_rate=error_rate(c["error"], c["success"], 4),
             latency_p50_ms=percentile(lat, 50), latency_p95_ms=percentile(lat, 95),
             score=round(wilson_lower(c["success"], decided), 4))
     return out

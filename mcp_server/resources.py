@@ -8,7 +8,8 @@ import json
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 
 from blueplane_pipeline.core import config
-from blueplane_pipeline.read import queries
+from blueplane_pipeline.read.schema import stored_tables
+from blueplane_pipeline.read.sessions import resolve_session, session_detail
 from mcp_server.reading import reading
 
 
@@ -22,8 +23,7 @@ def schema() -> str:
     version = None
     try:
         with reading() as conn:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            present = {t: queries.table_columns(conn, t) for t in queries.existing_tables(conn)}
+            version, present = stored_tables(conn)
     except ToolError:
         pass  # no database yet: the documentation alone is still the schema
     tables = {}
@@ -42,8 +42,8 @@ def session(session_id: str) -> str:
     """One session: its row, turns with timeline, per-tool outcomes, files and failures."""
     try:
         with reading() as conn:
-            found, suggestions = queries.resolve_session(conn, session_id)
-            detail = queries.session_detail(conn, found) if found else None
+            found, suggestions = resolve_session(conn, session_id)
+            detail = session_detail(conn, found) if found else None
     except ToolError as exc:
         raise ResourceError(str(exc)) from None
     if detail is None:

@@ -1,9 +1,10 @@
 """``blueplane-mcp``: Blueplane's telemetry over MCP (stdio).
 
-Every read tool answers from ``telemetry.db`` through ``blueplane_pipeline.read.queries`` on a
-read-only connection and carries the read-only annotation; the two tracking tools write
-events into the stream, never the database. Startup imports only the MCP SDK and the
-standard-library query layer, so the server answers its first request quickly.
+Every read tool answers from ``telemetry.db`` through the read API
+(``blueplane_pipeline.read``) on a read-only connection and carries the read-only
+annotation; the two tracking tools write events into the stream, never the database.
+Startup imports only the MCP SDK and the standard-library read API, so the server answers
+its first request quickly.
 """
 
 from __future__ import annotations
@@ -21,12 +22,22 @@ from mcp_server import (
 )
 
 INSTRUCTIONS = (
-    "Blueplane answers questions about this machine's Claude Code and Cursor sessions from "
+    "Blueplane answers questions about this machine's {assistants} sessions from "
     "locally stored telemetry: metrics, per-tool performance, edit acceptance, errors, "
     "productivity, similar past tasks and what worked in them. Periods are 1h, 24h, 7d, 30d, "
     "<N>h, <N>d or all; rates are 0-1; days are UTC. Definitions: telemetry://schema. "
     "track_decision and log_outcome record events; every other tool only reads."
 )
+
+
+def instructions() -> str:
+    """What the server tells the model, naming the assistants of the platform registry."""
+    from blueplane_pipeline.core.platforms import assistants
+
+    labels = [p.label for p in assistants()]
+    named = " and ".join([", ".join(labels[:-1]), labels[-1]] if len(labels) > 1 else labels)
+    return INSTRUCTIONS.format(assistants=named)
+
 
 READ_TOOLS = (
     tools_metrics.get_current_metrics, tools_metrics.get_session_metrics,
@@ -53,7 +64,7 @@ def build_server() -> MCPServer:
     except PackageNotFoundError:
         ours = "0"
     server = MCPServer("blueplane", title="Blueplane telemetry", version=ours,
-                       instructions=INSTRUCTIONS, log_level="WARNING")
+                       instructions=instructions(), log_level="WARNING")
     for fn in READ_TOOLS:
         server.add_tool(fn, annotations=READ_ONLY)
     for fn in WRITE_TOOLS:

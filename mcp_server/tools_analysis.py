@@ -5,7 +5,18 @@ from __future__ import annotations
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from blueplane_pipeline.read import queries as q
+from blueplane_pipeline.analytics.metrics import (
+    PRODUCTIVITY_FORMULA,
+    acceptance_rate,
+    error_rate,
+    productivity,
+    user_modified_share,
+)
+from blueplane_pipeline.read.breakdowns import acceptance_breakdown, call_counts, error_breakdown
+from blueplane_pipeline.read.filters import Filters
+from blueplane_pipeline.read.insights import list_insights
+from blueplane_pipeline.read.summary import aggregate, summary
+from blueplane_pipeline.read.tools import tool_names, tool_performance
 from mcp_server.models import (
     AcceptancePatterns,
     AcceptanceRow,
@@ -18,17 +29,9 @@ from mcp_server.models import (
     ProductivityDay,
 )
 from mcp_server.patterns import fmt_ms, fmt_rate
-from mcp_server.reading import filters, known_project, normalise_ext, reading, window
-from mcp_server.tools_metrics import Platform
+from mcp_server.reading import Platform, filters, known_project, normalise_ext, reading, window
 
 MIN_DECIDED = 3  # fewer decisions than this say nothing about a group
-PRODUCTIVITY_FORMULA = (
-    "Per day and over the period: active_hours = active_s ÷ 3600 (active time: gaps between "
-    "consecutive events, each capped at 5 minutes, per turn); accepted_edits_per_active_hour "
-    "= edits_accepted ÷ active_hours; lines_per_active_hour = (lines_added + lines_removed) ÷ "
-    "active_hours; cost_per_accepted_edit = cost_usd ÷ edits_accepted. Undefined (null) when "
-    "the divisor is 0. Inputs are the columns of metrics_daily (docs/metrics.md)."
-)
 
 
 def _acceptance_row(row: dict) -> AcceptanceRow:
@@ -39,11 +42,9 @@ def _total(rows: list[dict]) -> dict:
     keys = ("edits", "accepted", "rejected", "user_modified", "reedited_within_5m",
             "lines_added", "lines_removed")
     out = {k: sum(r[k] for r in rows) for k in keys}
-    decided = out["accepted"] + out["rejected"]
     out["key"] = None
-    out["acceptance_rate"] = out["accepted"] / decided if decided else None
-    out["user_modified_share"] = (out["user_modified"] / out["accepted"]
-                                  if out["accepted"] else None)
+    out["acceptance_rate"] = acceptance_rate(out["accepted"], out["rejected"])
+    out["user_modified_share"] = user_modified_share(out["user_modified"], out["accepted"])
     return out
 
 
@@ -78,7 +79,7 @@ def acceptance_findings(groups: dict[str, list[dict]], overall: dict) -> list[Fi
     return out
 
 
-def analyze_acceptance_patterns(period: str = "30d", platform: Platform | None = None,
+def analyze_acceptance_patterns(period: str = "30d", platform: Platform = None,
                                 project: str | None = None) -> AcceptancePatterns:
     """Edit acceptance (accepted ÷ decided) by tool, file type, model and day, the share
     the user modified before accepting, churn, and the groups that stand out."""
@@ -86,7 +87,7 @@ def analyze_acceptance_patterns(period: str = "30d", platform: Platform | None =
     with reading() as conn:
         known_project(conn, project)
         flt = filters(platform, project)
-        groups = {by: q.acceptance_breakdown(conn, cur, flt, by)
+        groups = {by: acceptance_breakdown(conn, cur, flt, by)
                   for by in ("tool", "file_ext", "model", "day")}
     overall = _total(groups["tool"])
     return AcceptancePatterns(
@@ -114,7 +115,7 @@ def error_findings(groups: list[dict], counts: dict, limit: int = 3) -> list[Fin
 
 
 def get_error_patterns(period: str = "7d", tool: str | None = None,
-                       platform: Platform | None = None,
+                       platform: Platform = None,
                        project: str | None = None) -> ErrorPatterns:
     """Failed, rejected and interrupted tool calls grouped by tool and error class, with
     how many sessions each touched, when it was last seen and an example message."""
@@ -122,32 +123,24 @@ def get_error_patterns(period: str = "7d", tool: str | None = None,
     with reading() as conn:
         known_project(conn, project)
         flt = filters(platform, project)
-        groups = q.error_breakdown(conn, cur, flt, tool=tool)
-        counts = q.call_counts(conn, cur, flt, tool=tool)
-    executed = counts["success"] + counts["errors"]
+        groups = error_breakdown(conn, cur, flt, tool=tool)
+        counts = call_counts(conn, cur, flt, tool=tool)
     return ErrorPatterns(
         period=cur.label, calls=counts["calls"],
         failed_calls=counts["errors"] + counts["rejected"] + counts["interrupted"],
-        error_rate=counts["errors"] / executed if executed else None,
+        error_rate=error_rate(counts["errors"], counts["success"]),
         groups=[ErrorGroup(**g) for g in groups], findings=error_findings(groups, counts))
 
 
 def _productivity(key: str, row: dict) -> ProductivityDay:
-    hours = row["active_s"] / 3600
     return ProductivityDay(
         day=key, sessions=row["sessions"], prompts=row["prompts"],
-        active_hours=round(hours, 3), tool_calls=row["tool_calls"],
-        edits_accepted=row["edits_accepted"], lines_added=row["lines_added"],
-        lines_removed=row["lines_removed"], cost_usd=round(row["cost_usd"], 6),
-        accepted_edits_per_active_hour=(round(row["edits_accepted"] / hours, 3)
-                                        if hours else None),
-        lines_per_active_hour=(round((row["lines_added"] + row["lines_removed"]) / hours, 3)
-                               if hours else None),
-        cost_per_accepted_edit=(round(row["cost_usd"] / row["edits_accepted"], 6)
-                                if row["edits_accepted"] else None))
+        tool_calls=row["tool_calls"], edits_accepted=row["edits_accepted"],
+        lines_added=row["lines_added"], lines_removed=row["lines_removed"],
+        cost_usd=round(row["cost_usd"], 6), **productivity(row))
 
 
-def analyze_productivity(period: str = "30d", platform: Platform | None = None,
+def analyze_productivity(period: str = "30d", platform: Platform = None,
                          project: str | None = None) -> Productivity:
     """Output per active hour, per day and over the period (accepted edits and lines per
     active hour, cost per accepted edit), with the formula and its inputs."""
@@ -155,8 +148,8 @@ def analyze_productivity(period: str = "30d", platform: Platform | None = None,
     with reading() as conn:
         known_project(conn, project)
         flt = filters(platform, project)
-        days = q.aggregate(conn, cur, flt, group_by="day")
-        total = q.summary(conn, cur, flt)
+        days = aggregate(conn, cur, flt, group_by="day")
+        total = summary(conn, cur, flt)
     rows = [_productivity(d["key"], d) for d in days if d["key"]]
     findings = []
     rated = [d for d in rows if d.accepted_edits_per_active_hour is not None
@@ -196,14 +189,14 @@ def get_contextual_insights(file_ext: str | None = None, tool: str | None = None
             known_project(conn, value)
             findings = _project_findings(conn, cur, value)
         stored = [InsightRow(**{k: i[k] for k in InsightRow.model_fields})
-                  for i in q.list_insights(conn) if i["subject"] == value]
+                  for i in list_insights(conn, subject=value)]
     return ContextualInsights(context=kind, value=value, period=cur.label, findings=findings,
                               stored_insights=stored)
 
 
 def _ext_findings(conn, cur, ext: str) -> list[Finding]:
-    rows = q.acceptance_breakdown(conn, cur, by="tool", file_ext=ext)
-    everywhere = _total(q.acceptance_breakdown(conn, cur, by="tool"))
+    rows = acceptance_breakdown(conn, cur, by="tool", file_ext=ext)
+    everywhere = _total(acceptance_breakdown(conn, cur, by="tool"))
     mine = _total(rows)
     out = [Finding(
         kind="acceptance",
@@ -220,15 +213,14 @@ def _ext_findings(conn, cur, ext: str) -> list[Finding]:
 
 
 def _tool_findings(conn, cur, tool: str) -> list[Finding]:
-    rows = q.tool_performance(conn, cur, tool=tool)
+    rows = tool_performance(conn, cur, tool=tool)
     if not rows:
-        known = q.tool_names(conn, limit=15)
+        known = tool_names(conn, limit=15)
         raise ToolError(f"no calls of {tool!r} in this period"
                         + (f"; tools seen: {', '.join(known)}" if known else ""))
     t = rows[0]
-    counts = q.call_counts(conn, cur)
-    executed = counts["success"] + counts["errors"]
-    overall = counts["errors"] / executed if executed else None
+    counts = call_counts(conn, cur)
+    overall = error_rate(counts["errors"], counts["success"])
     out = [Finding(
         kind="performance",
         statement=(f"{tool}: {t['calls']} calls, error rate {fmt_rate(t['error_rate'])} vs "
@@ -243,8 +235,8 @@ def _tool_findings(conn, cur, tool: str) -> list[Finding]:
 
 
 def _project_findings(conn, cur, project: str) -> list[Finding]:
-    mine = q.summary(conn, cur, q.Filters(project=project))
-    every = q.summary(conn, cur)
+    mine = summary(conn, cur, Filters(project=project))
+    every = summary(conn, cur)
     out = [Finding(
         kind="summary",
         statement=(f"{project}: {mine['sessions']} sessions, {mine['tool_calls']} tool calls, "
@@ -254,7 +246,7 @@ def _project_findings(conn, cur, project: str) -> list[Finding]:
                    f"), cost ${mine['cost_usd']:.2f}"),
         evidence={k: mine[k] for k in ("sessions", "tool_calls", "tool_errors",
                                        "edits_accepted", "edits_rejected", "cost_usd")})]
-    tools = q.tool_performance(conn, cur, q.Filters(project=project))[:5]
+    tools = tool_performance(conn, cur, Filters(project=project))[:5]
     if tools:
         out.append(Finding(
             kind="top_tools",
@@ -262,15 +254,15 @@ def _project_findings(conn, cur, project: str) -> list[Finding]:
                 f"{t['tool_name']} ({t['calls']} calls, errors {fmt_rate(t['error_rate'])})"
                 for t in tools),
             evidence={"tools": [t["tool_name"] for t in tools]}))
-    out += _failure_findings(conn, cur, flt=q.Filters(project=project), label="its calls")
+    out += _failure_findings(conn, cur, flt=Filters(project=project), label="its calls")
     return out
 
 
-def _failure_findings(conn, cur, *, label: str, flt: q.Filters | None = None,
+def _failure_findings(conn, cur, *, label: str, flt: Filters | None = None,
                       tool: str | None = None, file_ext: str | None = None) -> list[Finding]:
-    flt = flt or q.Filters()
-    groups = q.error_breakdown(conn, cur, flt, tool=tool, file_ext=file_ext)
-    counts = q.call_counts(conn, cur, flt, tool=tool, file_ext=file_ext)
+    flt = flt or Filters()
+    groups = error_breakdown(conn, cur, flt, tool=tool, file_ext=file_ext)
+    counts = call_counts(conn, cur, flt, tool=tool, file_ext=file_ext)
     if not groups:
         return [Finding(kind="failures", statement=f"No failed {label} in this period "
                         f"({counts['calls']} calls)", evidence={"calls": counts["calls"]})]

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Literal
 
 from mcp.server.mcpserver.exceptions import ToolError
 
-from blueplane_pipeline.read import queries as q
+from blueplane_pipeline.read.sessions import (
+    newest_session_end,
+    resolve_session,
+    session_count,
+    session_detail,
+)
+from blueplane_pipeline.read.summary import compare, summary
+from blueplane_pipeline.read.tools import tool_names, tool_performance
 from mcp_server.models import (
     CurrentMetrics,
     FailedCall,
@@ -20,14 +26,13 @@ from mcp_server.models import (
     TurnBrief,
 )
 from mcp_server.patterns import tool_sequence
-from mcp_server.reading import filters, known_project, reading, window
+from mcp_server.reading import Platform, filters, known_project, reading, window
 
-Platform = Literal["claude_code", "cursor"]
 COMPARED = ("sessions", "prompts", "tool_calls", "error_rate", "acceptance_rate",
             "latency_p95_ms", "total_tokens", "cost_usd")
 
 
-def get_current_metrics(period: str = "24h", platform: Platform | None = None,
+def get_current_metrics(period: str = "24h", platform: Platform = None,
                         project: str | None = None) -> CurrentMetrics:
     """Headline metrics of a period (1h, 24h, 7d, 30d, <N>h, <N>d or all) with the change
     against the period just before it: sessions, prompts, tool calls and error rate, edit
@@ -37,10 +42,10 @@ def get_current_metrics(period: str = "24h", platform: Platform | None = None,
     with reading() as conn:
         known_project(conn, project)
         flt = filters(platform, project)
-        row = q.summary(conn, cur, flt)
-        before = q.summary(conn, prev, flt) if prev else None
-        newest = q.newest_session_end(conn)
-    changes = q.compare(row, before)
+        row = summary(conn, cur, flt)
+        before = summary(conn, prev, flt) if prev else None
+        newest = newest_session_end(conn)
+    changes = compare(row, before)
     note = None
     if not row["sessions"] and not row["tool_calls"]:
         note = (f"no activity recorded in this period; newest session ended {newest}"
@@ -65,12 +70,12 @@ def get_session_metrics(session_id: str) -> SessionMetrics:
     """Everything measured about one session: totals, per-tool outcomes and latency, files
     edited, failed calls, and each turn with its tool sequence. A unique id prefix works."""
     with reading() as conn:
-        found, suggestions = q.resolve_session(conn, session_id.strip())
+        found, suggestions = resolve_session(conn, session_id.strip())
         if found is None:
             hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
-            count = q.session_count(conn)
+            count = session_count(conn)
             raise ToolError(f"no session {session_id!r} among {count} recorded sessions{hint}")
-        detail = q.session_detail(conn, found)
+        detail = session_detail(conn, found)
     if detail is None:  # deleted between the two reads
         raise ToolError(f"session {found!r} disappeared while reading")
     s = detail["session"]
@@ -110,15 +115,15 @@ def _turn(t: dict) -> TurnBrief:
 
 
 def get_tool_performance(period: str = "7d", tool: str | None = None,
-                         platform: Platform | None = None,
+                         platform: Platform = None,
                          project: str | None = None) -> ToolPerformance:
     """Per tool over a period: calls by outcome, error/rejection rates, edit acceptance and
     exact latency percentiles (p50/p95/p99, max). Busiest tools first."""
     cur, _ = window(period)
     with reading() as conn:
         known_project(conn, project)
-        rows = q.tool_performance(conn, cur, filters(platform, project), tool=tool)
-        known = [] if rows or not tool else q.tool_names(conn, limit=15)
+        rows = tool_performance(conn, cur, filters(platform, project), tool=tool)
+        known = [] if rows or not tool else tool_names(conn, limit=15)
     note = None
     if not rows:
         note = (f"no calls of {tool!r} in this period" + (

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import sqlite3
 
+from blueplane_pipeline.analytics.metrics import percentile, rejection_rate
 from blueplane_pipeline.core import config
-from blueplane_pipeline.read import queries as q
 from blueplane_pipeline.read import search as text_search
+from blueplane_pipeline.read.breakdowns import acceptance_breakdown, turn_calls
+from blueplane_pipeline.read.filters import Filters
+from blueplane_pipeline.read.periods import Window
 from mcp_server.models import Finding, Strategy, ToolRecommendation, ToolRecommendations
 from mcp_server.patterns import (
     ToolStat,
@@ -33,12 +36,12 @@ METHOD = (
 )
 
 
-def _similar_turns(conn: sqlite3.Connection, task: str, cur: q.Window,
-                   flt: q.Filters) -> list[dict]:
+def _similar_turns(conn: sqlite3.Connection, task: str, cur: Window,
+                   flt: Filters) -> list[dict]:
     hits = text_search.search(conn, config.db_path(), task, limit=SIMILAR_TURNS * 3)
     keys = list(dict.fromkeys((h.session_id, h.turn_index) for h in hits
                               if h.turn_index is not None))[:SIMILAR_TURNS]
-    return q.turn_calls(conn, cur, flt, keys=keys)
+    return turn_calls(conn, cur, flt, keys=keys)
 
 
 def _context_calls(turns: list[dict], all_calls: list[dict], file_ext: str | None,
@@ -79,7 +82,7 @@ def cautions(calls: list[dict], stats: dict[str, ToolStat], where: str) -> list[
     out = []
     for s in ranked(stats)[::-1]:
         executed = s.success + s.errors
-        refused = s.rejected / s.calls if s.calls else 0
+        refused = rejection_rate(s.rejected, s.calls) or 0
         if not ((executed >= 3 and (s.error_rate or 0) >= CAUTION_RATE)
                 or (s.calls >= 3 and refused >= CAUTION_RATE)):
             continue
@@ -108,7 +111,7 @@ def recommend_tools(task: str | None = None, file_ext: str | None = None,
     with reading() as conn:
         known_project(conn, project)
         flt = filters(None, project)
-        everything = q.turn_calls(conn, cur, flt)
+        everything = turn_calls(conn, cur, flt)
         turns = _similar_turns(conn, task, cur, flt) if task and task.strip() else []
     all_calls = [c for t in everything for c in t["calls"]]
     calls, where = _context_calls(turns, all_calls, ext, bool(task and task.strip()))
@@ -134,8 +137,8 @@ def suggest_strategy(task: str, file_ext: str | None = None, project: str | None
         known_project(conn, project)
         flt = filters(None, project)
         turns = _similar_turns(conn, task, cur, flt)
-        all_turns = q.turn_calls(conn, cur, flt, with_calls=False)
-        ext_rows = q.acceptance_breakdown(conn, cur, flt, by="file_ext", file_ext=ext) \
+        all_turns = turn_calls(conn, cur, flt, with_calls=False)
+        ext_rows = acceptance_breakdown(conn, cur, flt, by="file_ext", file_ext=ext) \
             if ext else []
     if not turns:
         return Strategy(task=task, similar_turns=0, suggestions=[], note=(
@@ -189,10 +192,10 @@ def strategy_findings(turns: list[dict], all_turns: list[dict], ext_rows: list[d
     if wins:
         lost = [t for t in turns if not turn_succeeded(t)]
         effort = {
-            "median_calls_succeeded": _median([t["tool_calls"] for t in wins]),
-            "median_active_s_succeeded": _median([t["active_s"] for t in wins]),
-            "median_calls_other": _median([t["tool_calls"] for t in lost]),
-            "median_active_s_other": _median([t["active_s"] for t in lost]),
+            "median_calls_succeeded": percentile([t["tool_calls"] for t in wins], 50),
+            "median_active_s_succeeded": percentile([t["active_s"] for t in wins], 50),
+            "median_calls_other": percentile([t["tool_calls"] for t in lost], 50),
+            "median_active_s_other": percentile([t["active_s"] for t in lost], 50),
         }
         out.append(Finding(
             kind="effort",
@@ -224,9 +227,3 @@ def strategy_findings(turns: list[dict], all_turns: list[dict], ext_rows: list[d
 
 def _pending(stat: ToolStat) -> int:
     return stat.calls - stat.success - stat.errors - stat.rejected - stat.interrupted
-
-
-def _median(values: list[float]) -> float | None:
-    from blueplane_pipeline.analytics.percentiles import percentile
-
-    return percentile(values, 50)

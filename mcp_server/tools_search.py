@@ -4,8 +4,10 @@ sequences that tend to succeed."""
 from __future__ import annotations
 
 from blueplane_pipeline.core import config
-from blueplane_pipeline.read import queries as q
 from blueplane_pipeline.read import search as text_search
+from blueplane_pipeline.read.breakdowns import turn_calls
+from blueplane_pipeline.read.periods import EVERYTHING, parse_when
+from blueplane_pipeline.read.sessions import list_sessions, sessions_by_ids
 from mcp_server.models import (
     PatternRow,
     SessionBrief,
@@ -15,8 +17,7 @@ from mcp_server.models import (
     TaskMatch,
 )
 from mcp_server.patterns import SUCCESS_DEFINITION, pattern_stats, tool_sequence, turn_succeeded
-from mcp_server.reading import filters, known_project, reading, window
-from mcp_server.tools_metrics import Platform
+from mcp_server.reading import Platform, filters, known_project, reading, window
 
 MAX_LIMIT = 200
 
@@ -31,7 +32,7 @@ def _brief(row: dict, score: float | None = None) -> SessionBrief:
 
 
 def search_sessions(text: str | None = None, project: str | None = None,
-                    platform: Platform | None = None, since: str | None = None,
+                    platform: Platform = None, since: str | None = None,
                     until: str | None = None, min_acceptance: float | None = None,
                     limit: int = 20, offset: int = 0) -> SessionSearch:
     """Find sessions: by words in their prompts and titles (ranked by relevance) and/or by
@@ -40,11 +41,11 @@ def search_sessions(text: str | None = None, project: str | None = None,
     limit, offset = _clamp(limit), max(0, int(offset))
     with reading() as conn:
         known_project(conn, project)
-        start = q.parse_when(since) if since else None
-        end = q.parse_when(until, end_of_day=True) if until else None
+        start = parse_when(since) if since else None
+        end = parse_when(until, end_of_day=True) if until else None
         flt = filters(platform, project)
         if not text or not text.strip():
-            rows, total = q.list_sessions(conn, flt, since=start, until=end,
+            rows, total = list_sessions(conn, flt, since=start, until=end,
                                           min_acceptance=min_acceptance, limit=limit,
                                           offset=offset)
             return SessionSearch(total=total, sessions=[_brief(r) for r in rows])
@@ -52,11 +53,11 @@ def search_sessions(text: str | None = None, project: str | None = None,
         best: dict[str, float] = {}
         for hit in hits:
             best.setdefault(hit.session_id, hit.score)
-        allowed, _ = q.list_sessions(conn, flt, since=start, until=end,
+        allowed, _ = list_sessions(conn, flt, since=start, until=end,
                                      min_acceptance=min_acceptance, limit=1_000_000)
         keep = {r["session_id"] for r in allowed}
         ranked = [sid for sid in best if sid in keep]
-        rows = q.sessions_by_ids(conn, ranked[offset:offset + limit])
+        rows = sessions_by_ids(conn, ranked[offset:offset + limit])
     return SessionSearch(total=len(ranked),
                          sessions=[_brief(r, best[r["session_id"]]) for r in rows])
 
@@ -69,11 +70,10 @@ def search_similar_tasks(task: str, limit: int = 10) -> SimilarTasks:
         index = text_search.index_for(conn, config.db_path())
         hits = index.search(task, limit=limit)
         keys = [(h.session_id, h.turn_index) for h in hits if h.turn_index is not None]
-        everything, _ = q.parse_period("all")
         turns = {(t["session_id"], t["turn_index"]): t
-                 for t in q.turn_calls(conn, everything, keys=keys)}
+                 for t in turn_calls(conn, EVERYTHING, keys=keys)}
         projects = {r["session_id"]: r["project_name"]
-                    for r in q.sessions_by_ids(conn, list({h.session_id for h in hits}))}
+                    for r in sessions_by_ids(conn, list({h.session_id for h in hits}))}
     matches, seen = [], set()
     for h in hits:
         if (h.session_id, h.text) in seen:  # a title that repeats the session's first prompt
@@ -88,7 +88,7 @@ def search_similar_tasks(task: str, limit: int = 10) -> SimilarTasks:
     return SimilarTasks(query=task, indexed_texts=index.size, matches=matches)
 
 
-def find_successful_patterns(period: str = "90d", platform: Platform | None = None,
+def find_successful_patterns(period: str = "90d", platform: Platform = None,
                              project: str | None = None, min_support: int = 2,
                              limit: int = 10) -> SuccessfulPatterns:
     """Tool sequences (per turn, repeats collapsed) ranked by how often turns using them
@@ -96,7 +96,7 @@ def find_successful_patterns(period: str = "90d", platform: Platform | None = No
     cur, _ = window(period)
     with reading() as conn:
         known_project(conn, project)
-        turns = q.turn_calls(conn, cur, filters(platform, project))
+        turns = turn_calls(conn, cur, filters(platform, project))
     stats = pattern_stats(turns, min_support=max(1, int(min_support)))
     return SuccessfulPatterns(
         period=cur.label, definition=SUCCESS_DEFINITION, turns_considered=len(turns),

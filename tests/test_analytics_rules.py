@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from blueplane_pipeline.analytics import classify
-from blueplane_pipeline.analytics.percentiles import percentile
+from blueplane_pipeline.analytics.metrics import percentile
 from blueplane_pipeline.core.privacy import filter_payload
 from blueplane_pipeline.storage.analytics_docs import TABLE_DOCS, render_markdown
 from blueplane_pipeline.storage.db import open_db

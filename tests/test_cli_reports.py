@@ -276,6 +276,22 @@ def test_report_commands_import_neither_dagster_nor_pandas(pipeline_db, tmp_path
     assert heavy == {k: [] for k in heavy}
 
 
+def test_platform_choices_come_from_the_registry(pipeline_db):
+    from blueplane_pipeline.core import platforms
+
+    platforms.register(platforms.Platform("fake_ai", "fake-ai", "Fake AI"))
+    try:
+        assert run_json("metrics", "--period", "all", "--platform", "fake_ai"
+                        )["metrics"]["sessions"] == 0
+        assert run_json("sessions", "--platform", "fake_ai")["total"] == 0
+        refused = run("tools", "--platform", "vscode")
+        assert refused.exit_code == 2
+        assert "'vscode' is not one of 'claude_code', 'cursor', 'fake_ai'" in refused.output
+    finally:
+        platforms.unregister("fake_ai")
+    assert run("metrics", "--platform", "fake_ai").exit_code == 2
+
+
 # ------------------------------------------------------------------- no data yet
 
 

@@ -11,7 +11,8 @@ from rich.console import Console
 from blueplane_cli.main import cli
 from blueplane_cli.watch_cmd import follow, render
 from blueplane_pipeline.analytics.refresh import refresh_all
-from blueplane_pipeline.read import queries
+from blueplane_pipeline.read.activity import recent_activity
+from blueplane_pipeline.read.connect import open_reader
 from tests.conftest import CLAUDE_HOME
 
 PROJECTS = CLAUDE_HOME / "projects"
@@ -30,8 +31,8 @@ def test_live_view_follows_new_sessions(bp_home):
     db = bp_home / "telemetry.db"
     conn = store(db, transcript_envelopes(FIRST))
     refresh_all(conn)
-    reader = queries.open_reader(db)
-    first = text(render(queries.recent_activity(reader)))
+    reader = open_reader(db)
+    first = text(render(recent_activity(reader)))
     assert "5c0375b4" in first and "38cc65a3" not in first
 
     def sleep_while_a_session_arrives(_seconds: float) -> None:

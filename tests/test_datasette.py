@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from datasette.app import Datasette
 
-from blueplane_pipeline.analytics.percentiles import percentile
+from blueplane_pipeline.analytics.metrics import percentile
 from blueplane_pipeline.datasette.config import (
     DASHBOARD_SLUG,
     PLUGINS_DIR,
@@ -125,6 +125,47 @@ async def test_canned_queries_answer_on_real_data(pipeline_db):
     assert cost[0]["cost_usd"] == pytest.approx(round(conn.execute(
         "SELECT max(cost_usd) FROM sessions").fetchone()[0], 4))
     conn.close()
+
+
+async def test_canned_queries_show_the_read_apis_numbers(pipeline_db):
+    """Datasette's SQL takes its rate expressions from ``analytics.metrics`` and its
+    percentiles from the same function as the read API: the numbers cannot drift."""
+    from blueplane_pipeline.read.connect import open_reader
+    from blueplane_pipeline.read.periods import EVERYTHING
+    from blueplane_pipeline.read.summary import aggregate, summary
+    from blueplane_pipeline.read.tools import tool_performance
+
+    def rounded(value, digits):
+        """``value`` rounded for display as the canned SQL rounds it (SQLite rounds halves
+        away from zero, Python to even: 267.25 -> 267.3 here, 267.2 in Python)."""
+        return sqlite3.connect(":memory:").execute("SELECT round(?, ?)",
+                                                   (value, digits)).fetchone()[0]
+
+    ds = make_datasette(pipeline_db)
+    conn = open_reader(pipeline_db)
+    days = {r["key"]: r for r in aggregate(conn, EVERYTHING, group_by="day")}
+    tools = {r["tool_name"]: r for r in tool_performance(conn, EVERYTHING)}
+    overall = summary(conn, EVERYTHING)
+    conn.close()
+    by_day = (await get_json(ds, "/telemetry/acceptance_by_day.json?_shape=objects"))["rows"]
+    assert sorted(r["day"] for r in by_day) == sorted(days)
+    assert any(r["acceptance_rate"] is not None for r in by_day)
+    for row in by_day:
+        mine = days[row["day"]]
+        assert (row["accepted"], row["rejected"]) == (mine["edits_accepted"],
+                                                      mine["edits_rejected"])
+        assert row["acceptance_rate"] == rounded(mine["acceptance_rate"], 4)
+        assert row["user_modified_share"] == rounded(mine["user_modified_share"], 4)
+    slow = (await get_json(ds, "/telemetry/slowest_tools.json?_shape=objects&since="))["rows"]
+    assert slow
+    for row in slow:
+        mine = tools[row["tool_name"]]
+        assert (row["calls"], row["max_ms"]) == (mine["calls"], mine["latency_max_ms"])
+        assert [row["p50_ms"], row["p95_ms"], row["p99_ms"]] == [
+            rounded(mine[k], 1) for k in ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms")]
+    rate = await get_json(ds, "/telemetry.json?_shape=objects&sql=" + _q(_strip_optional(
+        DASHBOARD_CHARTS["acceptance-overall"]["query"])))
+    assert rate["rows"][0]["rate"] == f"{rounded(100 * overall['acceptance_rate'], 1)}%"
 
 
 async def test_blueplane_event_decodes_raw_rows(pipeline_db):

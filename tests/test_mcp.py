@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 from mcp import Client
 
-from blueplane_pipeline.analytics.percentiles import percentile
+from blueplane_pipeline.analytics.metrics import percentile
 from blueplane_pipeline.storage.analytics_docs import TABLE_DOCS
 from mcp_server.server import READ_TOOLS, WRITE_TOOLS, build_server
 from tests._telemetry_db import build_from_fixtures, file_digest, temp_home
@@ -70,6 +70,34 @@ async def test_current_metrics_match_the_tables(db):
     assert m["acceptance_rate"] == pytest.approx(acc / (acc + rej))
     recent = await call("get_current_metrics", period="7d")
     assert {c["name"] for c in recent["changes"]} >= {"sessions", "error_rate", "cost_usd"}
+
+
+@pytest.fixture
+def fake_assistant():
+    """An assistant registered at run time, as a new platform module would register it."""
+    from blueplane_pipeline.core import platforms
+
+    platforms.register(platforms.Platform("fake_ai", "fake-ai", "Fake AI"))
+    yield "fake_ai"
+    platforms.unregister("fake_ai")
+
+
+async def test_platform_choices_come_from_the_registry(db, fake_assistant):
+    async with Client(build_server()) as client:
+        assert "Claude Code, Cursor and Fake AI sessions" in client.instructions
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        for name in ("get_current_metrics", "get_tool_performance", "search_sessions"):
+            choices = tools[name].input_schema["properties"]["platform"]["anyOf"][0]["enum"]
+            assert choices == ["claude_code", "cursor", "fake_ai"], name
+        result = await client.call_tool("get_current_metrics",
+                                        {"period": "all", "platform": "fake_ai"})
+        assert not result.is_error, result.content[0].text
+        assert result.structured_content["platform"] == "fake_ai"
+        assert result.structured_content["sessions"] == 0  # none recorded by it
+        unknown = await client.call_tool("get_current_metrics", {"platform": "vscode"})
+    assert unknown.is_error
+    assert "unknown platform 'vscode': use one of claude_code, cursor, fake_ai" in \
+        unknown.content[0].text
 
 
 async def test_session_metrics_by_prefix(db):

@@ -11,6 +11,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from mcp import Client
 
 from blueplane_cli.main import cli
 from blueplane_pipeline.analytics.refresh import refresh_all
@@ -19,6 +20,7 @@ from blueplane_pipeline.core.platforms import Platform
 from blueplane_pipeline.core.pricing import load_price_table
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.usage.store import refresh as refresh_usage
+from mcp_server.server import build_server
 
 SESSION = "tape-session-1"
 LINES = [
@@ -86,3 +88,21 @@ def test_a_registered_assistant_is_in_the_reports(tapedeck):
     daily = json.loads(CliRunner().invoke(
         cli, ["usage", "daily", "--json", "--since", "20261130"]).output)
     assert daily["totals"]["inputTokens"] == 1200 and daily["totals"]["outputTokens"] == 340
+
+
+@pytest.mark.anyio
+async def test_a_registered_assistant_is_in_the_mcp_metrics(tapedeck):
+    _import_and_refresh(tapedeck)
+    async with Client(build_server()) as client:
+        result = await client.call_tool("get_current_metrics",
+                                        {"period": "all", "platform": "tapedeck"})
+    assert not result.is_error, result.content[0].text
+    metrics = result.structured_content
+    assert metrics["platform"] == "tapedeck"
+    assert (metrics["sessions"], metrics["tool_calls"], metrics["tool_errors"]) == (1, 2, 1)
+    assert metrics["total_tokens"] == 1540 and metrics["cost_usd"] > 0
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"

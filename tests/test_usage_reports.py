@@ -60,7 +60,7 @@ def dbs(tmp_path_factory):
 def rows_for(dbs, tree: str, grain: str, origin: str) -> list[UsageRow]:
     conn = dbs[tree]
     if origin == "table":
-        return query_rows(conn, grain)
+        return query_rows(conn, grain, tz=UTC_ZONE)
     return rows_from_events(conn, load_price_table())
 
 
@@ -99,12 +99,13 @@ def requestless_days(tree) -> set[str]:
             and line["message"].get("model") != SYNTHETIC_MODEL}
 
 
-@pytest.mark.parametrize("origin", ["table", "events"])
+@pytest.mark.parametrize(("origin", "grain"), [("table", "day"), ("table", "quarter"),
+                                               ("events", "message")])
 @pytest.mark.parametrize("tree", sorted(TREES))
 @pytest.mark.parametrize("period", reports.PERIODS)
-def test_period_reports_equal_ccusage(dbs, tree, period, origin):
+def test_period_reports_equal_ccusage(dbs, tree, period, origin, grain):
     expected = ccusage(TREES[tree], period)
-    ours = reports.period_report(rows_for(dbs, tree, "quarter", origin), period, UTC_ZONE)
+    ours = reports.period_report(rows_for(dbs, tree, grain, origin), period, UTC_ZONE)
     key = PERIOD_KEY[period]
     # only ccusage's daily loader counts requestless messages once per line
     diverging = requestless_days(TREES[tree]) if period == "daily" else set()
@@ -152,13 +153,72 @@ def test_days_are_cut_in_the_requested_timezone(dbs):
     zone = "America/New_York"
     expected = json.loads((USAGE_TREE / f"ccusage-20.0.24-daily-{zone.replace('/', '_')}.json")
                           .read_text())
-    ours = reports.period_report(query_rows(dbs["built"], "quarter"), "daily", ZoneInfo(zone))
+    ours = reports.period_report(query_rows(dbs["built"], "day", tz=ZoneInfo(zone)), "daily",
+                                 ZoneInfo(zone))
     assert [d["date"] for d in ours["daily"]] == [d["date"] for d in expected["daily"]]
     diverging = requestless_days(USAGE_TREE)  # mid-afternoon UTC: the same day in New York
     for mine, theirs in zip(ours["daily"], expected["daily"], strict=True):
         if theirs["date"] not in diverging:
             assert_summary(mine, theirs)
     assert "2025-10-06" not in {d["date"] for d in ours["daily"]}  # 02:00 UTC is Oct 5 there
+
+
+def synthetic_usage(db, start: str, end: str, every_s: int) -> None:
+    """A message every ``every_s`` seconds from ``start`` to ``end`` in ``token_usage``."""
+    conn = open_db(db)
+    t, stop, rows = parse_ts_ms(start), parse_ts_ms(end), []
+    while t < stop:
+        n = len(rows)
+        model = ("claude-sonnet-4-5", "claude-opus-4-1")[n % 3 == 0]
+        rows.append((f"k{n}", f"m{n}", f"r{n}", f"s{n // 40}", "-p", model, model,
+                     datetime.fromtimestamp(t / 1000, UTC).isoformat(), t, n % 7, n % 11,
+                     n % 13, n % 13, 0, n % 17, n % 7 + n % 11 + n % 13 + n % 17,
+                     (n % 5) * 0.001, "computed", 0, "f.jsonl", n, n))
+        t += every_s * 1000
+    conn.executemany(
+        "INSERT INTO token_usage (dedup_key, message_id, request_id, session_id, project, model,"
+        " price_model, ts, ts_ms, input_tokens, output_tokens, cache_creation_tokens,"
+        " cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, total_tokens,"
+        " cost_usd, cost_source, is_sidechain, source_file, source_line, raw_seq)"
+        " VALUES (" + ", ".join("?" * 22) + ")", rows)
+    conn.close()
+
+
+# Daylight-saving changes at 02:00/03:00 (Paris), at midnight (São Paulo, 2018), by 30
+# minutes (Lord Howe), at :45 offsets (Chatham), none (Kolkata), none at all (UTC).
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "America/Sao_Paulo",
+                                  "Australia/Lord_Howe", "Pacific/Chatham", "Asia/Kolkata"])
+def test_day_rows_cut_local_days_like_quarter_rows(tmp_path, zone):
+    """Summing per local day in SQL (what the CLI does) gives the reports summing per quarter
+    hour gives, across every kind of offset change."""
+    synthetic_usage(tmp_path / "t.db", "2018-09-25T00:00:00Z", "2019-04-20T00:00:00Z", 1873)
+    conn = connect(tmp_path / "t.db", readonly=True)
+    tz = ZoneInfo(zone)
+    by_day, by_quarter = query_rows(conn, "day", tz=tz), query_rows(conn, "quarter")
+    assert len(by_day) < len(by_quarter) / 10
+    since, until = day_bounds("2018-10-28", "2019-02-17", tz)
+    windowed = query_rows(conn, "day", since_ms=since, until_ms=until, tz=tz)
+    cases = [(by_day, by_quarter),
+             (windowed, query_rows(conn, "quarter", since_ms=since, until_ms=until))]
+    for period in reports.PERIODS:
+        for mine, theirs in cases:
+            # Costs are summed in another order: equal up to float rounding.
+            assert rounded(reports.period_report(mine, period, tz)) == rounded(
+                reports.period_report(theirs, period, tz))
+    conn.close()
+
+
+def rounded(value):
+    """``value`` with every float rounded to 9 decimals (and breakdowns in name order)."""
+    if isinstance(value, float):
+        return round(value, 9)
+    if isinstance(value, list):
+        items = [rounded(v) for v in value]
+        return sorted(items, key=lambda v: v["modelName"]) if items and isinstance(
+            items[0], dict) and "modelName" in items[0] else items
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    return value
 
 
 @pytest.mark.parametrize("origin", ["table", "events"])

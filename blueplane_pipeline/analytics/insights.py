@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import orjson
 
 from blueplane_pipeline.analytics import state
-from blueplane_pipeline.analytics.percentiles import percentile
+from blueplane_pipeline.analytics.metrics import percentile
 
 RECENT_DAYS = 7
 BASELINE_DAYS = 28

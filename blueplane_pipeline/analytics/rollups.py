@@ -13,7 +13,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from blueplane_pipeline.analytics import state
-from blueplane_pipeline.analytics.percentiles import p50_p95_p99
+from blueplane_pipeline.analytics.metrics import (
+    STORED_DIGITS,
+    acceptance_rate,
+    daily_rates,
+    error_rate,
+    interruption_rate,
+    p50_p95_p99,
+    rejection_rate,
+)
 from blueplane_pipeline.analytics.token_source import TOKEN_COLUMNS, token_rows_sql
 
 DAY_BATCH = 60
@@ -91,10 +99,6 @@ def _project_name(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1] if path else ""
 
 
-def _rate(num: int, den: int) -> float | None:
-    return round(num / den, 6) if den else None
-
-
 def daily_rows(conn: sqlite3.Connection, days: list[str], token_sql: str | None) -> list[dict]:
     marks = ",".join("?" * len(days))
     groups: dict[tuple, dict] = defaultdict(_empty_daily)
@@ -141,17 +145,12 @@ def daily_rows(conn: sqlite3.Connection, days: list[str], token_sql: str | None)
     for key in sorted(groups):
         g = groups[key]
         day, platform, project, model = key
-        executed = g["tool_success"] + g["tool_errors"]
-        decided = g["edits_accepted"] + g["edits_rejected"]
         p50, p95, p99 = p50_p95_p99(latencies.get(key, []))
+        g.update(daily_rates(g, digits=STORED_DIGITS))
         g.update(
             day=day, platform=platform, project_path=project,
             project_name=_project_name(project), model=model,
             active_s=round(g["active_s"], 3),
-            error_rate=_rate(g["tool_errors"], executed),
-            interruption_rate=_rate(g["tool_interrupted"], g["tool_calls"]),
-            acceptance_rate=_rate(g["edits_accepted"], decided),
-            user_modified_share=_rate(g["edits_user_modified"], g["edits_accepted"]),
             latency_p50_ms=p50, latency_p95_ms=p95, latency_p99_ms=p99,
             total_tokens=sum(int(g[c]) for c in TOKEN_COLUMNS),
             cost_usd=round(g["cost_usd"], 6),
@@ -203,11 +202,11 @@ def tool_rows(conn: sqlite3.Connection, days: list[str]) -> list[dict]:
         p50, p95, p99 = p50_p95_p99(lat)
         g.update(
             sessions=len(sessions[key]),
-            error_rate=_rate(g["errors"], g["success"] + g["errors"]),
-            rejection_rate=_rate(g["rejected"], g["calls"]),
-            interruption_rate=_rate(g["interrupted"], g["calls"]),
-            acceptance_rate=_rate(g["success"], g["success"] + g["rejected"]) if g["_edit"]
-            else None,
+            error_rate=error_rate(g["errors"], g["success"], STORED_DIGITS),
+            rejection_rate=rejection_rate(g["rejected"], g["calls"], STORED_DIGITS),
+            interruption_rate=interruption_rate(g["interrupted"], g["calls"], STORED_DIGITS),
+            acceptance_rate=acceptance_rate(g["success"], g["rejected"], STORED_DIGITS)
+            if g["_edit"] else None,
             latency_p50_ms=p50, latency_p95_ms=p95, latency_p99_ms=p99,
             latency_max_ms=max(lat) if lat else None,
         )

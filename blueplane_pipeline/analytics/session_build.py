@@ -16,6 +16,7 @@ import orjson
 
 from blueplane_pipeline.analytics import classify
 from blueplane_pipeline.analytics.facts import Fact
+from blueplane_pipeline.analytics.metrics import STORED_DIGITS, acceptance_rate
 from blueplane_pipeline.core.times import maybe_iso_ms, parse_iso_ms
 
 IDLE_CAP_MS = 5 * 60 * 1000  # a gap longer than this counts as 5 minutes of activity
@@ -159,7 +160,7 @@ def build_session(session_id: str, facts: list[Fact], now_ms: int,
         "edits_rejected": rejected,
         "edits_user_modified": sum(1 for c in edits if c["status"] == "success"
                                    and c["user_modified"]),
-        "acceptance_rate": _ratio(accepted, accepted + rejected),
+        "acceptance_rate": acceptance_rate(accepted, rejected, STORED_DIGITS),
         "lines_added": sum(c["lines_added"] for c in call_rows),
         "lines_removed": sum(c["lines_removed"] for c in call_rows),
         "input_tokens": 0,
@@ -535,7 +536,3 @@ def _file_edits(call_rows: list[dict]) -> list[dict]:
         })
     return rows
 
-
-
-def _ratio(num: int, den: int) -> float | None:
-    return round(num / den, 6) if den else None

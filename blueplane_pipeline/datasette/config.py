@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from blueplane_pipeline.core import config
+from blueplane_pipeline.storage.db import connect, existing_tables
 
 PLUGINS_DIR = Path(__file__).with_name("plugins")
 DASHBOARD_SLUG = "overview"
@@ -117,12 +118,12 @@ def dashboard(db_name: str, tables_present: set[str] | None = None) -> dict:
 def tables_in(db_path: Path) -> set[str] | None:
     """Tables of the file (read-only look), or None when it cannot be read."""
     try:
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        conn = connect(db_path, readonly=True)
         try:
-            return {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            return existing_tables(conn, views=True)
         finally:
             conn.close()
-    except sqlite3.Error:
+    except (sqlite3.Error, OSError):
         return None
 
 

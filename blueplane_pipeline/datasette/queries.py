@@ -2,24 +2,27 @@
 
 Kept apart from the wiring in ``datasette_config`` so the SQL can be read (and tested) on
 its own. Percentiles use ``blueplane_percentile`` (exact, from ``datasette_plugins``), and
-rates are recomputed from counts, never averaged.
+rates are recomputed from counts with the expressions of ``analytics.metrics`` (never
+averaged), so a canned query shows the numbers the CLI and the MCP server report.
 """
 
 from __future__ import annotations
+
+from blueplane_pipeline.analytics.metrics import DAILY_RATES_SQL
+
+_ACCEPTANCE = DAILY_RATES_SQL["acceptance_rate"]
 
 CANNED_QUERIES: dict[str, dict] = {
     "acceptance_by_day": {
         "title": "Edit acceptance by day",
         "description": "Accepted ÷ (accepted + rejected) edit-tool calls per UTC day, and the "
                        "share of accepted edits the user modified first.",
-        "sql": """
+        "sql": f"""
 select day,
   sum(edits_accepted) as accepted,
   sum(edits_rejected) as rejected,
-  round(1.0 * sum(edits_accepted) / nullif(sum(edits_accepted) + sum(edits_rejected), 0), 4)
-    as acceptance_rate,
-  round(1.0 * sum(edits_user_modified) / nullif(sum(edits_accepted), 0), 4)
-    as user_modified_share
+  round({_ACCEPTANCE}, 4) as acceptance_rate,
+  round({DAILY_RATES_SQL["user_modified_share"]}, 4) as user_modified_share
 from metrics_daily
 group by day
 order by day desc""",
@@ -150,9 +153,8 @@ DASHBOARD_CHARTS: dict[str, dict] = {
     "acceptance-overall": {
         "title": "Edit acceptance",
         "library": "metric",
-        "query": "select coalesce(round(100.0 * sum(edits_accepted) / nullif(sum(edits_accepted)"
-                 " + sum(edits_rejected), 0), 1) || '%', 'n/a') as rate from metrics_daily "
-                 f"where 1 = 1 {_DAY_FILTERS} {_PROJECT_FILTER}",
+        "query": f"select coalesce(round(100 * {_ACCEPTANCE}, 1) || '%', 'n/a') as rate "
+                 f"from metrics_daily where 1 = 1 {_DAY_FILTERS} {_PROJECT_FILTER}",
         "display": {"field": "rate"},
     },
     "cost-total": {
@@ -165,9 +167,9 @@ DASHBOARD_CHARTS: dict[str, dict] = {
     "acceptance-trend": {
         "title": "Edit acceptance rate per day",
         "library": "vega-lite",
-        "query": "select day, 1.0 * sum(edits_accepted) / nullif(sum(edits_accepted) + "
-                 "sum(edits_rejected), 0) as acceptance_rate, sum(edits_accepted) as accepted, "
-                 "sum(edits_rejected) as rejected from metrics_daily "
+        "query": f"select day, {_ACCEPTANCE} as acceptance_rate, "
+                 "sum(edits_accepted) as accepted, sum(edits_rejected) as rejected "
+                 "from metrics_daily "
                  f"where 1 = 1 {_DAY_FILTERS} {_PROJECT_FILTER} group by day "
                  "having accepted + rejected > 0 order by day",
         "display": _line("day", "acceptance_rate", "acceptance rate", fmt="%",

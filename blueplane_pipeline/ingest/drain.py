@@ -18,6 +18,7 @@ from pathlib import Path
 
 import redis
 
+from blueplane_pipeline.analytics.metrics import percentile
 from blueplane_pipeline.capture import spool
 from blueplane_pipeline.core import config
 from blueplane_pipeline.core.times import utc_now
@@ -60,10 +61,8 @@ class IngestStats:
         return self.events_read / self.seconds if self.seconds else 0.0
 
     def percentile_ms(self, q: float) -> float | None:
-        if not self.batch_ms:
-            return None
-        ordered = sorted(self.batch_ms)
-        return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+        """The ``q``-quantile (0-1) of the batch write times (``analytics.metrics``)."""
+        return percentile(self.batch_ms, q * 100)
 
     def add(self, result: WriteResult, elapsed_ms: float, *, timed: bool = True) -> None:
         self.events_stored += result.stored

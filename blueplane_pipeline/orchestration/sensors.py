@@ -65,7 +65,7 @@ def analytics_catchup_sensor(context: dg.SensorEvaluationContext, blueplane: Blu
     in_flight = context.instance.get_run_records(dg.RunsFilter(statuses=IN_FLIGHT), limit=1)
     if in_flight:
         return dg.SkipReason("a run is in flight; the analytics are checked again next tick")
-    from blueplane_pipeline.read.queries import analytics_backlog
+    from blueplane_pipeline.read.backlog import analytics_backlog
 
     conn = blueplane.reader()
     if conn is None:

@@ -1,8 +1,8 @@
 """Full-text search over prompts and session titles, ranked (SQLite FTS5, bm25).
 
 Readers never write ``telemetry.db``, so the index is built read-side, in memory, from
-``queries.prompt_texts`` and kept until the searchable text changes
-(``queries.text_signature``). Building it is a single pass (~tens of ms per 10k prompts).
+:func:`prompt_texts` and kept until the searchable text changes (:func:`text_signature`).
+Building it is a single pass (~tens of ms per 10k prompts).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from blueplane_pipeline.read import queries
+from blueplane_pipeline.read.connect import require
 
 # Words that match nearly every prompt and would drown the ranking.
 STOPWORDS = frozenset([
@@ -67,19 +67,39 @@ class TextIndex:
         return [Hit(sid, idx, body, round(-score, 4)) for sid, idx, body, score in rows]
 
 
+def prompt_texts(conn: sqlite3.Connection) -> list[tuple[str, int | None, str]]:
+    """(session_id, turn_index, text) of every stored prompt, and (session_id, None, title)
+    of every session title: what the index holds."""
+    require(conn, "turns", "sessions")
+    rows = conn.execute(
+        "SELECT session_id, turn_index, prompt_text FROM turns"
+        " WHERE prompt_text IS NOT NULL AND prompt_text != ''").fetchall()
+    rows += conn.execute(
+        "SELECT session_id, NULL, title FROM sessions WHERE title IS NOT NULL AND title != ''"
+    ).fetchall()
+    return rows
+
+
+def text_signature(conn: sqlite3.Connection) -> tuple:
+    """Changes whenever the searchable text can have changed (the index's cache key)."""
+    require(conn, "turns", "sessions")
+    return (conn.execute("SELECT count(*), max(started_at), max(ended_at) FROM turns").fetchone()
+            + conn.execute("SELECT count(*), max(ended_at) FROM sessions").fetchone())
+
+
 _lock = threading.Lock()
 _cache: dict[str, tuple[tuple, TextIndex]] = {}
 
 
 def index_for(conn: sqlite3.Connection, db_path: Path | str) -> TextIndex:
     """The index of ``db_path``, rebuilt only when its prompts or titles changed."""
-    signature = queries.text_signature(conn)
+    signature = text_signature(conn)
     key = str(db_path)
     with _lock:
         cached = _cache.get(key)
         if cached and cached[0] == signature:
             return cached[1]
-    index = TextIndex(queries.prompt_texts(conn))
+    index = TextIndex(prompt_texts(conn))
     with _lock:
         _cache[key] = (signature, index)
     return index

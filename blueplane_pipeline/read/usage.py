@@ -1,33 +1,38 @@
 """Rows for usage reports: plain SQL over ``token_usage`` (no Dagster, no pandas), or, before
-the table is built, the same rows computed in memory from the stored transcript events."""
+the table is built, the same rows computed in memory from the stored transcript events.
+
+The table path is what ``blueplane usage`` runs every time, so what only the in-memory
+path needs (price list, transcript decoding, deduplication) is imported when it runs.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime, timedelta, tzinfo
 
-from blueplane_pipeline.core.pricing import PriceTable
-from blueplane_pipeline.usage.cost import message_cost
-from blueplane_pipeline.usage.dedup import dedupe
-from blueplane_pipeline.usage.events import count_usage_events, usage_records
-from blueplane_pipeline.usage.records import UsageRecord
+from blueplane_pipeline.read.connect import has_rows
+from blueplane_pipeline.read.sql import Where
 from blueplane_pipeline.usage.reports import UsageRow
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from blueplane_pipeline.core.pricing import PriceTable
+    from blueplane_pipeline.usage.records import UsageRecord
+
 QUARTER_MS = 900_000
+DAY_MS = 86_400_000
 
 
-def _where(since_ms: int | None, until_ms: int | None, project: str | None) -> tuple[str, list]:
-    clauses, params = [], []
+def _where(since_ms: int | None, until_ms: int | None, project: str | None) -> Where:
+    where = Where()
     if since_ms is not None:
-        clauses.append("ts_ms >= ?")
-        params.append(since_ms)
+        where.add("ts_ms >= ?", since_ms)
     if until_ms is not None:
-        clauses.append("ts_ms < ?")
-        params.append(until_ms)
+        where.add("ts_ms < ?", until_ms)
     if project is not None:
-        clauses.append("project = ?")
-        params.append(project)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+        where.add("project = ?", project)
+    return where
 
 
 _SUMS = ("sum(input_tokens), sum(output_tokens), sum(cache_creation_tokens),"
@@ -35,14 +40,67 @@ _SUMS = ("sum(input_tokens), sum(output_tokens), sum(cache_creation_tokens),"
          " max(cost_source = 'unknown_model' AND total_tokens > 0)")
 
 
+def local_day_key(conn: sqlite3.Connection, tz: tzinfo, since_ms: int | None,
+                  until_ms: int | None) -> str:
+    """A SQL expression grouping the rows between the bounds by calendar day in ``tz``.
+
+    Where ``tz`` keeps one UTC offset for whole days, ``(ts_ms + offset) / DAY_MS`` is the
+    local day; the days its offset changes are grouped by quarter hour instead (every
+    offset is a multiple of 15 minutes, so a quarter never straddles local midnight, and
+    ``usage.reports`` dates each row by its first instant). Either way no group spans two
+    local days, and a year holds ~365 groups per model instead of ~2,000 quarters.
+    """
+    bounds = _where(since_ms, until_ms, None)
+    # Two subqueries: each is one index lookup, where min() and max() together scan it.
+    lo, hi = conn.execute(f"SELECT (SELECT min(ts_ms) FROM token_usage{bounds.sql()}),"
+                          f" (SELECT max(ts_ms) FROM token_usage{bounds.sql()})",
+                          bounds.params * 2).fetchone()
+    if lo is None or lo < 2 * DAY_MS:  # (SQLite's / truncates negatives toward zero)
+        return f"ts_ms / {QUARTER_MS}"
+    spans: list[tuple[int, int | None]] = []  # (end, offset or None: quarters), ascending
+    day = datetime.fromtimestamp(lo / 1000, tz).date()
+    start, offset = _midnight(day, tz)
+    while start <= hi:
+        day += timedelta(days=1)
+        end, next_offset = _midnight(day, tz)
+        kind = offset if offset == next_offset else None
+        if spans and kind is not None and spans[-1][1] == kind:
+            spans[-1] = (end, kind)
+        else:
+            spans.append((end, kind))
+        start, offset = end, next_offset
+    keys = [f"(ts_ms + {kind}) / {DAY_MS}" if kind is not None else f"-1 - ts_ms / {QUARTER_MS}"
+            for _, kind in spans]
+    if len(keys) == 1:
+        return keys[0]
+    cases = " ".join(f"WHEN ts_ms < {end} THEN {key}"
+                     for (end, _), key in zip(spans[:-1], keys[:-1], strict=True))
+    return f"CASE {cases} ELSE {keys[-1]} END"
+
+
+def _midnight(day: date, tz: tzinfo) -> tuple[int, int]:
+    """(epoch ms of ``day``'s first instant in ``tz``, the UTC offset then, in ms)."""
+    first = datetime(day.year, day.month, day.day, tzinfo=tz)
+    ms = int(first.timestamp() * 1000)
+    offset = datetime.fromtimestamp(ms / 1000, tz).utcoffset()
+    return ms, int(offset.total_seconds() * 1000) if offset is not None else 0
+
+
 def query_rows(conn: sqlite3.Connection, grain: str, *, since_ms: int | None = None,
-               until_ms: int | None = None, project: str | None = None) -> list[UsageRow]:
-    """Rows for a report: ``quarter`` (summed per quarter hour and model: periods),
-    ``session`` (summed per session and model) or ``message`` (one per message: blocks)."""
-    where, params = _where(since_ms, until_ms, project)
-    if grain == "quarter":
+               until_ms: int | None = None, project: str | None = None,
+               tz: tzinfo | None = None) -> list[UsageRow]:
+    """Rows for a report: ``day`` (summed per calendar day in ``tz`` and model: periods),
+    ``quarter`` (summed per quarter hour and model: periods in any zone), ``session``
+    (summed per session and model) or ``message`` (one per message: blocks)."""
+    found = _where(since_ms, until_ms, project)
+    where, params = found.sql(), found.params
+    if grain in ("day", "quarter"):
+        if grain == "day" and tz is None:
+            raise ValueError("grain 'day' needs the timezone")
+        key = (local_day_key(conn, tz, since_ms, until_ms) if grain == "day"
+               else f"ts_ms / {QUARTER_MS}")
         sql = (f"SELECT min(ts_ms), max(ts_ms), NULL, NULL, model, {_SUMS} FROM token_usage"
-               f"{where} GROUP BY ts_ms / {QUARTER_MS}, model")
+               f"{where} GROUP BY {key}, model")
     elif grain == "session":
         sql = (f"SELECT min(ts_ms), max(ts_ms), session_id, project, model, {_SUMS}"
                f" FROM token_usage{where} GROUP BY session_id, project, model")
@@ -62,12 +120,17 @@ def rows_from_events(conn: sqlite3.Connection, prices: PriceTable, *,
                      project: str | None = None,
                      on_event: Callable[[], None] | None = None) -> list[UsageRow]:
     """The same per-message rows, computed from raw events when the table is not built."""
+    from blueplane_pipeline.usage.dedup import dedupe
+    from blueplane_pipeline.usage.events import usage_records
+
     records = usage_records(conn, on_event=on_event)
     return list(_rows(dedupe(records).values(), prices, since_ms, until_ms, project))
 
 
 def _rows(records: Iterable[UsageRecord], prices: PriceTable, since_ms: int | None,
           until_ms: int | None, project: str | None) -> Iterator[UsageRow]:
+    from blueplane_pipeline.usage.cost import message_cost
+
     for rec in records:
         if since_ms is not None and rec.ts_ms < since_ms:
             continue
@@ -82,21 +145,17 @@ def _rows(records: Iterable[UsageRecord], prices: PriceTable, since_ms: int | No
                        source == "unknown_model" and rec.total_tokens > 0)
 
 
-def has_rows(conn: sqlite3.Connection) -> bool:
-    try:
-        return conn.execute("SELECT 1 FROM token_usage LIMIT 1").fetchone() is not None
-    except sqlite3.OperationalError:  # table not migrated yet (older database)
-        return False
-
-
 def report_rows(conn: sqlite3.Connection, grain: str, *, since_ms: int | None = None,
                 until_ms: int | None = None, project: str | None = None,
+                tz: tzinfo | None = None,
                 on_event: Callable[[], None] | None = None) -> tuple[list[UsageRow], str]:
     """Rows for a report and where they came from: ``table`` (``token_usage``), ``events``
     (computed from raw transcript events: the table is not built yet) or ``none``."""
-    if has_rows(conn):
+    if has_rows(conn, "token_usage"):
         return query_rows(conn, grain, since_ms=since_ms, until_ms=until_ms,
-                          project=project), "table"
+                          project=project, tz=tz), "table"
+    from blueplane_pipeline.usage.events import count_usage_events
+
     if not count_usage_events(conn):
         return [], "none"
     from blueplane_pipeline.core.pricing import load_price_table

@@ -7,6 +7,17 @@ metadata repeats them. Column names are a contract with the readers: add, never 
 
 from __future__ import annotations
 
+from blueplane_pipeline.core.platforms import assistant_names
+
+
+def _one_of(names: tuple[str, ...]) -> str:
+    """``a``, ``b`` or ``c``, each in backticks."""
+    quoted = [f"`{n}`" for n in names]
+    return " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
+
+
+# The assistants of the registry (``core.platforms``), as the tables' ``platform`` holds them.
+PLATFORM = _one_of(assistant_names())
 STATUS = (
     "`success` (the tool ran and returned), `error` (it ran and failed), `rejected` "
     "(permission refused by the user or by a permission rule), `interrupted` (the user "
@@ -27,7 +38,7 @@ TABLE_DOCS: dict[str, dict] = {
         ),
         "columns": {
             "session_id": "Claude Code session id / Cursor conversation (composer) id",
-            "platform": "`claude_code` or `cursor`",
+            "platform": PLATFORM,
             "sources": "Which captures contributed, comma-separated: hook, transcript, cursor_db",
             "project_path": "Working directory of the session (Cursor: first workspace root)",
             "project_name": "Last component of project_path",
@@ -85,7 +96,7 @@ TABLE_DOCS: dict[str, dict] = {
                            "(a history copied by resume/fork) belongs to the session that "
                            "started it first",
             "session_id": "Session of the call",
-            "platform": "`claude_code` or `cursor`",
+            "platform": PLATFORM,
             "project_path": "Session's project path",
             "model": "Model of the assistant message that asked for the call, else the "
                      "session's primary model ('' if unknown)",
@@ -129,7 +140,7 @@ TABLE_DOCS: dict[str, dict] = {
         "columns": {
             "session_id": "Session of the turn",
             "turn_index": "0-based position of the prompt in the session",
-            "platform": "`claude_code` or `cursor`",
+            "platform": PLATFORM,
             "project_path": "Session's project path",
             "model": "Model of the first assistant message of the turn, else the session's "
                      "primary model",
@@ -164,7 +175,7 @@ TABLE_DOCS: dict[str, dict] = {
         "columns": {
             "edit_id": "tool_use_id of the edit call",
             "session_id": "Session of the edit",
-            "platform": "`claude_code` or `cursor`",
+            "platform": PLATFORM,
             "project_path": "Session's project path",
             "model": "Model that proposed the edit",
             "ts": f"When the edit was proposed ({TIMES})",
@@ -192,7 +203,7 @@ TABLE_DOCS: dict[str, dict] = {
         ),
         "columns": {
             "day": DAY,
-            "platform": "`claude_code` or `cursor`",
+            "platform": PLATFORM,
             "project_path": "Project path ('' if unknown)",
             "project_name": "Last component of project_path",
             "model": "Model ('' if unknown)",
@@ -313,11 +324,14 @@ def render_markdown() -> str:
         "rejected), accepted = the edit executed. **user-modified share** = accepted edits the "
         "user modified ÷ accepted edits.",
         "- **error rate** = errors ÷ executed calls (success + error); **interruption rate** = "
-        "interrupted ÷ calls.",
+        "interrupted ÷ calls. Every rate is a ratio of summed counts (never an average of "
+        "rates), NULL when its divisor is 0; the formulas live in "
+        "`blueplane_pipeline/analytics/metrics.py` (Python and SQL forms).",
         "- **percentiles** (p50, p95, p99) are exact over all values in the group "
         "(linear interpolation between the closest ranks, like numpy's default), never "
         "averages of averages. Over a multi-day window, compute them from `tool_calls.latency_ms`"
-        " (`blueplane_pipeline.analytics.percentiles.percentile`).",
+        " (`blueplane_pipeline.analytics.metrics.percentile`, the one method everything uses, "
+        "ingest's batch timings included; `blueplane_percentile` in Datasette).",
         f"- **active time** = {IDLE}, per turn, summed.",
         "- **day** = UTC calendar day.",
         "- **lines added/removed** = '+'/'-' lines of the edit's structuredPatch (as Claude Code "

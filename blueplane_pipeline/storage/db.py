@@ -51,10 +51,14 @@ def open_db(path: Path | str) -> sqlite3.Connection:
     return conn
 
 
-def existing_tables(conn: sqlite3.Connection) -> set[str]:
-    """Names of the tables (and views) in the database."""
-    return {r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+# The SQLite-specific questions the rest of the code asks, in one place (nothing else
+# spells PRAGMA or sqlite_master, so a second engine needs only these).
+
+
+def existing_tables(conn: sqlite3.Connection, *, views: bool = False) -> set[str]:
+    """Names of the tables in the database (and of its views, with ``views``)."""
+    kinds = "('table', 'view')" if views else "('table')"
+    return {r[0] for r in conn.execute(f"SELECT name FROM sqlite_master WHERE type IN {kinds}")}
 
 
 def has_table(conn: sqlite3.Connection, name: str) -> bool:
@@ -63,26 +67,26 @@ def has_table(conn: sqlite3.Connection, name: str) -> bool:
 
 
 def table_columns(conn: sqlite3.Connection, table: str) -> list[str]:
-    """Column names of ``table`` in order (empty when it does not exist)."""
+    """Column names of ``table``, in order (empty when there is no such table)."""
     return [row[0] for row in conn.execute(
         "SELECT name FROM pragma_table_info(?) ORDER BY cid", (table,))]
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
-    """The migration number the database is at (0 for an empty file)."""
+    """The schema version the file was migrated to (``storage.migrations``)."""
     return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def check_readable(conn: sqlite3.Connection, *, thorough: bool = False) -> None:
+    """Raise ``sqlite3.DatabaseError`` unless the file is an SQLite database (``thorough``:
+    a quick integrity check, which a copy torn mid-write fails)."""
+    conn.execute("PRAGMA quick_check" if thorough else "SELECT count(*) FROM sqlite_master"
+                 ).fetchone()
 
 
 def checkpoint(conn: sqlite3.Connection) -> None:
     """Copy the WAL into the database file where no reader needs it (never blocks)."""
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
-
-def readable(conn: sqlite3.Connection, *, thorough: bool = False) -> None:
-    """Raise ``sqlite3.DatabaseError`` unless the file reads as a database (``thorough``: a
-    quick integrity check, which a copy torn mid-write fails)."""
-    conn.execute("PRAGMA quick_check" if thorough else "SELECT count(*) FROM sqlite_master"
-                 ).fetchone()
 
 
 def compact(conn: sqlite3.Connection) -> None:

@@ -146,7 +146,10 @@ def period_report(rows: Sequence[UsageRow], period: str, tz: tzinfo, *,
         key = cache.get(day_ms)
         if key is None:
             key = cache[day_ms] = period_key(local_date(row.ts_first_ms, tz), period, week_start)
-        groups.setdefault(key, Tally()).add(row)
+        tally = groups.get(key)
+        if tally is None:  # (not setdefault: that would build a Tally per row)
+            tally = groups[key] = Tally()
+        tally.add(row)
         grand.add(row, by_model=False)
     label = {"daily": "date", "weekly": "week", "monthly": "month"}[period]
     items = [{label: key, **tally.summary()}

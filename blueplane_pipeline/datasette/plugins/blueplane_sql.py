@@ -16,7 +16,7 @@ import sqlite3
 
 from datasette import hookimpl
 
-from blueplane_pipeline.analytics.percentiles import percentile
+from blueplane_pipeline.analytics.metrics import percentile
 from blueplane_pipeline.storage.reader import BlockCache, envelope_from_row
 
 _BY_SEQ = """

@@ -38,7 +38,7 @@ from blueplane_pipeline.core.times import epoch_to_iso, utc_now
 from blueplane_pipeline.sources.offsets import FileState, load_states, save_states
 from blueplane_pipeline.sources.sink import EventSink
 from blueplane_pipeline.sources.stats import SentStats
-from blueplane_pipeline.storage.db import existing_tables, readable
+from blueplane_pipeline.storage.db import check_readable, existing_tables
 
 SOURCE = "cursor_db"
 WORKSPACE_KEYS = ("composer.composerData", "aiService.prompts", "aiService.generations")
@@ -132,7 +132,7 @@ class open_readonly:
         if is_wal(self.path):
             try:
                 self.conn = _connect_ro(self.path)
-                readable(self.conn)
+                check_readable(self.conn)
                 return self.conn
             except sqlite3.OperationalError:
                 if self.conn is not None:
@@ -152,7 +152,7 @@ class open_readonly:
                 shutil.copyfile(wal, f"{copy}-wal")
             try:
                 conn = sqlite3.connect(copy, check_same_thread=False)
-                readable(conn, thorough=True)  # a copy torn mid-write fails
+                check_readable(conn, thorough=True)  # a copy torn mid-write fails
                 return conn
             except sqlite3.DatabaseError as exc:
                 last = exc
