@@ -115,21 +115,26 @@ def _run_analytics() -> None:
 
 
 def _show_tool_calls(db: Path) -> None:
-    from blueplane_pipeline.storage.db import connect
+    from blueplane_pipeline.read.connect import open_reader
+    from blueplane_pipeline.read.sessions import call_rows, list_sessions
 
-    conn = connect(db, readonly=True)
-    rows = conn.execute("SELECT tool_name, status, latency_ms, coalesce(error_class, ''),"
-                        " lines_added, lines_removed FROM tool_calls ORDER BY started_at"
-                        ).fetchall()
-    session = conn.execute("SELECT tool_calls, tool_errors, tool_rejected, acceptance_rate,"
-                           " lines_added, lines_removed FROM sessions").fetchone()
-    conn.close()
-    table("tool_calls", ["tool", "status", "latency ms", "error class", "+lines", "-lines"], rows)
-    if session:
-        calls, errors, rejected, acceptance, added, removed = session
-        rate = "-" if acceptance is None else f"{acceptance:.0%}"
-        click.echo(f"session: {calls} tool calls, {errors} error(s), {rejected} rejected, "
-                   f"edit acceptance {rate}, +{added}/-{removed} lines")
+    conn = open_reader(db)
+    try:
+        calls = call_rows(conn)
+        sessions, _ = list_sessions(conn)
+    finally:
+        conn.close()
+    table("tool_calls", ["tool", "status", "latency ms", "error class", "+lines", "-lines"],
+          [(c["tool_name"], c["status"], c["latency_ms"], c["error_class"] or "",
+            c["lines_added"], c["lines_removed"]) for c in calls])
+    for s in sessions:
+        rate = "-" if s.get("acceptance_rate") is None else f"{s['acceptance_rate']:.0%}"
+        errors = sum(c["status"] == "error" for c in calls if c["session_id"] == s["session_id"])
+        rejected = sum(c["status"] == "rejected" for c in calls
+                       if c["session_id"] == s["session_id"])
+        click.echo(f"session: {s['tool_calls']} tool calls, {errors} error(s), {rejected} "
+                   f"rejected, edit acceptance {rate}, +{s['lines_added']}/-"
+                   f"{s['lines_removed']} lines")
 
 
 def _show(db: Path) -> None:

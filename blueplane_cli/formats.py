@@ -168,12 +168,6 @@ def emit(rows: Sequence[dict], columns: Sequence[str], fmt: str, *, title: str =
         console.print(footer)
 
 
-def print_markup(text: str) -> None:
-    from rich.console import Console
-
-    Console().print(text)
-
-
 # -------------------------------------------------------------------------------- charts
 
 

@@ -17,7 +17,10 @@ def _cell(column: str, value: object) -> str:
     if column == "started_at" and value:
         return str(value)[5:16].replace("T", " ")
     if column == "platform" and value:
-        return {"claude_code": "claude", "cursor": "cursor"}.get(str(value), str(value))
+        from blueplane_pipeline.core import platforms
+
+        found = platforms.get(str(value))  # the short name: claude, cursor, codex, …
+        return found.cli_name.split("-")[0] if found is not None else str(value)
     if column == "title" and value:
         text = " ".join(str(value).split())
         return text[:48] + ("…" if len(text) > 48 else "")

@@ -8,6 +8,7 @@ those functions share.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from blueplane_pipeline.analytics import classify
@@ -52,6 +53,22 @@ def extract(seq: int, envelope: dict) -> list[Fact]:
 
 
 # ---------------------------------------------------------------- helpers
+
+Extractor = Callable[[int, int, str, dict, Fact, list[Fact]], None]
+
+
+def by_source(extractors: dict[str, Extractor]) -> Callable[..., None]:
+    """A platform's ``facts`` function from one extractor per envelope source (events of
+    other sources contribute only their ``event`` fact)."""
+
+    def facts(ts: int, seq: int, source: str, etype: str, payload: dict, base: Fact,
+              out: list[Fact]) -> None:
+        extractor = extractors.get(source)
+        if extractor is not None:
+            extractor(ts, seq, etype, payload, base, out)
+
+    return facts
+
 
 def tool_info(tool: str, tool_input: object, response: object = None) -> dict:
     """What the session builder needs of a call's input (and response), small enough to

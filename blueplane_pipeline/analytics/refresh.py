@@ -1,5 +1,6 @@
-"""The whole analytics refresh in order, for callers without Dagster (``blueplane refresh``,
-benchmarks, tests). The Dagster assets call the three steps separately."""
+"""The whole analytics refresh in order, in-process and without Dagster: for benchmarks and
+tests. ``blueplane refresh`` and the pipeline materialize the assets, which call the three
+steps separately."""
 
 from __future__ import annotations
 

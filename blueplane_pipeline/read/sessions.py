@@ -117,6 +117,18 @@ def session_detail(conn: sqlite3.Connection, session_id: str) -> dict | None:
             "errors": errors}
 
 
+def call_rows(conn: sqlite3.Connection, session_id: str | None = None) -> list[dict]:
+    """Tool calls in the order they started (of one session, or all): what each was, how it
+    ended, how long it took, what it changed."""
+    require(conn, "tool_calls")
+    where = Where()
+    if session_id is not None:
+        where.add("session_id = ?", session_id)
+    return dict_rows(conn.execute(
+        "SELECT session_id, tool_name, status, latency_ms, error_class, lines_added,"
+        f" lines_removed FROM tool_calls{where.sql()} ORDER BY {CALL_TIME}", where.params))
+
+
 def session_count(conn: sqlite3.Connection) -> int:
     require(conn, "sessions")
     return conn.execute("SELECT count(*) FROM sessions").fetchone()[0]

@@ -95,12 +95,7 @@ def iter_events(
         sql = _SELECT.replace("FROM raw_events r", _SESSION_SPANS)
         where.append("r.session = sp.session")
         params.insert(0, session_id)
-    if platform is not None:
-        where.append("k.platform = ?")
-        params.append(platform)
-    if event_types:
-        where.append(f"k.event_type IN ({','.join('?' * len(event_types))})")
-        params.extend(event_types)
+    _kind_filters(where, params, platform, event_types)
     sql += " WHERE " + " AND ".join(where) + " ORDER BY r.seq"
     if limit is not None:
         sql += " LIMIT ?"
@@ -108,6 +103,16 @@ def iter_events(
     cache = BlockCache(conn)
     for row in conn.execute(sql, params).fetchall() if limit else _stream(conn, sql, params):
         yield StoredEvent(row[0], envelope_from_row(row, cache.body(row[2], row[3])))
+
+
+def _kind_filters(where: list[str], params: list, platform: str | None,
+                  event_types: tuple[str, ...] | list[str] | None) -> None:
+    if platform is not None:
+        where.append("k.platform = ?")
+        params.append(platform)
+    if event_types:
+        where.append(f"k.event_type IN ({','.join('?' * len(event_types))})")
+        params.extend(event_types)
 
 
 def _stream(conn: sqlite3.Connection, sql: str, params: list) -> Iterator[tuple]:
@@ -132,13 +137,9 @@ def count_events(conn: sqlite3.Connection, *, platform: str | None = None,
                  event_types: tuple[str, ...] | list[str] | None = None) -> int:
     """How many stored events ``iter_events`` would yield with these filters from the start
     (0 before the first migration)."""
-    where, params = [], []
-    if platform is not None:
-        where.append("k.platform = ?")
-        params.append(platform)
-    if event_types:
-        where.append(f"k.event_type IN ({','.join('?' * len(event_types))})")
-        params.extend(event_types)
+    where: list[str] = []
+    params: list[object] = []
+    _kind_filters(where, params, platform, event_types)
     sql = "SELECT count(*) FROM raw_events r JOIN event_kinds k ON k.kind = r.kind"
     if where:
         sql += " WHERE " + " AND ".join(where)

@@ -1,6 +1,6 @@
 """Descriptions of every stored table, for the readers (Datasette metadata, MCP schema).
 
-Analytics tables are documented once, in ``analytics.columns.TABLE_DOCS``; this module adds
+Analytics tables are documented once, in ``storage.analytics_docs.TABLE_DOCS``; this module adds
 the storage tables (raw events, import state, token usage) and says which tables are
 internal. ``all_table_docs()`` is what readers use; a test checks that every table and
 column of a freshly migrated database has a description here.
@@ -8,9 +8,12 @@ column of a freshly migrated database has a description here.
 
 from __future__ import annotations
 
+from blueplane_pipeline.core import platforms
 from blueplane_pipeline.storage.analytics_docs import TABLE_DOCS
 
 TIMES = "ISO-8601 UTC"
+# The platforms an event can name, from the registry (``core.platforms``).
+PLATFORMS = ", ".join(f"`{p.name}`" for p in platforms.all_platforms())
 
 STORAGE_TABLE_DOCS: dict[str, dict] = {
     "raw_events": {
@@ -42,7 +45,7 @@ STORAGE_TABLE_DOCS: dict[str, dict] = {
             "seq": "Arrival order; blueplane_event(seq) returns the envelope as JSON",
             "event_id_hex": "The envelope's event_id, hexadecimal",
             "ts": f"When the event happened ({TIMES}, millisecond precision)",
-            "platform": "`claude_code`, `cursor`, `otel` or `mcp`",
+            "platform": f"The platform that sent the event: {PLATFORMS}",
             "source": "`hook`, `transcript`, `cursor_db`, `otlp` or `mcp`",
             "event_type": "Hook event name or transcript line type, as the source named it",
             "session_id": "Claude Code session id / Cursor conversation id",
@@ -56,7 +59,7 @@ STORAGE_TABLE_DOCS: dict[str, dict] = {
         "description": "Dictionary of (platform, source, event_type) codes used by raw_events.",
         "columns": {
             "kind": "Code stored in raw_events.kind",
-            "platform": "`claude_code`, `cursor`, `otel` or `mcp`",
+            "platform": f"The platform that sent the event: {PLATFORMS}",
             "source": "`hook`, `transcript`, `cursor_db`, `otlp` or `mcp`",
             "event_type": "Hook event name or transcript line type",
         },

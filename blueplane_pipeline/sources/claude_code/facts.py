@@ -6,6 +6,7 @@ from blueplane_pipeline.analytics import classify
 from blueplane_pipeline.analytics.facts import (
     TEXT_KEEP,
     Fact,
+    by_source,
     model_name,
     note,
     number,
@@ -13,15 +14,6 @@ from blueplane_pipeline.analytics.facts import (
     response_info,
     tool_info,
 )
-
-
-def facts(ts: int, seq: int, source: str, etype: str, p: dict, base: Fact,
-          out: list[Fact]) -> None:
-    """The facts of one stored Claude Code event (``base`` is its ``event`` fact)."""
-    if source == "hook":
-        _hook(ts, seq, etype, p, base, out)
-    elif source == "transcript":
-        _transcript(ts, seq, etype, p, base, out)
 
 
 def _hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -> None:
@@ -146,3 +138,7 @@ def _first_text(blocks: list) -> object:
         return texts[0]
     joined, _ = classify.text_of(blocks)
     return joined if joined is not None else (texts[0] if texts else None)
+
+
+# The platform's ``facts``: one extractor per envelope source.
+facts = by_source({"hook": _hook, "transcript": _transcript})

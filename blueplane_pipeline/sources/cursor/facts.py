@@ -8,6 +8,7 @@ from blueplane_pipeline.analytics import classify
 from blueplane_pipeline.analytics.facts import (
     TEXT_KEEP,
     Fact,
+    by_source,
     model_name,
     note,
     number,
@@ -15,15 +16,6 @@ from blueplane_pipeline.analytics.facts import (
     response_info,
     tool_info,
 )
-
-
-def facts(ts: int, seq: int, source: str, etype: str, p: dict, base: Fact,
-          out: list[Fact]) -> None:
-    """The facts of one stored Cursor event (``base`` is its ``event`` fact)."""
-    if source == "hook":
-        _hook(ts, seq, etype, p, base, out)
-    elif source == "cursor_db":
-        _store(ts, seq, etype, p, base, out)
 
 
 def _hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -> None:
@@ -122,3 +114,7 @@ _CURSOR_STATUS = {
     "cancelled": ("interrupted", "user_interrupted", None),
     "rejected": ("rejected", "user_rejected", None),
 }
+
+
+# The platform's ``facts``: one extractor per envelope source.
+facts = by_source({"hook": _hook, "cursor_db": _store})
