@@ -32,7 +32,7 @@ def device_id(home: Path) -> str:
     except FileNotFoundError:
         pass
     value = str(uuid.uuid4())
-    tmp = path.with_name(f"device_id.{os.getpid()}.tmp")
+    tmp = path.with_name(f"device_id.{value}.tmp")
     tmp.write_text(value + "\n")
     try:
         os.link(tmp, path)  # first writer wins when two processes race
