@@ -10,11 +10,12 @@ each laptop's own ``usage daily`` exactly.
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
+
+import orjson
 
 from blueplane_pipeline.team.schema import SESSIONS, TOOLS, USAGE
 from blueplane_pipeline.team.share import Policy
@@ -40,36 +41,39 @@ def _has(conn: sqlite3.Connection, table: str) -> bool:
 
 def extract(conn: sqlite3.Connection, policy: Policy, developer: str) -> Extracted:
     out = Extracted()
-    readers = {"sessions": (_sessions, "sessions"), "usage": (_usage, "token_usage"),
-               "tools": (_tools, "tool_calls")}
-    for kind, (reader, table) in readers.items():
+    sessions = list(conn.execute(f"SELECT {', '.join(_SESSION_COLS)} FROM sessions")) \
+        if _has(conn, "sessions") else []
+    usage = _usage_by_session(conn) if _has(conn, "token_usage") and (
+        policy.shares("usage") or policy.shares("sessions")) else []
+    for kind, build in (("sessions", lambda: _sessions(sessions, usage, policy, developer)),
+                        ("usage", lambda: _usage(usage, sessions, policy, developer)),
+                        ("tools", lambda: _tools(conn, policy, developer)
+                         if _has(conn, "tool_calls") else {})):
         if not policy.shares(kind):
             continue
-        rows = reader(conn, policy, developer) if _has(conn, table) else {}
+        rows = build()
         out.facts[kind] = rows
         out.floor_day[kind] = min((day_of(kind, k, r) for k, r in rows.items()), default=None)
     return out
 
 
+_SESSION_DAY = len(SESSIONS.key) + [n for n, _ in SESSIONS.values].index("day")
+_DAYS: dict[int, str] = {}
+
+
 def day_of(kind: str, key: tuple, row: Row) -> str:
     """The UTC day a fact belongs to (``YYYY-MM-DD``)."""
     if kind == "usage":
-        from blueplane_pipeline.core.times import iso_ms
+        index = key[0] // 86_400_000
+        day = _DAYS.get(index)
+        if day is None:
+            from datetime import UTC, datetime
 
-        return iso_ms(key[0])[:10]
+            day = _DAYS[index] = datetime.fromtimestamp(index * 86_400, UTC).date().isoformat()
+        return day
     if kind == "sessions":
-        return row[len(SESSIONS.key) + [n for n, _ in SESSIONS.values].index("day")]
+        return row[_SESSION_DAY]
     return key[0]
-
-
-def _model_mix(conn: sqlite3.Connection) -> dict[str, dict[str, int]]:
-    mix: dict[str, dict[str, int]] = defaultdict(dict)
-    if _has(conn, "token_usage"):
-        for session, model, tokens in conn.execute(
-                "SELECT session_id, coalesce(model, ''), sum(total_tokens) FROM token_usage"
-                " GROUP BY 1, 2"):
-            mix[session][model] = tokens
-    return mix
 
 
 _SESSION_COLS = ("session_id", "platform", "project_name", "models", "primary_model",
@@ -81,37 +85,46 @@ _SESSION_COLS = ("session_id", "platform", "project_name", "models", "primary_mo
                  "cache_read_tokens", "cost_usd", "interrupts", "compactions", "subagents")
 
 
-def _sessions(conn: sqlite3.Connection, policy: Policy, developer: str) -> dict[tuple, Row]:
-    mix = _model_mix(conn)
+def _usage_by_session(conn: sqlite3.Connection) -> list[tuple]:
+    """token_usage summed per quarter hour x platform x model x session, in one scan: the
+    usage facts (once sessions name their projects) and each session's model mix."""
+    return conn.execute(
+        f"SELECT ts_ms / {QUARTER_MS}, platform, coalesce(model, ''), session_id,"
+        " min(project), min(ts_ms), max(ts_ms), count(*), sum(input_tokens),"
+        " sum(output_tokens), sum(cache_creation_tokens), sum(cache_read_tokens),"
+        " sum(cost_usd), max(cost_source = 'unknown_model' AND total_tokens > 0),"
+        " sum(total_tokens) FROM token_usage GROUP BY 1, 2, 3, 4").fetchall()
+
+
+def _sessions(sessions: list[tuple], usage: list[tuple], policy: Policy,
+              developer: str) -> dict[tuple, Row]:
+    mix: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in usage:
+        model, session, total = row[2], row[3], row[14]
+        per = mix[session]
+        per[model] = per.get(model, 0) + total
     out = {}
-    for r in conn.execute(f"SELECT {', '.join(_SESSION_COLS)} FROM sessions"):
+    for r in sessions:
         session_id, platform, project_name, models = r[0], r[1], r[2], r[3]
         models_used = mix.get(session_id) or {m: 0 for m in (models or "").split(",") if m}
         key = (policy.session(session_id),)
         out[key] = (*key, developer, platform, policy.project(project_name),
-                    json.dumps(models_used, sort_keys=True), *r[4:])
+                    _json(models_used), *r[4:])
     return out
 
 
-def _usage(conn: sqlite3.Connection, policy: Policy, developer: str) -> dict[tuple, Row]:
+def _usage(usage: list[tuple], sessions: list[tuple], policy: Policy,
+           developer: str) -> dict[tuple, Row]:
+    names = {r[0]: r[2] for r in sessions}
     sums: dict[tuple, list] = {}
-    sql = (f"SELECT t.ts_ms / {QUARTER_MS}, t.platform, coalesce(t.model, ''), s.project_name,"
-           " t.project, min(t.ts_ms), max(t.ts_ms), count(*), sum(t.input_tokens),"
-           " sum(t.output_tokens), sum(t.cache_creation_tokens), sum(t.cache_read_tokens),"
-           " sum(t.cost_usd), max(t.cost_source = 'unknown_model' AND t.total_tokens > 0)"
-           " FROM token_usage t LEFT JOIN sessions s ON s.session_id = t.session_id"
-           " GROUP BY 1, 2, 3, 4, 5")
-    has_sessions = _has(conn, "sessions")
-    if not has_sessions:
-        sql = sql.replace(" LEFT JOIN sessions s ON s.session_id = t.session_id", "").replace(
-            "s.project_name", "NULL")
-    for (quarter, platform, model, name, folder, first, last, n, inp, outp, cw, cr, cost,
-         unpriced) in conn.execute(sql):
-        key = (quarter * QUARTER_MS, platform, model, policy.project(name, folder))
+    for (quarter, platform, model, session, folder, first, last, n, inp, outp, cw, cr, cost,
+         unpriced, _total) in usage:
+        key = (quarter * QUARTER_MS, platform, model, policy.project(names.get(session),
+                                                                     folder))
         acc = sums.get(key)
         if acc is None:
             sums[key] = [first, last, n, inp, outp, cw, cr, cost, bool(unpriced)]
-        else:  # two local projects with one label (an alias, or projects not shared)
+        else:  # several sessions (or projects with one label) in one quarter hour
             acc[0], acc[1] = min(acc[0], first), max(acc[1], last)
             for i, v in enumerate((n, inp, outp, cw, cr, cost), start=2):
                 acc[i] += v
@@ -119,30 +132,41 @@ def _usage(conn: sqlite3.Connection, policy: Policy, developer: str) -> dict[tup
     return {k: (*k, developer, *v) for k, v in sums.items()}
 
 
+_STATUS_SUMS = ", ".join(f"sum(status = '{st}')" for st in
+                         ("success", "error", "rejected", "interrupted", "pending"))
+
+
 def _tools(conn: sqlite3.Connection, policy: Policy, developer: str) -> dict[tuple, Row]:
-    groups: dict[tuple, dict] = {}
-    status_col = {"success": 2, "error": 3, "rejected": 4, "interrupted": 5, "pending": 6}
-    for day, platform, tool, server, status, is_edit, added, removed, latency, err in (
-            conn.execute("SELECT day, platform, tool_name, mcp_server, status, is_edit,"
-                         " lines_added, lines_removed, latency_ms, error_class"
-                         " FROM tool_calls")):
+    """Per day x platform x tool: counts by status, lines, every latency (sorted, so the
+    team's percentiles are exact) and the classifier's error classes (names only)."""
+    groups: dict[tuple, list] = {}
+    for day, platform, tool, server, err, is_edit, calls, *sums in conn.execute(
+            "SELECT day, platform, tool_name, mcp_server, error_class, max(is_edit), count(*),"
+            f" {_STATUS_SUMS}, sum(lines_added), sum(lines_removed) FROM tool_calls"
+            " GROUP BY 1, 2, 3, 4, 5"):
         key = (day, platform, policy.tool(tool, server))
         g = groups.get(key)
         if g is None:
-            g = groups[key] = {"c": [False, 0, 0, 0, 0, 0, 0, 0, 0], "lat": [], "err": {}}
-        c = g["c"]
-        c[0] = c[0] or bool(is_edit)
-        c[1] += 1
-        if status in status_col:
-            c[status_col[status]] += 1
-        c[7] += added or 0
-        c[8] += removed or 0
-        if latency is not None:
-            g["lat"].append(float(latency))
+            g = groups[key] = [False, 0, 0, 0, 0, 0, 0, 0, 0, [], {}]
+        g[0] = g[0] or bool(is_edit)
+        for i, v in enumerate((calls, *sums), start=1):
+            g[i] += v
         if err and _ERROR_CLASS.fullmatch(err):  # classifier names only, never text
-            g["err"][err] = g["err"].get(err, 0) + 1
-    return {k: (*k, developer, *g["c"], sorted(g["lat"]), json.dumps(g["err"], sort_keys=True))
-            for k, g in groups.items()}
+            g[10][err] = g[10].get(err, 0) + calls
+    lists: dict[tuple, list] = {}
+    for day, platform, tool, server, latency in conn.execute(
+            "SELECT day, platform, tool_name, mcp_server, latency_ms FROM tool_calls"
+            " WHERE latency_ms IS NOT NULL"):  # the doubles themselves, not their text
+        target = lists.get((day, platform, tool, server))
+        if target is None:
+            target = lists[(day, platform, tool, server)] = groups[
+                (day, platform, policy.tool(tool, server))][9]
+        target.append(float(latency))
+    return {k: (*k, developer, *g[:9], sorted(g[9]), _json(g[10])) for k, g in groups.items()}
+
+
+def _json(value: dict) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 COLUMNS = {t.kind: tuple(n for n, _ in t.columns) for t in (SESSIONS, USAGE, TOOLS)}

@@ -73,8 +73,7 @@ def _rate(num: float, den: float) -> float | None:
     return round(num / den, 6) if den else None
 
 
-_USAGE_SUMS = (f"count(DISTINCT device_id), count(DISTINCT developer), sum(messages),"
-               f" {', '.join(f'sum({c})' for c in _TOKENS)}, sum(cost_usd)")
+_USAGE_SUMS = ("sum(messages), " + ", ".join(f"sum({c})" for c in _TOKENS) + ", sum(cost_usd)")
 _SESSION_SUMS = ("count(*), sum(prompts), sum(active_s), sum(tool_calls), sum(tool_success),"
                  " sum(tool_errors), sum(edits_accepted), sum(edits_rejected),"
                  " sum(lines_added), sum(lines_removed)")
@@ -82,6 +81,7 @@ _USAGE_NAMES = ("devices", "developers", "messages", *_TOKENS, "cost_usd")
 _SESSION_NAMES = ("sessions", "prompts", "active_s", "tool_calls", "tool_success",
                   "tool_errors", "edits_accepted", "edits_rejected", "lines_added",
                   "lines_removed")
+TOTAL = object()  # the key of the totals row (GROUPING SETS' empty set)
 
 
 def _fetch(conn: Any, sql: str, params: list) -> list[tuple]:
@@ -90,28 +90,43 @@ def _fetch(conn: Any, sql: str, params: list) -> list[tuple]:
         return cur.fetchall()
 
 
+def _usage_groups(conn: Any, col: str, window: Window) -> list[tuple]:
+    """Per group and in total (the row whose flag is 1): distinct devices and developers
+    and the usage sums. Summed per device first, so the distinct counts run over a few
+    hundred rows instead of every quarter hour (hash aggregation, no sort to disk)."""
+    where, params = window.usage_where()
+    per = _USAGE_SUMS.split(", ")
+    inner = ", ".join(f"{expr} AS u{i}" for i, expr in enumerate(per))
+    outer = ", ".join(f"sum(u{i})" for i in range(len(per)))
+    sql = (f"WITH per AS (SELECT {col} AS g, device_id, developer, {inner}"
+           f" FROM {S}.usage_facts{where} GROUP BY 1, 2, 3)"
+           f" SELECT g, grouping(g), count(DISTINCT device_id), count(DISTINCT developer),"
+           f" {outer} FROM per GROUP BY GROUPING SETS ((g), ())")
+    return _fetch(conn, sql, params)
+
+
+def _session_groups(conn: Any, col: str, window: Window) -> list[tuple]:
+    where, params = window.session_where()
+    return _fetch(conn, f"SELECT {col}, grouping({col}), {_SESSION_SUMS} FROM "
+                        f"{S}.session_facts{where} GROUP BY GROUPING SETS (({col}), ())",
+                  params)
+
+
 def grouped(conn: Any, report: str, window: Window) -> dict:
     """``{"<report>": [one row per group, most expensive first], "totals": {...}}``."""
     col = GROUPS[report]
-    uw, up = window.usage_where()
-    groups: dict[str, dict] = {}
-    for key, *vals in _fetch(conn, f"SELECT {col}, {_USAGE_SUMS} FROM {S}.usage_facts{uw}"
-                                   " GROUP BY 1", up):
-        groups.setdefault(key, {}).update(zip(_USAGE_NAMES, vals, strict=True))
+    groups: dict[object, dict] = {TOTAL: {}}
+    for key, is_total, *vals in _usage_groups(conn, col, window):
+        groups.setdefault(TOTAL if is_total else key, {}).update(
+            zip(_USAGE_NAMES, vals, strict=True))
     if col != "model":
-        sw, sp = window.session_where()
-        for key, *vals in _fetch(conn, f"SELECT {col}, {_SESSION_SUMS} FROM "
-                                       f"{S}.session_facts{sw} GROUP BY 1", sp):
-            groups.setdefault(key, {}).update(zip(_SESSION_NAMES, vals, strict=True))
-    total_sql = [f"SELECT NULL, {_USAGE_SUMS} FROM {S}.usage_facts{uw}"]
-    totals_raw = dict(zip(_USAGE_NAMES, _fetch(conn, total_sql[0], up)[0][1:], strict=True))
-    if col != "model":
-        sw, sp = window.session_where()
-        totals_raw.update(zip(_SESSION_NAMES, _fetch(
-            conn, f"SELECT {_SESSION_SUMS} FROM {S}.session_facts{sw}", sp)[0], strict=True))
+        for key, is_total, *vals in _session_groups(conn, col, window):
+            groups.setdefault(TOTAL if is_total else key, {}).update(
+                zip(_SESSION_NAMES, vals, strict=True))
+    totals = groups.pop(TOTAL)
     items = [{col: key, **_shape(vals, col)} for key, vals in groups.items()]
     items.sort(key=lambda r: (-r["cost_usd"], str(r[col])))
-    return {report: items, "totals": _shape(totals_raw, col)}
+    return {report: items, "totals": _shape(totals, col)}
 
 
 def _shape(vals: dict, col: str) -> dict:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+import orjson
 
 from blueplane_pipeline.team.identity import team_dir
 
@@ -33,11 +34,11 @@ def digest(row: tuple) -> str:
 
 
 def key_text(key: tuple) -> str:
-    return json.dumps(key, separators=(",", ":"))
+    return orjson.dumps(key).decode()
 
 
 def key_of(text: str) -> tuple:
-    return tuple(json.loads(text))
+    return tuple(orjson.loads(text))
 
 
 class PublishState:
