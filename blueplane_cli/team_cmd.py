@@ -161,6 +161,34 @@ def _grouped_table(which: str, out: dict) -> None:
 
 
 @team.command()
+@click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
+def snapshot(out: Path) -> None:
+    """Copy the team store into a SQLite file for Datasette (datasette OUT)."""
+    from blueplane_pipeline.team import pg
+    from blueplane_pipeline.team import snapshot as snap
+
+    settings = _settings()
+    try:
+        conn = pg.open_reader(settings.url, "blueplane-snapshot")
+        conn.set_session(autocommit=False)
+        try:
+            stats = snap.write(conn, out)
+        finally:
+            conn.close()
+    except pg.TeamStoreError as exc:
+        fail(str(exc))
+        return
+    except pg.driver().Error as exc:
+        fail(f"cannot read the team store: {pg.describe(exc, settings.url)}")
+        return
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror}")
+        return
+    click.echo(f"Wrote {out}: " + ", ".join(f"{n} {t}" for t, n in stats.rows.items())
+               + f" in {stats.seconds:.1f} s. Browse it: datasette {out}")
+
+
+@team.command()
 @click.option("--db", "url", default=None, metavar="URL",
               help="The team Postgres (default: team.url).")
 @click.option("--host", default="127.0.0.1", show_default=True,

@@ -71,9 +71,21 @@ def _password(url: str) -> str | None:
     return unquote(raw) if raw else raw
 
 
+def _version(cur: Any) -> int:
+    cur.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.schema_version",))
+    if cur.fetchone()[0] is None:
+        return 0
+    cur.execute(f"SELECT coalesce(max(version), 0) FROM {SCHEMA}.schema_version")
+    return cur.fetchone()[0]
+
+
 def migrate(conn: Any) -> int:
-    """Create or upgrade the team tables; returns the schema version. Safe to race."""
+    """Create or upgrade the team tables; returns the schema version. Safe to race. A
+    store already up to date is only read, so publishers need no CREATE privilege."""
     with conn.cursor() as cur:
+        if _version(cur) >= len(MIGRATIONS):
+            conn.commit()
+            return len(MIGRATIONS)
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
         cur.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
         cur.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.schema_version "
