@@ -104,3 +104,16 @@ def test_every_row_names_its_device_and_developer(team):
     for laptop in devs:
         status = laptop.json("team", "status", "--json")
         assert status["device_id"] in devices
+
+
+def test_filters_pick_one_developer_and_a_date_range(team):
+    _url, devs = team
+    alice = devs[0].json("team", "report", "daily", "--json", "-z", "UTC",
+                         "--developer", "alice")
+    own = devs[0].json("usage", "daily", "--json", "-z", "UTC")
+    assert_same_days(sum_daily([alice]), sum_daily([own]))
+    days = sorted(d["date"] for d in own["daily"])
+    if len(days) > 1:
+        since = devs[0].json("team", "report", "daily", "--json", "-z", "UTC",
+                             "--developer", "alice", "--since", days[1])
+        assert [d["date"] for d in since["daily"]] == days[1:]
