@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "watch": "blueplane_cli.watch_cmd:watch",
     "config": "blueplane_cli.config_cmd:config",
     "purge": "blueplane_cli.purge_cmd:purge",
+    "team": "blueplane_cli.team_cmd:team",
 }
 
 

@@ -18,6 +18,7 @@ from mcp_server import (
     tools_metrics,
     tools_optimize,
     tools_search,
+    tools_team,
     tracking,
 )
 
@@ -69,6 +70,8 @@ def build_server() -> MCPServer:
         server.add_tool(fn, annotations=READ_ONLY)
     for fn in WRITE_TOOLS:
         server.add_tool(fn, annotations=APPENDS)
+    if tools_team.enabled():  # team mode: only when team.url is set
+        server.add_tool(tools_team.get_team_report, annotations=READ_ONLY)
     server.resource("telemetry://schema", name="schema", mime_type="application/json",
                     description="Tables, columns and metric definitions")(resources.schema)
     server.resource("telemetry://sessions/{session_id}", name="session",

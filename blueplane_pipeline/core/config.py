@@ -141,19 +141,98 @@ def load_settings() -> Settings:
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def save_setting(key: str, value: object) -> None:
-    """Write one key of ``config.toml`` (flat ``key = value`` file)."""
-    if key not in DEFAULTS:
-        raise KeyError(key)
+def read_config_file() -> dict:
+    """Everything in ``config.toml`` (tables included), or ``{}`` when absent or unreadable."""
     import tomllib
 
-    current: dict[str, object] = {}
+    try:
+        with config_file().open("rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def _split_key(key: str) -> list[str]:
+    """``privacy_mode`` -> one part; ``team.url`` -> two; ``team.project_alias.NAME`` -> three
+    (NAME may itself contain dots). Tables other than ``team`` are refused."""
+    if key in DEFAULTS:
+        return [key]
+    parts = key.split(".", 2)
+    if len(parts) >= 2 and parts[0] == "team" and all(parts):
+        return parts
+    raise KeyError(key)
+
+
+def save_setting(key: str, value: object) -> None:
+    """Write one key of ``config.toml``: a top-level ``key = value``, or a ``team.*`` key into
+    the ``[team]`` table (``team.project_alias.NAME`` into ``[team.project_alias]``)."""
+    parts = _split_key(key)
+    current = read_config_file()
+    node = current
+    for part in parts[:-1]:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[parts[-1]] = value
+    _write_config(current)
+
+
+def unset_setting(key: str) -> bool:
+    """Remove one key (back to its default); True if it was set."""
+    parts = _split_key(key)
+    current = read_config_file()
+    chain = [current]
+    for part in parts[:-1]:
+        child = chain[-1].get(part)
+        if not isinstance(child, dict):
+            return False
+        chain.append(child)
+    if parts[-1] not in chain[-1]:
+        return False
+    del chain[-1][parts[-1]]
+    for parent, part in zip(reversed(chain[:-1]), reversed(parts[:-1]), strict=True):
+        if not parent[part]:  # drop tables left empty
+            del parent[part]
+    _write_config(current)
+    return True
+
+
+def _write_config(current: dict) -> None:
+    text = _dump_toml(current)
     path = config_file()
-    if path.exists():
-        with path.open("rb") as fh:
-            current = tomllib.load(fh)
-    current[key] = value
-    lines = []
-    for k, v in current.items():
-        lines.append(f"{k} = {v}" if isinstance(v, int) else f'{k} = "{v}"')
-    path.write_text("\n".join(lines) + "\n")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.chmod(tmp, 0o600)  # team.url may hold a password
+    tmp.replace(path)
+
+
+def _toml_key(key: str) -> str:
+    import json
+    import re
+
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
+
+
+def _toml_value(value: object) -> str:
+    import json
+
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)  # JSON escapes are valid TOML escapes
+
+
+def _dump_toml(data: dict, prefix: str = "") -> str:
+    """A minimal TOML writer: scalars first, then one ``[table]`` per nested dict."""
+    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in data.items()
+             if not isinstance(v, dict)]
+    text = "\n".join(lines) + ("\n" if lines else "")
+    for k, v in data.items():
+        if isinstance(v, dict):
+            name = f"{prefix}{_toml_key(k)}"
+            body = _dump_toml(v, name + ".")
+            scalars = any(not isinstance(x, dict) for x in v.values())
+            header = f"[{name}]\n" if scalars or not v else ""
+            text += ("\n" if text else "") + header + body
+    return text

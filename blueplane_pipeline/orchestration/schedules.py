@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from blueplane_pipeline.orchestration.assets.team import team_publish_schedule
 from blueplane_pipeline.orchestration.jobs import analytics_job, prune_runs_job
 
 prune_runs_schedule = dg.ScheduleDefinition(
@@ -19,4 +20,4 @@ analytics_daily_schedule = dg.ScheduleDefinition(
     name="analytics_daily_schedule", job=analytics_job, cron_schedule="10 0 * * *",
     execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.RUNNING)
 
-SCHEDULES = [prune_runs_schedule, analytics_daily_schedule]
+SCHEDULES = [prune_runs_schedule, analytics_daily_schedule, team_publish_schedule]
