@@ -17,12 +17,12 @@ DESCRIPTIONS = {
     "datasette_port": "Port of Datasette started by `blueplane up` / `blueplane serve`",
     "host": "Address the local services listen on (loopback only)",
 }
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
 
 
 def validate(key: str, value: str) -> object:
     """The value to store for ``key``, or ``click.BadParameter`` saying what is allowed."""
-    from blueplane_pipeline.core.config import DEFAULTS, PRIVACY_MODES
+    from blueplane_pipeline.core.config import DEFAULTS, PRIVACY_MODES, is_loopback
 
     if key.startswith("team."):
         from blueplane_pipeline.team.settings import SettingError
@@ -46,9 +46,10 @@ def validate(key: str, value: str) -> object:
         if not 1024 <= port <= 65535:
             raise click.BadParameter(f"{key} must be a port number from 1024 to 65535")
         return port
-    if key == "host" and not (value in LOOPBACK or value.startswith("127.")):
+    if key == "host" and not is_loopback(value):
         raise click.BadParameter("host must be a loopback address (127.0.0.1, localhost, ::1):"
-                                 " Blueplane never listens on the network")
+                                 " Blueplane listens on the network only with an explicit"
+                                 " --allow-remote on `up`/`serve`")
     return value
 
 

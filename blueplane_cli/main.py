@@ -41,6 +41,9 @@ class LazyGroup(click.Group):
     any failure a command left unhandled into one error line (``blueplane_cli.errors``)."""
 
     def invoke(self, ctx: click.Context):
+        from blueplane_pipeline.core.config import private_umask
+
+        private_umask()  # telemetry.db, logs, spool: readable by this user only
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt,

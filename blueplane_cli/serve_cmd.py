@@ -14,15 +14,15 @@ import click
 
 from blueplane_cli.output import fail
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
 
 @click.command()
 @click.option("--host", default=None, help="Address to listen on (loopback only; default "
                                            "127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 8001, or datasette_port "
                                                     "in config.toml).")
-def serve(host: str | None, port: int | None) -> None:
+@click.option("--allow-remote", is_flag=True,
+              help="Allow a non-loopback --host (anyone who can reach it reads your data).")
+def serve(host: str | None, port: int | None, allow_remote: bool) -> None:
     """Browse the telemetry in Datasette: tables, canned queries, the dashboard.
 
     Serves telemetry.db read-only at http://127.0.0.1:8001 until Ctrl-C. The dashboard is
@@ -35,9 +35,14 @@ def serve(host: str | None, port: int | None) -> None:
     settings = config.load_settings()
     host = host or settings.host
     port = port or settings.datasette_port
-    if host not in LOOPBACK:
-        fail(f"refusing to listen on {host}: Blueplane serves only this machine "
-             "(use 127.0.0.1)")
+    try:
+        config.listen_host(host, allow_remote)
+    except ValueError as exc:
+        fail(str(exc))
+    if allow_remote and not config.is_loopback(host):
+        click.echo(f"Warning: serving on {host}: anyone who can reach it can read your "
+                   "telemetry, prompts included.", err=True)
+        os.environ[config.ALLOWED_HOSTS_ENV] = "*"
     db = config.db_path()
     if not db.exists():
         fail(f"no telemetry database at {db} yet: run `blueplane up` (or `blueplane import`) "

@@ -14,15 +14,28 @@ from blueplane_cli.output import emit_json, fail, human_bytes
 @click.option("--datasette-port", type=int, default=None, help="Datasette port (default 8001).")
 @click.option("--timeout", type=float, default=90.0, show_default=True,
               help="Seconds to wait for each service to answer.")
+@click.option("--allow-remote", is_flag=True,
+              help="Allow a non-loopback `host` from config.toml (anyone who can reach it "
+                   "reads your data and can change the pipeline).")
 @click.option("--json", "as_json", is_flag=True, help="Print what runs where as JSON.")
 def up(no_dagster: bool, no_datasette: bool, dagster_port: int | None,
-       datasette_port: int | None, timeout: float, as_json: bool) -> None:
+       datasette_port: int | None, timeout: float, allow_remote: bool, as_json: bool) -> None:
     """Start Redis (embedded), Dagster and Datasette unless already running."""
+    import os
+
     from blueplane_pipeline.core import config
     from blueplane_pipeline.runtime import redis_server, services
 
     settings = config.load_settings()
     host = settings.host
+    try:
+        config.listen_host(host, allow_remote)
+    except ValueError as exc:
+        fail(f"{exc} (host is set in {config.config_file()})")
+    if not config.is_loopback(host):
+        click.echo(f"Warning: listening on {host}: anyone who can reach it can read your "
+                   "telemetry, prompts included, and stop the pipeline.", err=True)
+        os.environ[config.ALLOWED_HOSTS_ENV] = "*"
     dport = dagster_port or settings.dagster_port
     sport = datasette_port or settings.datasette_port
     started: dict[str, str] = {}
@@ -87,6 +100,8 @@ def status(as_json: bool) -> None:
         emit_json(info)
         return
     click.echo(f"home: {info['home']}   privacy: {info['privacy_mode']}")
+    for warning in info.get("warnings", []):
+        click.echo(f"Warning: {warning}", err=True)
     for name, svc in info["services"].items():
         state = "up" if svc["up"] else "down"
         extra = svc.get("url") or svc.get("kind") or ""

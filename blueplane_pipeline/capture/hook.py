@@ -235,6 +235,7 @@ def hook_answer(spec, event_type: str | None, data: bytes) -> dict | None:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
+    os.umask(0o077)  # the spool and the error log are private (one syscall)
     spec = None
     data, event_type = b"", None
     try:

@@ -26,6 +26,27 @@ DEFAULTS: dict[str, object] = {
 }
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# Set for the services when the user explicitly allows a non-loopback address: the loopback
+# guard then admits any Host header (``runtime.loopback_guard``).
+ALLOWED_HOSTS_ENV = "BLUEPLANE_ALLOWED_HOSTS"
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def listen_host(host: str, allow_remote: bool = False) -> str:
+    """The one rule for every server Blueplane starts: loopback, unless the user passed
+    ``--allow-remote``. Raises ``ValueError`` (with what to do) otherwise."""
+    if is_loopback(host) or allow_remote:
+        return host
+    raise ValueError(
+        f"refusing to listen on {host}: Blueplane serves only this machine (everyone who can "
+        f"reach {host} could read your prompts); use 127.0.0.1, or pass --allow-remote if "
+        "you really mean it")
+
+
 def home_str() -> str:
     """The runtime home as a string, created with mode 0700 on first use.
 
@@ -36,6 +57,27 @@ def home_str() -> str:
         os.makedirs(raw, exist_ok=True)
         os.chmod(raw, 0o700)
     return raw
+
+
+# Everything under the home is private: files 0600, folders 0700, whoever creates them.
+PRIVATE_UMASK = 0o077
+
+
+def private_umask() -> None:
+    """Make files this process (and what it starts) creates readable by the user only."""
+    os.umask(os.umask(PRIVATE_UMASK) | PRIVATE_UMASK)
+
+
+def home_mode_problem() -> str | None:
+    """A warning when the home lets other users in (group or world bits set), else None."""
+    try:
+        mode = os.stat(home_str()).st_mode & 0o777
+    except OSError:
+        return None
+    if mode & 0o077:
+        return (f"{home_str()} is mode {mode:o}: other users can read your telemetry; "
+                f"fix it with `chmod 700 {home_str()}`")
+    return None
 
 
 def home() -> Path:

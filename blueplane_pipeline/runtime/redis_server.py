@@ -116,7 +116,8 @@ def start(timeout: float = 10.0) -> bool:
     sock = config.redis_socket()
     if sock.exists():
         sock.unlink()
-    proc = subprocess.run([find_binary(), str(conf)], capture_output=True, text=True)
+    proc = subprocess.run([find_binary(), str(conf)], capture_output=True, text=True,
+                          umask=config.PRIVATE_UMASK)  # its AOF holds event bodies
     if proc.returncode != 0:
         detail = proc.stderr.strip() or proc.stdout.strip()
         raise RedisUnavailable(f"redis-server failed to start: {detail}")

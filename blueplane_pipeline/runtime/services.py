@@ -64,8 +64,10 @@ def dagster_services(host: str, port: int) -> list[Service]:
                 socket=code_server_socket()),
         Service("dagster-daemon", [_bin("dagster-daemon"), "run", "-w", ws,
                                    "--log-level", "warning"]),
-        Service("dagster-webserver", [_bin("dagster-webserver"), "-h", host, "-p", str(port),
-                                      "-w", ws, "--dagster-log-level", "warning"],
+        # Dagster's own webserver command, with the loopback guard in front of its app.
+        Service("dagster-webserver", [sys.executable, "-m", "blueplane_pipeline.runtime.webserver",
+                                      "-h", host, "-p", str(port), "-w", ws,
+                                      "--dagster-log-level", "warning"],
                 url=f"http://{host}:{port}/server_info"),
     ]
 
@@ -110,7 +112,8 @@ def start(service: Service) -> bool:
     with log.open("ab") as out:
         proc = subprocess.Popen(service.argv, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=service_env(),
-                                cwd=str(config.home()), start_new_session=True)
+                                cwd=str(config.home()), start_new_session=True,
+                                umask=config.PRIVATE_UMASK)
     pid_path(service.name).write_text(str(proc.pid))
     return True
 

@@ -32,6 +32,50 @@ def collect() -> dict:
     out["spool"] = {"files": len(files), "bytes": sum(p.stat().st_size for p in files)}
     out["storage"] = _storage()
     out["hook_errors"] = _line_count(config.logs_dir() / "hook-errors.log")
+    out["stopped"] = stopped_instigators()
+    out["warnings"] = warnings(out)
+    return out
+
+
+def stopped_instigators() -> list[dict]:
+    """Sensors and schedules someone stopped (in the Dagster UI, or by a request that got
+    past the guard): while one is stopped, that part of the pipeline does nothing.
+
+    Read straight from Dagster's schedule storage (read-only; no Dagster import on this
+    path): an instigator is stored only once its state differs from its default."""
+    import json
+
+    db = config.dagster_home() / "storage" / "schedules.db"
+    if not db.exists():
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=2)
+        try:
+            rows = conn.execute("SELECT job_type, job_body FROM jobs WHERE status = 'STOPPED'"
+                                ).fetchall()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []
+    out = []
+    for kind, body in rows:
+        try:
+            name = json.loads(body)["origin"]["job_name"]
+        except (ValueError, KeyError, TypeError):
+            name = "?"
+        out.append({"kind": str(kind).lower(), "name": name})
+    return out
+
+
+def warnings(info: dict) -> list[str]:
+    """What `status` must say loudly: things that silently stop capture or leak data."""
+    out = []
+    problem = config.home_mode_problem()
+    if problem:
+        out.append(problem)
+    for item in info.get("stopped", []):
+        out.append(f"the {item['kind']} {item['name']} is stopped: start it again in the "
+                   "Dagster UI (Automation), or nothing it drives will run")
     return out
 
 
