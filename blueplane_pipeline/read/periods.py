@@ -42,6 +42,8 @@ class Window:
 
 
 EVERYTHING = Window("all", None, None, True)
+# Twice this must stay within datetime's range back from today (the previous window too).
+_MAX_DAYS = 300_000
 _PERIOD = re.compile(r"^(\d+)([hd])$")
 
 
@@ -55,6 +57,11 @@ def parse_period(period: str, now: datetime | None = None) -> tuple[Window, Wind
     if not match or int(match.group(1)) == 0:
         raise BadRequest(f"unknown period {period!r}: use 1h, 24h, 7d, 30d, <N>h, <N>d or all")
     n, unit = int(match.group(1)), match.group(2)
+    # The window and the one before it must both fit the calendar (from year 1).
+    limit = _MAX_DAYS * (24 if unit == "h" else 1)
+    if n > limit:
+        raise BadRequest(f"period {period!r} reaches back before the calendar starts: use at "
+                         f"most {limit:,}{unit}, or all")
     if unit == "h":
         span = timedelta(hours=n)
         end = now

@@ -118,14 +118,18 @@ def _storage() -> dict:
     from blueplane_pipeline.storage.db import connect
     from blueplane_pipeline.storage.reader import storage_totals
 
-    conn = connect(path, readonly=True)
+    try:
+        conn = connect(path, readonly=True)
+    except sqlite3.Error as exc:
+        return {"db": str(path), "exists": True, "error": str(exc)}
     try:
         totals = storage_totals(conn)
         last = conn.execute(
             "SELECT finished_at, trigger, events_stored, events_per_s, batch_p50_ms,"
             " batch_p95_ms, lag_after FROM ingest_runs ORDER BY run_id DESC LIMIT 1").fetchone()
-    except sqlite3.OperationalError as exc:
-        return {"db": str(path), "exists": True, "error": str(exc)}
+    except sqlite3.DatabaseError as exc:  # an older schema, or not a database at all
+        return {"db": str(path), "exists": True,
+                "error": f"cannot read {path.name} ({exc}): move it away or restore a backup"}
     finally:
         conn.close()
     ratio = totals["raw_bytes"] / totals["stored_bytes"] if totals["stored_bytes"] else None
