@@ -21,6 +21,8 @@ from mcp_server.models import TrackedEvent
 
 REDIS_TIMEOUT_S = 2.0
 MAX_TEXT = 4000
+MAX_ITEMS = 20  # options, tags, metrics
+MAX_ITEM = 200  # characters of one option, tag or metric name
 Outcome = Literal["success", "partial", "failure", "abandoned"]
 
 
@@ -45,6 +47,34 @@ def _text(name: str, value: str | None, required: bool = False) -> str | None:
     return value.strip()
 
 
+def _items(name: str, values: list[str] | None) -> list[str]:
+    """A short list of short strings, or a ToolError saying which limit was passed."""
+    items = [v.strip() for v in (values or []) if v and v.strip()]
+    if len(items) > MAX_ITEMS:
+        raise ToolError(f"{name} has {len(items)} entries; give at most {MAX_ITEMS}")
+    long = next((v for v in items if len(v) > MAX_ITEM), None)
+    if long is not None:
+        raise ToolError(f"an entry of {name} is {len(long)} characters; keep each under "
+                        f"{MAX_ITEM}")
+    return items
+
+
+def _metrics(values: dict[str, float] | None) -> dict[str, float]:
+    """Finite numbers under short names (NaN and infinities cannot be stored as JSON)."""
+    import math
+
+    values = values or {}
+    if len(values) > MAX_ITEMS:
+        raise ToolError(f"metrics has {len(values)} entries; give at most {MAX_ITEMS}")
+    for key, value in values.items():
+        if len(key) > MAX_ITEM:
+            raise ToolError(f"metric name {key[:40]!r}… is too long (max {MAX_ITEM})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value):
+            raise ToolError(f"metric {key!r} is {value!r}: give a finite number")
+    return dict(values)
+
+
 def _send(event_type: Literal["decision", "outcome"], payload: dict,
           session_id: str | None) -> TrackedEvent:
     payload = {k: v for k, v in payload.items() if v not in (None, [], {})}
@@ -64,11 +94,10 @@ def track_decision(decision: str, session_id: str | None = None, context: str | 
     """Record a decision (what was chosen, among which options, why) as a telemetry event.
     Pass the assistant session id to attach it to that session. Returns the event id to
     quote in log_outcome."""
-    options = [o for o in (options or []) if o and o.strip()]
     return _send("decision", {
         "decision": _text("decision", decision, required=True),
-        "context": _text("context", context), "options": options[:20],
-        "rationale": _text("rationale", rationale), "tags": (tags or [])[:20],
+        "context": _text("context", context), "options": _items("options", options),
+        "rationale": _text("rationale", rationale), "tags": _items("tags", tags),
     }, session_id)
 
 
@@ -86,5 +115,5 @@ def log_outcome(outcome: Outcome, decision_id: str | None = None,
             raise ToolError(f"decision_id {decision_id!r} is not an event id returned by "
                             "track_decision") from None
     return _send("outcome", {"outcome": outcome, "decision_id": decision_id,
-                             "notes": _text("notes", notes), "metrics": metrics or {}},
+                             "notes": _text("notes", notes), "metrics": _metrics(metrics)},
                  session_id)

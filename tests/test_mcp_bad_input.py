@@ -101,3 +101,29 @@ async def test_unknown_session_resource(bp_home):
     async with Client(build_server()) as client:
         with pytest.raises(MCPError, match="no session 'nope'"):
             await client.read_resource("telemetry://sessions/nope")
+
+
+@pytest.mark.parametrize("name, args, needle", [
+    ("log_outcome", {"outcome": "success", "metrics": {f"m{i}": i for i in range(21)}},
+     "at most 20"),
+    ("track_decision", {"decision": "use sqlite", "tags": [f"t{i}" for i in range(21)]},
+     "at most 20"),
+    ("track_decision", {"decision": "use sqlite", "options": ["x" * 201]}, "under 200"),
+])
+async def test_tracking_refuses_lists_beyond_their_caps(bp_home, name, args, needle):
+    (result,) = await results([(name, args)])
+    assert result.is_error and needle in result.content[0].text, result.content[0].text
+    assert not list(bp_home.glob("spool/*.jsonl"))  # nothing was sent
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_an_outcome_with_a_non_finite_metric_is_refused_where_it_enters(bp_home, value):
+    """A NaN that reaches the tool (JSON-RPC allows the token through Python's parser) would
+    be refused by ingest later and dead-lettered: the tool says so at once instead."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    from mcp_server.tracking import log_outcome
+
+    with pytest.raises(ToolError, match="give a finite number"):
+        log_outcome("success", metrics={"speedup": value})
+    assert not list(bp_home.glob("spool/*.jsonl"))
