@@ -245,3 +245,14 @@ def test_privacy_modes_give_the_same_outcomes(tmp_path, mode):
     conn = refreshed(tmp_path / "d", transcript_envelopes(DOCTACON, mode))
     s = rows(conn, "SELECT * FROM sessions")[0]
     assert (s["lines_added"], s["lines_removed"], s["prompts"]) == (4, 2, 2)
+
+
+def test_a_session_opened_with_a_slash_command_is_titled_as_typed(tmp_path):
+    """5c0375b4 (claude-code-viewer's demo, no summary line) starts with `/orchestrator
+    @CLAUDE.md を…`, which Claude Code writes as <command-message>/<command-name>/
+    <command-args> markup (line 1)."""
+    path = DEMO / "5c0375b4-57a5-4f26-b12d-d022ee4e51b7.jsonl"
+    conn = refreshed(tmp_path, transcript_envelopes(path))
+    (title,) = [r["title"] for r in rows(conn, "SELECT title FROM sessions")]
+    assert title.startswith("/orchestrator @CLAUDE.md "), title
+    assert "<command" not in title

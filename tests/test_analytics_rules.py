@@ -98,3 +98,17 @@ def test_every_column_is_documented_and_exists(tmp_path):
         cols = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
         assert cols == list(doc["columns"]), table
         assert doc["description"] and all(doc["columns"].values()), table
+
+
+@pytest.mark.parametrize("text, typed", [
+    ("<command-name>/clear</command-name>\n<command-message>clear</command-message>\n"
+     "<command-args></command-args>", "/clear"),
+    ("<command-name>/orchestrator</command-name>\n<command-args>create TODO app</command-args>",
+     "/orchestrator create TODO app"),
+    ("<command-name>init</command-name>\n   <command-args></command-args>", "/init"),
+    ("fix the failing test", "fix the failing test"),
+])
+def test_a_slash_command_title_reads_as_typed(text, typed):
+    from blueplane_pipeline.analytics.classify import as_typed
+
+    assert as_typed(text) == typed

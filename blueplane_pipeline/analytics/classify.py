@@ -45,6 +45,24 @@ _ERROR_CLASSES = [
 ]
 
 
+_COMMAND = re.compile(r"<command-name>\s*(.*?)\s*</command-name>", re.S)
+_COMMAND_ARGS = re.compile(r"<command-args>\s*(.*?)\s*</command-args>", re.S)
+
+
+def as_typed(text: str) -> str:
+    """What a person typed, for a prompt Claude Code recorded as slash-command markup
+    (``<command-name>/clear</command-name><command-args>…</command-args>`` -> ``/clear …``);
+    any other text unchanged."""
+    name = _COMMAND.search(text)
+    if name is None:
+        return text
+    command = name.group(1)
+    if not command.startswith("/"):
+        command = "/" + command
+    args = _COMMAND_ARGS.search(text)
+    return f"{command} {args.group(1)}".strip() if args and args.group(1) else command
+
+
 def text_of(value: object) -> tuple[str | None, int]:
     """(text if kept, length in characters) of a possibly summarised value."""
     if isinstance(value, str):

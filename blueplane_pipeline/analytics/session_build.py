@@ -131,7 +131,7 @@ def build_session(session_id: str, facts: list[Fact], now_ms: int,
                      sum(1 for c in calls if c.hook_outcome and c.hook_outcome[0] == "interrupted"))
     title = info.get("custom_title") or info.get("summary")
     if not title and prompts and prompts[0].data.get("text"):
-        title = prompts[0].data["text"].strip()[:TITLE_CHARS]
+        title = classify.as_typed(prompts[0].data["text"]).strip()[:TITLE_CHARS]
     session = {
         "session_id": session_id,
         "platform": platform,
