@@ -150,22 +150,62 @@ def emit(rows: Sequence[dict], columns: Sequence[str], fmt: str, *, title: str =
 
     labels = {**LABELS, **(labels or {})}
     body = [[cells(c, r.get(c)) for c in columns] for r in rows]
+    headers = [labels.get(c, c.replace("_", " ")) for c in columns]
+    console = Console()
+    keep = fit_columns(columns, headers, body, console.width)
     t = Table(title=title or None, title_justify="left", box=box.SIMPLE_HEAD,
               title_style="bold")
-    for i, c in enumerate(columns):
+    for i in keep:
+        c = columns[i]
         wraps = c in WRAPPED
         # Numbers keep their full width; only free-text columns give way on narrow screens.
         widest = max((len(line[i]) for line in body), default=0)
-        t.add_column(labels.get(c, c.replace("_", " ")), no_wrap=not wraps,
-                     min_width=None if wraps else min(widest, 24),
+        t.add_column(headers[i], no_wrap=not wraps,
+                     min_width=None if wraps else max(widest, len(headers[i])),
                      overflow="fold" if wraps else "ellipsis",
                      justify="left" if wraps or c in LEFT else "right")
     for line in body:
-        t.add_row(*line)
-    console = Console()
+        t.add_row(*(line[i] for i in keep))
     console.print(t)
+    hidden = [headers[i] for i in range(len(columns)) if i not in keep]
+    if hidden:
+        console.print(f"[dim]{', '.join(hidden)} hidden to fit {console.width} columns "
+                      "(a wider terminal, or --format csv/json, shows them)[/]")
     if footer:
         console.print(footer)
+
+
+# What a narrow terminal drops first; columns not named here go last, rightmost first.
+DROP_FIRST = ("active_s", "duration_s", "lines_removed", "lines_added", "interruption_rate",
+              "user_modified_share", "prompts", "platform", "primary_model", "acceptance_rate",
+              "project_name", "started_at")
+WRAPPED_MIN = 20  # a free-text column shrinks to this before any column is dropped
+_GAP = 2  # the table's padding between two columns
+
+
+def fit_columns(columns: Sequence[str], headers: Sequence[str], body: Sequence[Sequence[str]],
+                width: int) -> list[int]:
+    """Indices of the columns to show in ``width`` characters: every number at its full
+    width, free text shrunk first, then whole columns dropped by ``DROP_FIRST`` (never
+    truncating a value)."""
+    from rich.cells import cell_len
+
+    need = [max([cell_len(headers[i])] + [cell_len(r[i]) for r in body])
+            for i in range(len(columns))]
+    floor = [min(n, WRAPPED_MIN) if c in WRAPPED else n for c, n in zip(columns, need,
+                                                                          strict=True)]
+    keep = list(range(len(columns)))
+
+    def total(idx: list[int]) -> int:
+        return sum(floor[i] for i in idx) + _GAP * len(idx) + 2
+
+    order = [columns.index(c) for c in DROP_FIRST if c in columns]
+    order += [i for i in reversed(range(1, len(columns))) if i not in order]
+    for i in order:
+        if total(keep) <= width or len(keep) <= 1:
+            break
+        keep.remove(i)
+    return keep
 
 
 # -------------------------------------------------------------------------------- charts
