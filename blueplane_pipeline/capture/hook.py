@@ -109,10 +109,31 @@ def sniff_string(data: bytes, key: str) -> str | None:
     return None
 
 
+def _no_constant(name: str) -> None:
+    """``NaN``, ``Infinity``, ``-Infinity``: not JSON, and no store downstream takes them."""
+    return None
+
+
+def _finite_float(text: str) -> float | None:
+    value = float(text)
+    return value if value - value == 0 else None  # 1e999 parses as inf
+
+
+def _bounded_int(text: str) -> int | float:
+    """Integers past 64 bits (which SQLite and the ingest parser refuse) become floats."""
+    value = int(text)
+    return value if -(1 << 63) <= value < (1 << 64) else float(value)
+
+
 def parse_stdin(data: bytes) -> tuple[dict | None, str | None]:
-    """Return (payload, None) for a JSON object, else (None, why it is invalid)."""
+    """Return (payload, None) for a JSON object, else (None, why it is invalid).
+
+    Non-finite numbers are normalised where they enter: ``NaN``/``Infinity`` (which
+    Python's parser accepts) and overflowing floats become ``null``, integers past 64 bits
+    floats, so the event is stored like any other instead of being dead-lettered later."""
     try:
-        payload = json.loads(data)
+        payload = json.loads(data, parse_constant=_no_constant, parse_float=_finite_float,
+                             parse_int=_bounded_int)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:300]
     if not isinstance(payload, dict):
