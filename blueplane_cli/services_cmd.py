@@ -129,6 +129,12 @@ def status(as_json: bool) -> None:
     click.echo(f"storage: {st['raw_events']} events, raw {human_bytes(st['raw_bytes'])} -> "
                f"stored {human_bytes(st['stored_bytes'])} "
                f"({st['compression_ratio'] or '-'}x), db file {human_bytes(st['db_bytes'])}")
+    red = st.get("redactions") or {}
+    if red.get("total"):
+        rules = ", ".join(f"{rule} {n}" for rule, n in red["by_rule"].items())
+        click.echo(f"redacted: {red['total']} secret(s) before storage ({rules})")
+    else:
+        click.echo("redacted: nothing yet")
     last = st.get("last_ingest")
     if last:
         click.echo(f"last ingest: {last['finished_at']} ({last['trigger']}): "

@@ -74,15 +74,20 @@ class Rule:
 # --- replacements that decide per match ----------------------------------------------
 
 # Values that name a secret rather than hold one: references, placeholders, types, code.
-_NOT_A_VALUE = re.compile(
-    r"""(?x)^(?:
+_NOT_A_VALUE_SOURCE = r"""(?x)^(?:
         \$.* | %[A-Za-z_]+%? | \{\{.* | <[^>]*>? | \*+ | x{3,} | \.\.\.|…
       | \[REDACTED\].* | (?i:none|null|nil|true|false|undefined|str|string|int|bool|bytes
       | optional|required|redacted|hidden|empty)
       | [A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+   # settings.SECRET_KEY
       | .*[(\[].*                                              # getenv("X"), env["X"]
     )$"""
-)
+_not_a_value: list[re.Pattern[str]] = []  # compiled on first use (the hook rarely needs it)
+
+
+def _is_not_a_value(value: str) -> bool:
+    if not _not_a_value:
+        _not_a_value.append(re.compile(_NOT_A_VALUE_SOURCE))
+    return _not_a_value[0].match(value) is not None
 
 
 def _entropy(value: str) -> float:
@@ -99,7 +104,7 @@ def _assigned_value(
     prefix: str, quote: str, value: str, min_bare: int, high_entropy: bool
 ) -> str | None:
     """The replacement of ``prefix quote value quote``, or ``None`` to keep it."""
-    if not value or _NOT_A_VALUE.match(value):
+    if not value or _is_not_a_value(value):
         return None
     if not quote and len(value) < min_bare:
         return None
@@ -119,7 +124,11 @@ def _assigned_value(
 
 def _card(match: re.Match[str]) -> str | None:
     """A payment card number: an issuer prefix, 13-19 digits, and a valid Luhn sum."""
-    digits = re.sub(r"[ -]", "", match.group(0))
+    start = match.start()
+    if start and (match.string[start - 1].isalnum() or match.string[start - 1] in "_.-"):
+        return None  # inside a longer word or number (checked here: a lookbehind would
+        # stop the regex engine from skipping ahead to the next digit 2-6)
+    digits = match.group(0).replace(" ", "").replace("-", "")
     if not 13 <= len(digits) <= 19:
         return None
     total = 0
@@ -146,7 +155,27 @@ _KEYISH_NAME = (
 )
 # name, optional closing quote, separator; then a quoted value or a bare one.
 _ASSIGN = r"(\b{name}[\"']?\s*(?:=|:=|=>|:)\s*)(?:([\"'])([^\"'\n]*)\2|()([^\s\"'`,;]+))"
-_SECRET_KEYWORDS = ("pass", "pwd", "secret", "token", "api", "key", "credential")
+# "passw", not "pass": ``bypassPermissions`` is in nearly every Claude Code payload.
+_SECRET_KEYWORDS = (
+    "passw",
+    "passphrase",
+    "pwd",
+    "secret",
+    "token",
+    "api_key",
+    "api-key",
+    "apikey",
+    "api.key",
+    "private_key",
+    "privatekey",
+    "private-key",
+    "access_key",
+    "accesskey",
+    "access-key",
+    "auth_key",
+    "authkey",
+    "credential",
+)
 
 
 def _assign_rule(
@@ -269,20 +298,29 @@ RULES: list[Rule] = [
     Rule(
         "card-number",
         None,
-        r"(?<![\w.\-])(?:4\d{3}|5[1-5]\d{2}|2[2-7]\d{2}|3[47]\d{2}|6(?:011|5\d{2}))"
+        r"(?:4\d{3}|5[1-5]\d{2}|2[2-7]\d{2}|3[47]\d{2}|6(?:011|5\d{2}))"
         r"(?:[ -]?\d){9,15}(?![\w\-]|\.\d)",
         _card,
     ),
 ]
 
 RULE_NAMES = tuple(rule.name for rule in RULES)
+_ALL_KEYWORDS = tuple(dict.fromkeys(k for rule in RULES if rule.keywords for k in rule.keywords))
+_RULES_BY_KEYWORD: dict[str, list[int]] = {}
+for _i, _rule in enumerate(RULES):
+    for _k in _rule.keywords or ():
+        _RULES_BY_KEYWORD.setdefault(_k, []).append(_i)
+CARD_RULE = next(rule for rule in RULES if rule.name == "card-number")
+_DIGITS = re.compile(r"[2-6]\d{3}")  # every card number starts so
 # Keys of a JSON object whose string value is a secret as a whole ({"password": "hunter2"}).
-SECRET_KEY = re.compile(r"(?i)^" + _SECRET_NAME + "$")
+SECRET_KEY = Rule("secret-field", None, r"(?i)^" + _SECRET_NAME + "$")
+_KEY_WORDS = ("pass", "pwd", "secret", "token", "key", "credential")
+_secret_keys: dict[str, bool] = {}
 SECRET_KEY_RULE = "secret-field"
 
 # Tool output never survives outside ``full``, except the first line of a failure (to
 # classify it): there an email address is masked too.
-EMAIL = re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b")
+EMAIL = Rule("email", ("@",), r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b")
 EMAIL_RULE = "email"
 
 
@@ -292,14 +330,22 @@ def redact(text: str, counts: dict[str, int] | None = None) -> str:
     if len(text) < MIN_CHARS:
         return text
     lower = text.lower()
-    for rule in RULES:
-        if rule.keywords is not None and not any(k in lower for k in rule.keywords):
-            continue
-        text, hits = rule.apply(text)
-        if hits:
-            if counts is not None:
-                counts[rule.name] = counts.get(rule.name, 0) + hits
-            lower = text.lower()
+    hit = [k for k in _ALL_KEYWORDS if k in lower]  # most texts hit no keyword at all
+    if not hit:
+        if _DIGITS.search(text) is None:
+            return text
+        return _apply(CARD_RULE, text, counts)
+    wanted = {i for k in hit for i in _RULES_BY_KEYWORD[k]}
+    for i, rule in enumerate(RULES):
+        if rule.keywords is None or i in wanted:
+            text = _apply(rule, text, counts)
+    return text
+
+
+def _apply(rule: Rule, text: str, counts: dict[str, int] | None) -> str:
+    text, hits = rule.apply(text)
+    if hits and counts is not None:
+        counts[rule.name] = counts.get(rule.name, 0) + hits
     return text
 
 
@@ -308,14 +354,21 @@ def redact_output_head(text: str, counts: dict[str, int] | None = None) -> str:
     text = redact(text, counts)
     if "@" not in text:
         return text
-    text, hits = EMAIL.subn(REDACTED, text)
+    text, hits = EMAIL.apply(text)
     if hits and counts is not None:
         counts[EMAIL_RULE] = counts.get(EMAIL_RULE, 0) + hits
     return text
 
 
 def is_secret_key(key: str) -> bool:
-    return SECRET_KEY.match(key) is not None
+    """Whether a JSON key names a secret (memoised: payloads repeat the same few keys)."""
+    known = _secret_keys.get(key)
+    if known is None:
+        lower = key.lower()
+        known = any(w in lower for w in _KEY_WORDS) and SECRET_KEY.pattern.match(key) is not None
+        if len(_secret_keys) < 10_000:
+            _secret_keys[key] = known
+    return known
 
 
 def secret_value(value: str) -> bool:
