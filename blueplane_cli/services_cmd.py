@@ -92,7 +92,8 @@ def down() -> None:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(as_json: bool) -> None:
-    """Services, stream lag, pending and dead letters, spool, storage, last ingest."""
+    """Services, stream lag, pending and dead letters, spool, storage, secrets redacted
+    before storage (per rule), last ingest."""
     from blueplane_pipeline.runtime.status import collect
 
     info = collect()
