@@ -4,8 +4,6 @@
 Thin wiring: the work is in ``analytics.search_index`` and ``budgets.spend``.
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import dagster as dg
