@@ -7,6 +7,8 @@ and tool calls (tool name, file path and, outside ``strict``, the command). Entr
 keyed (the prompt's key, the tool_use_id), so a prompt the hook and the transcript both
 carry, or a call seen as PreToolUse and as a transcript ``tool_use``, is indexed once.
 Session titles come from the ``sessions`` table and are replaced when they change.
+Entering or leaving ``strict`` rebuilds the index under the new mode, so no prompt,
+assistant text or command captured earlier stays searchable in ``strict``.
 """
 
 from __future__ import annotations
@@ -40,15 +42,19 @@ def refresh_search_index(
 ) -> SearchIndexStats:
     """Index the events after the watermark (all of them with ``full``)."""
     t0 = time.perf_counter()
+    strict = privacy_mode == "strict"
+    # Entering or leaving strict changes what may be indexed: rebuild under the new mode.
+    full = full or state.get(conn, "search.strict", int(strict)) != int(strict)
     stats = SearchIndexStats(full_rebuild=full)
     if full:
         with state.write_transaction(conn):
             conn.execute("DELETE FROM search_docs")
             conn.execute("DELETE FROM search_fts")
             state.put(conn, "search.last_seq", 0)
+    with state.write_transaction(conn):
+        state.put(conn, "search.strict", int(strict))
     since = state.get(conn, "search.last_seq")
     top = max_seq(conn)
-    strict = privacy_mode == "strict"
     batch: list[tuple] = []
     for ev in iter_events(conn, since_seq=since, until_seq=top):
         stats.events_read += 1
