@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -32,9 +33,15 @@ _json = click.option("--json", "as_json", is_flag=True, help="Print the result a
 @click.option("--async", "run_async", is_flag=True,
               help="Claude Code only: register the hooks as async (the CLI does not wait for "
                    "them; events at the very end of a session can be lost).")
+@click.option("--statusline", is_flag=True,
+              help="Claude Code only: also show `blueplane statusline` as its status line "
+                   "(cost today, the 5-hour block, context, budgets).")
+@click.option("--force", is_flag=True,
+              help="With --statusline: replace a status line that is already registered "
+                   "(uninstall puts it back).")
 @_json
 def install(assistant: str, project: Path | None, dry_run: bool, run_async: bool,
-            as_json: bool) -> None:
+            statusline: bool, force: bool, as_json: bool) -> None:
     """Register blueplane-hook for every captured event of ASSISTANT.
 
     `blueplane install mcp` registers the blueplane-mcp server with Claude Code instead.
@@ -46,31 +53,61 @@ def install(assistant: str, project: Path | None, dry_run: bool, run_async: bool
         from blueplane_cli.install_mcp import run
 
         return run("install", project, dry_run, as_json)
-    _run(assistant, "install", project, dry_run, as_json, run_async=run_async)
+    if statusline and assistant != "claude-code":
+        fail("--statusline is for claude-code (Cursor has no status line command)")
+    _run(assistant, "install", project, dry_run, as_json, run_async=run_async,
+         statusline=statusline, force=force)
 
 
 @click.command()
 @_assistant
 @_project
 @_dry_run
+@click.option("--statusline", "only_statusline", is_flag=True,
+              help="Claude Code only: remove only our status line (and put back the one "
+                   "--force replaced); the hooks stay.")
 @_json
-def uninstall(assistant: str, project: Path | None, dry_run: bool, as_json: bool) -> None:
-    """Remove exactly the hooks `blueplane install` added for ASSISTANT (or, for `mcp`,
-    the blueplane-mcp server registration)."""
+def uninstall(assistant: str, project: Path | None, dry_run: bool, only_statusline: bool,
+              as_json: bool) -> None:
+    """Remove exactly the hooks (and the status line) `blueplane install` added for
+    ASSISTANT (or, for `mcp`, the blueplane-mcp server registration)."""
     if assistant == "mcp":
         from blueplane_cli.install_mcp import run
 
         return run("uninstall", project, dry_run, as_json)
-    _run(assistant, "uninstall", project, dry_run, as_json)
+    _run(assistant, "uninstall", project, dry_run, as_json,
+         statusline=assistant == "claude-code", only_statusline=only_statusline)
 
 
 def _run(assistant: str, action: str, project: Path | None, dry_run: bool, as_json: bool,
-         run_async: bool = False) -> None:
+         run_async: bool = False, statusline: bool = False, force: bool = False,
+         only_statusline: bool = False) -> None:
     from blueplane_pipeline.capture import installers
+    from blueplane_pipeline.capture import statusline_install as sl
 
+    replaced = restored = None
     try:
-        change = installers.plan(assistant, action, project, run_async=run_async)
+        if only_statusline:
+            path = installers.settings_path(assistant, project)
+            _, text = installers.load_document(path)
+            change = installers.Change(assistant, action, path, text, text or "", [])
+        else:
+            change = installers.plan(assistant, action, project, run_async=run_async)
+        if statusline:
+            doc = json.loads(change.new_text) if change.new_text.strip() else {}
+            if action == "install":
+                new, replaced = sl.add(doc, sl.command(), force)
+            else:
+                restored = sl.saved_for(str(change.path))
+                new = sl.remove(doc, restored)
+            if new != doc:
+                change.new_text = installers.render(new)
+                change.events = [*change.events, sl.KEY]
         backup = None if dry_run else installers.apply(change)
+        if not dry_run and statusline and sl.KEY in change.events:
+            sl.remember(str(change.path), replaced if action == "install" else None)
+    except sl.StatusLineTaken as exc:
+        fail(f"{change.path}: {exc}")
     except installers.SettingsError as exc:
         fail(str(exc))
     except OSError as exc:
@@ -91,12 +128,21 @@ def _run(assistant: str, action: str, project: Path | None, dry_run: bool, as_js
         state = "already registered" if action == "install" else "not registered"
         click.echo(f"Nothing to do: blueplane-hook is {state} in {change.path}.")
         return
+    hooks = [e for e in change.events if e != sl.KEY]
     if action == "install":
-        click.echo(f"Registered blueplane-hook for {len(change.events)} {name} events in "
-                   f"{change.path}.")
+        if hooks:
+            click.echo(f"Registered blueplane-hook for {len(hooks)} {name} events in "
+                       f"{change.path}.")
+        if sl.KEY in change.events:
+            click.echo("Registered `blueplane statusline` as the status line"
+                       + (" (the previous one is kept for uninstall)." if replaced else "."))
     else:
-        click.echo(f"Removed blueplane-hook from {len(change.events)} {name} events in "
-                   f"{change.path}.")
+        if hooks:
+            click.echo(f"Removed blueplane-hook from {len(hooks)} {name} events in "
+                       f"{change.path}.")
+        if sl.KEY in change.events:
+            click.echo("Removed our status line" + (" and put yours back." if restored
+                                                     else "."))
     if backup:
         click.echo(f"Previous file kept as {backup}.")
     click.echo(RESTART_NOTE[assistant])
