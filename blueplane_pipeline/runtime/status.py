@@ -8,7 +8,8 @@ from blueplane_pipeline.capture import spool
 from blueplane_pipeline.core import config
 from blueplane_pipeline.runtime import redis_server, services
 
-SERVICE_NAMES = ("dagster-code", "dagster-daemon", "dagster-webserver", "datasette")
+SERVICE_NAMES = ("collector", "dagster-code", "dagster-daemon", "dagster-webserver",
+                 "datasette")
 
 
 def collect() -> dict:
@@ -27,6 +28,8 @@ def collect() -> dict:
     for name, kind in (("dagster-webserver", "dagster"), ("datasette", "datasette")):
         if out["services"][name]["up"]:
             out["services"][name]["url"] = f"http://{settings.host}:{_port(kind)}"
+    if out["services"]["collector"]["up"]:
+        out["services"]["collector"]["url"] = f"http://{settings.host}:{_port('collector')}"
     out["stream"] = _stream() if out["services"]["redis"]["up"] else None
     files = spool.pending_files(config.spool_dir())
     out["spool"] = {"files": len(files), "bytes": sum(p.stat().st_size for p in files)}
@@ -94,7 +97,8 @@ def _port(kind: str) -> int:
         return int((config.run_dir() / f"{kind}.port").read_text())
     except (OSError, ValueError):
         settings = config.load_settings()
-        return settings.dagster_port if kind == "dagster" else settings.datasette_port
+        return {"dagster": settings.dagster_port, "collector": settings.collector_port
+                }.get(kind, settings.datasette_port)
 
 
 def _stream() -> dict | None:
