@@ -40,6 +40,30 @@ def collect() -> dict:
     return out
 
 
+def collector_warnings(info: dict) -> list[str]:
+    """HTTP hooks or the OTel export pointed at a collector that is not running lose every
+    event they send (the CLI only logs ECONNREFUSED): say so loudly."""
+    if info["services"].get("collector", {}).get("up"):
+        return []
+    from blueplane_pipeline.capture import installers
+
+    try:
+        path = installers.settings_path("claude-code")
+        doc, _ = installers.load_document(path)
+    except (installers.SettingsError, ValueError, OSError):
+        return []
+    out = []
+    events = installers.http_events(doc)
+    if events:
+        out.append(f"HTTP hooks for {len(events)} Claude Code events are installed in {path} "
+                   "but blueplane-collector is not running: those events are being LOST. "
+                   "Start it with `blueplane up` (or reinstall with --transport command).")
+    if installers.added_env(doc):
+        out.append(f"Claude Code's OpenTelemetry export ({path}) points at blueplane-collector, "
+                   "which is not running: its data is being lost. Start it with `blueplane up`.")
+    return out
+
+
 def stopped_instigators() -> list[dict]:
     """Sensors and schedules someone stopped (in the Dagster UI, or by a request that got
     past the guard): while one is stopped, that part of the pipeline does nothing.
@@ -76,6 +100,7 @@ def warnings(info: dict) -> list[str]:
     problem = config.home_mode_problem()
     if problem:
         out.append(problem)
+    out.extend(collector_warnings(info))
     for item in info.get("stopped", []):
         out.append(f"the {item['kind']} {item['name']} is stopped: start it again in the "
                    "Dagster UI (Automation), or nothing it drives will run")
