@@ -71,7 +71,8 @@ def analytics_rows() -> tuple[int, int] | None:
 @pytest.mark.slow
 def test_up_daemon_sensor_ingests_hook_events_then_down(bp_home):
     port = free_port()
-    up = blueplane("up", "--no-datasette", "--dagster-port", str(port), "--json")
+    up = blueplane("up", "--no-datasette", "--no-collector", "--dagster-port", str(port),
+                   "--json")
     try:
         assert up.returncode == 0, up.stderr
         where = json.loads(up.stdout)
@@ -115,7 +116,7 @@ def test_up_daemon_sensor_ingests_hook_events_then_down(bp_home):
 
 def test_down_leaves_a_redis_it_did_not_start(redis_home):
     """A Redis that was already running (not started by `up`) survives `down`."""
-    up = blueplane("up", "--no-dagster", "--no-datasette")
+    up = blueplane("up", "--no-dagster", "--no-datasette", "--no-collector")
     assert up.returncode == 0, up.stderr
     down = blueplane("down")
     assert down.returncode == 0
