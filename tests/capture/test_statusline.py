@@ -22,7 +22,7 @@ from blueplane_pipeline.ingest.drain import ingest
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.storage.reader import iter_events
 
-RECORDED = Path(__file__).parent / "fixtures" / "statusline" / "claude-code-2.1.328"
+RECORDED = Path(__file__).parents[1] / "fixtures" / "statusline" / "claude-code-2.1.328"
 AT_MOUNT = (RECORDED / "session" / "001.json").read_bytes()  # no prompt yet: nulls
 AFTER = (RECORDED / "session" / "004.json").read_bytes()  # after the session's 3 answers
 LAUNCHER = Path(statusline.__file__).with_name("run_statusline.py")

@@ -24,7 +24,7 @@ from blueplane_pipeline.usage import reports
 from blueplane_pipeline.usage.store import refresh
 from tests._usage import store, tokens, transcript_envelopes
 
-TREE = Path(__file__).parent / "fixtures" / "pricing" / "claude_home"
+TREE = Path(__file__).parents[1] / "fixtures" / "pricing" / "claude_home"
 UTC = ZoneInfo("UTC")
 
 
