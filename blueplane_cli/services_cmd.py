@@ -101,7 +101,8 @@ def down() -> None:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(as_json: bool) -> None:
-    """Services, stream lag, pending and dead letters, spool, storage, last ingest."""
+    """Services, stream lag, pending and dead letters, spool, storage, secrets redacted
+    before storage (per rule), last ingest."""
     from blueplane_pipeline.budgets.current import current_states, summary_line
     from blueplane_pipeline.runtime.status import collect
 
@@ -142,6 +143,12 @@ def status(as_json: bool) -> None:
     click.echo(f"storage: {st['raw_events']} events, raw {human_bytes(st['raw_bytes'])} -> "
                f"stored {human_bytes(st['stored_bytes'])} "
                f"({st['compression_ratio'] or '-'}x), db file {human_bytes(st['db_bytes'])}")
+    red = st.get("redactions") or {}
+    if red.get("total"):
+        rules = ", ".join(f"{rule} {n}" for rule, n in red["by_rule"].items())
+        click.echo(f"redacted: {red['total']} secret(s) before storage ({rules})")
+    else:
+        click.echo("redacted: nothing yet")
     last = st.get("last_ingest")
     if last:
         click.echo(f"last ingest: {last['finished_at']} ({last['trigger']}): "

@@ -210,8 +210,12 @@ def transcript_outcome(is_error: object, content: object, result: object,
     return "success", None, None
 
 
-def hook_failure_outcome(error: object, is_interrupt: object) -> tuple[str, str, str | None]:
+def hook_failure_outcome(error: object, is_interrupt: object,
+                         error_head: object = None) -> tuple[str, str, str | None]:
+    """``error_head``: the first line ``standard`` privacy keeps of a summarised ``error``."""
     text, _ = text_of(error)
+    if text is None and isinstance(error_head, str):
+        text = error_head
     if is_interrupt is True:
         return "interrupted", "user_interrupted", text[:200] if text else None
     found = refusal(text)

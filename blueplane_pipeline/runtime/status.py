@@ -145,7 +145,7 @@ def _storage() -> dict:
     if not path.exists():
         return {"db": str(path), "exists": False}
     from blueplane_pipeline.storage.db import connect
-    from blueplane_pipeline.storage.reader import storage_totals
+    from blueplane_pipeline.storage.reader import redaction_totals, storage_totals
 
     try:
         conn = connect(path, readonly=True)
@@ -153,6 +153,7 @@ def _storage() -> dict:
         return {"db": str(path), "exists": True, "error": str(exc)}
     try:
         totals = storage_totals(conn)
+        redacted = redaction_totals(conn)
         last = conn.execute(
             "SELECT finished_at, trigger, events_stored, events_per_s, batch_p50_ms,"
             " batch_p95_ms, lag_after FROM ingest_runs ORDER BY run_id DESC LIMIT 1").fetchone()
@@ -165,7 +166,8 @@ def _storage() -> dict:
     out = {"db": str(path), "exists": True, "db_bytes": path.stat().st_size,
            "raw_events": totals["events"], "raw_bytes": totals["raw_bytes"],
            "stored_bytes": totals["stored_bytes"],
-           "compression_ratio": round(ratio, 2) if ratio else None, "last_ingest": None}
+           "compression_ratio": round(ratio, 2) if ratio else None, "last_ingest": None,
+           "redactions": {"total": sum(redacted.values()), "by_rule": redacted}}
     if last:
         keys = ("finished_at", "trigger", "events_stored", "events_per_s", "batch_p50_ms",
                 "batch_p95_ms", "lag_after")

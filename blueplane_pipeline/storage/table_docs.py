@@ -18,6 +18,21 @@ TIMES = "ISO-8601 UTC"
 PLATFORMS = ", ".join(f"`{p.name}`" for p in platforms.all_platforms())
 
 STORAGE_TABLE_DOCS: dict[str, dict] = {
+    "redaction_counts": {
+        "title": "Redactions",
+        "description": (
+            "How many secrets the privacy filter replaced with [REDACTED] before events were "
+            "stored, per day, platform and rule (docs/security.md lists the rules). Counts "
+            "only: what was redacted is stored nowhere. `blueplane status` sums them."
+        ),
+        "columns": {
+            "day": "UTC day of the events the secrets were in (YYYY-MM-DD)",
+            "platform": f"The platform that sent the events: {PLATFORMS}",
+            "rule": "The redaction rule that matched (core/redaction.py), e.g. "
+                    "aws-access-key-id, secret-assignment, card-number",
+            "count": "Secrets that rule replaced",
+        },
+    },
     "raw_events": {
         "title": "Raw events",
         "description": (

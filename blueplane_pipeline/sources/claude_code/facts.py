@@ -37,7 +37,8 @@ def _hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -
     elif name == "PostToolUseFailure" and tool:
         out.append(Fact(ts, seq, "fail", src, tid, tool, {
             **tool_info(tool, inp), "duration_ms": number(p.get("duration_ms")),
-            "outcome": classify.hook_failure_outcome(p.get("error"), p.get("is_interrupt"))}))
+            "outcome": classify.hook_failure_outcome(p.get("error"), p.get("is_interrupt"),
+                                                     p.get("error_head"))}))
     elif name == "PermissionRequest" and tool:
         out.append(Fact(ts, seq, "perm_request", src, tid, tool, tool_info(tool, inp)))
     elif name == "PermissionDenied" and tool:
