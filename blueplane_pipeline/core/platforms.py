@@ -124,5 +124,7 @@ register(Platform("cursor", "cursor", "Cursor", "blueplane_pipeline.sources.curs
                                 "beforeMCPExecution": _CURSOR_ALLOW,
                                 "beforeReadFile": _CURSOR_ALLOW},
                   hook_fallback_answer={"continue": True, "permission": "allow"}))
+register(Platform("codex", "codex", "Codex CLI", "blueplane_pipeline.sources.codex",
+                  pricing="openai"))
 register(Platform("mcp", "mcp", "blueplane-mcp tracking", "blueplane_pipeline.sources.mcp",
                   assistant=False))
