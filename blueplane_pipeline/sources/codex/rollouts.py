@@ -253,7 +253,7 @@ class RolloutReader:
         self.model: str | None = None
         self.cwd: str | None = None
         self.forked = False
-        self.has_records = False
+        self.response_id: str | None = None  # of the last token_usage_record
         self.last_total: dict[str, int] | None = None
         self.running: dict[str, str] = {}  # exec session id -> the call that started it
         self.calls: dict[str, str] = {}  # call id -> tool name (for the outputs)
@@ -376,16 +376,12 @@ class RolloutReader:
         return {"usage": usage, "model": self.model, "key": key, "thread": self.thread}
 
     def _record(self, p: dict) -> dict | None:
-        self.has_records = True
-        usage = _counts(p.get("usage"))
-        total = _counts(p.get("thread_token_usage"))
-        if total is not None:
-            self.last_total = total
-        if usage is None:
-            return None
+        """A ``token_usage_record`` (0.171+): the response id of the usage that the next
+        ``token_count`` reports (usage itself is counted from ``token_count``, as ccusage
+        does, so both date it alike)."""
         rid = p.get("response_id")
-        key = f"resp:{rid}" if isinstance(rid, str) and rid else None
-        return self._usage(usage, key)
+        self.response_id = rid if isinstance(rid, str) and rid else None
+        return None
 
     def _token_count(self, p: dict) -> dict | None:
         info = p.get("info")
@@ -394,8 +390,6 @@ class RolloutReader:
         total = _counts(info.get("total_token_usage"))
         last = _counts(info.get("last_token_usage"))
         previous, self.last_total = self.last_total, total or self.last_total
-        if self.has_records:
-            return None  # token_usage_record lines already count every response
         if total is not None and previous is not None and total == previous:
             return None  # the same report written twice
         if last is not None:
