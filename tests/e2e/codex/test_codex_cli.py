@@ -32,8 +32,14 @@ from blueplane_pipeline.storage.reader import iter_events
 
 pytestmark = pytest.mark.slow
 HERE = Path(__file__).resolve().parent
-TOKEN_KEYS = ("inputTokens", "cacheReadTokens", "cacheCreationTokens", "outputTokens",
-              "reasoningOutputTokens", "totalTokens")
+TOKEN_KEYS = (
+    "inputTokens",
+    "cacheReadTokens",
+    "cacheCreationTokens",
+    "outputTokens",
+    "reasoningOutputTokens",
+    "totalTokens",
+)
 
 
 def _harness():
@@ -59,22 +65,32 @@ def codex_cli():
 
 def blueplane(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).with_name("blueplane")
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, check=True,
-                          env=env)
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, check=True, env=env)
 
 
 def ccusage(codex_home: Path, report: str, home: Path) -> dict:
     """ccusage 20.0.24 over the same files: its native binary from the npm cache (where
     ``npx ccusage@20.0.24`` put it), else through npx."""
     pattern = str(Path.home() / ".npm/_npx/*/node_modules/@ccusage/ccusage-*/bin/ccusage")
-    found = [p for p in glob.glob(pattern)
-             if json.loads((Path(p).parents[1] / "package.json").read_text())["version"]
-             == "20.0.24"]
+    found = [
+        p
+        for p in glob.glob(pattern)
+        if json.loads((Path(p).parents[1] / "package.json").read_text())["version"] == "20.0.24"
+    ]
     cmd = [found[0]] if found else ["npx", "--yes", "ccusage@20.0.24"]
-    env = {"PATH": os.environ["PATH"], "HOME": str(home), "CODEX_HOME": str(codex_home),
-           "TZ": "UTC"}
-    out = subprocess.run([*cmd, "codex", report, "--json", "--offline", "--timezone", "UTC"],
-                         capture_output=True, text=True, env=env, timeout=300)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "CODEX_HOME": str(codex_home),
+        "TZ": "UTC",
+    }
+    out = subprocess.run(
+        [*cmd, "codex", report, "--json", "--offline", "--timezone", "UTC"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     if out.returncode != 0:
         pytest.fail(f"ccusage failed: {out.stderr[-500:]}")
     return json.loads(out.stdout)
@@ -84,8 +100,7 @@ def same_cost(ours: float, theirs: float) -> bool:
     return abs(ours - theirs) <= 1e-6 * abs(theirs) + 1e-12
 
 
-def test_codex_live_and_imported_equal_the_standin_and_ccusage(codex_cli, redis_home,
-                                                              tmp_path):
+def test_codex_live_and_imported_equal_the_standin_and_ccusage(codex_cli, redis_home, tmp_path):
     harness = _harness()
     installed: list[str] = []
 
@@ -98,7 +113,7 @@ def test_codex_live_and_imported_equal_the_standin_and_ccusage(codex_cli, redis_
     assert run.egress == []  # nothing tried to leave the machine
     assert "Registered blueplane-hook for 12 Codex CLI events" in installed[0]
     hooks_doc = json.loads((run.codex_home / "hooks.json").read_text())
-    for event, groups in hooks_doc["hooks"].items():
+    for groups in hooks_doc["hooks"].values():
         assert "record_hook.py" in groups[0]["hooks"][0]["command"]  # the other hook kept
         assert owner_of(groups[-1]["hooks"][0]["command"]) == "codex"
     assert hooks_doc["hooks"]["SessionEnd"][-1]["hooks"][0]["timeout"] == 3
@@ -107,15 +122,17 @@ def test_codex_live_and_imported_equal_the_standin_and_ccusage(codex_cli, redis_
     ingest(config.db_path(), trigger="e2e")
     conn = open_db(config.db_path())
     try:
-        ours = [ev.envelope for ev in iter_events(conn, platform="codex")
-                if ev.envelope["source"] == "hook"]
+        ours = [
+            ev.envelope
+            for ev in iter_events(conn, platform="codex")
+            if ev.envelope["source"] == "hook"
+        ]
     finally:
         conn.close()
     fired = [h["payload"] for h in run.hooks()]
 
     def key(p: dict) -> tuple:
-        return (p.get("hook_event_name"), p.get("tool_use_id"), p.get("turn_id"),
-                p.get("source"))
+        return (p.get("hook_event_name"), p.get("tool_use_id"), p.get("turn_id"), p.get("source"))
 
     assert Counter(key(e["payload"]) for e in ours) == Counter(key(p) for p in fired)
     names = Counter(p["hook_event_name"] for p in fired)
@@ -130,11 +147,16 @@ def test_codex_live_and_imported_equal_the_standin_and_ccusage(codex_cli, redis_
     refresh_tables(config.db_path())
     conn = open_db(config.db_path())
     try:
-        calls = {r[0]: r[1:] for r in conn.execute(
-            "SELECT tool_use_id, tool_name, status, lines_added, lines_removed, sources"
-            " FROM tool_calls WHERE platform = 'codex'")}
-        sessions = conn.execute("SELECT count(*) FROM sessions WHERE platform = 'codex'"
-                                ).fetchone()[0]
+        calls = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                "SELECT tool_use_id, tool_name, status, lines_added, lines_removed, sources"
+                " FROM tool_calls WHERE platform = 'codex'"
+            )
+        }
+        sessions = conn.execute(
+            "SELECT count(*) FROM sessions WHERE platform = 'codex'"
+        ).fetchone()[0]
     finally:
         conn.close()
     assert sessions == 1  # exec and exec resume: one thread
@@ -150,8 +172,9 @@ def test_codex_live_and_imported_equal_the_standin_and_ccusage(codex_cli, redis_
 
     # usage: the stand-in's numbers, and ccusage's over the same files
     served = [r["usage"] for r in run.usage]
-    daily = json.loads(blueplane("usage", "daily", "--agent", "codex", "--json",
-                                 "--timezone", "UTC").stdout)
+    daily = json.loads(
+        blueplane("usage", "daily", "--agent", "codex", "--json", "--timezone", "UTC").stdout
+    )
     totals = daily["totals"]
     cached = sum(r["cached_tokens"] for r in served)
     assert totals["inputTokens"] == sum(r["input_tokens"] for r in served) - cached
@@ -160,8 +183,9 @@ def test_codex_live_and_imported_equal_the_standin_and_ccusage(codex_cli, redis_
     assert totals["reasoningOutputTokens"] == sum(r["reasoning_tokens"] for r in served)
     assert totals["totalTokens"] == sum(r["total_tokens"] for r in served)
     for report in ("daily", "session"):
-        ours_report = json.loads(blueplane("usage", report, "--agent", "codex", "--json",
-                                           "--timezone", "UTC").stdout)
+        ours_report = json.loads(
+            blueplane("usage", report, "--agent", "codex", "--json", "--timezone", "UTC").stdout
+        )
         theirs = ccusage(run.codex_home, report, tmp_path / "home")
         rows = "sessions" if report == "session" else "daily"
         assert len(ours_report[rows]) == len(theirs[rows]) == 1
@@ -174,10 +198,13 @@ def test_codex_live_and_imported_equal_the_standin_and_ccusage(codex_cli, redis_
                 assert mine.get(field) == other.get(field), field
         assert same_cost(ours_report["totals"]["costUSD"], theirs["totals"]["costUSD"])
 
-    removed = blueplane("uninstall", "codex",
-                        env={**os.environ, "CODEX_HOME": str(run.codex_home)})
+    removed = blueplane("uninstall", "codex", env={**os.environ, "CODEX_HOME": str(run.codex_home)})
     assert "Removed blueplane-hook from 12" in removed.stdout
     left = json.loads((run.codex_home / "hooks.json").read_text())
-    assert all(owner_of(h["command"]) is None for groups in left["hooks"].values()
-               for g in groups for h in g["hooks"])
+    assert all(
+        owner_of(h["command"]) is None
+        for groups in left["hooks"].values()
+        for g in groups
+        for h in g["hooks"]
+    )
     assert set(left["hooks"]) == set(harness.HOOK_EVENTS)  # the recording hooks stay
