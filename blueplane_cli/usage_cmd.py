@@ -195,6 +195,10 @@ def session(since, until, project, breakdown, tz_name, as_json, agent) -> None:
     rows, tz = _load("session", since, until, project, tz_name, agent)
     report = session_report(rows, by_agent=_by_agent(rows, agent))
     if as_json:
+        if agent == "gemini":  # ccusage's gemini sessions name no project and no times
+            for item in report["sessions"]:
+                for key in ("projectPath", "firstActivity", "lastActivity"):
+                    item.pop(key, None)
         _emit(codex_report(rows, "session", tz) if agent == "codex" else report)
     elif not rows:
         click.echo(NO_DATA)

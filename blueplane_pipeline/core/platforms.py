@@ -126,5 +126,7 @@ register(Platform("cursor", "cursor", "Cursor", "blueplane_pipeline.sources.curs
                   hook_fallback_answer={"continue": True, "permission": "allow"}))
 register(Platform("codex", "codex", "Codex CLI", "blueplane_pipeline.sources.codex",
                   pricing="openai"))
+register(Platform("gemini", "gemini", "Gemini CLI", "blueplane_pipeline.sources.gemini",
+                  pricing="gemini"))
 register(Platform("mcp", "mcp", "blueplane-mcp tracking", "blueplane_pipeline.sources.mcp",
                   assistant=False))
