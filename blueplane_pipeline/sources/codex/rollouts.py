@@ -32,7 +32,7 @@ from pathlib import Path
 
 import orjson
 
-from blueplane_pipeline.core.envelope import content_id, make_envelope
+from blueplane_pipeline.core.envelope import content_id, deterministic_id, make_envelope
 from blueplane_pipeline.core.privacy import filter_payload
 from blueplane_pipeline.core.times import utc_now
 from blueplane_pipeline.sources.jsonl import JsonlSource, Transcript, walk_jsonl
@@ -290,6 +290,8 @@ class RolloutReader:
             return self._invalid(raw, lineno, "line is not a JSON object")
         bp = self._annotate(line)
         payload = line.get("payload")
+        if kind_is(line, "session_meta") and self.privacy_mode != "full":
+            _digest_instructions(payload)
         kind = line.get("type") if isinstance(line.get("type"), str) else "unknown"
         event_type = kind
         if kind in ("event_msg", "response_item") and isinstance(payload, dict):
@@ -303,14 +305,18 @@ class RolloutReader:
         if bp:
             filtered["_bp"] = bp
         ts = line.get("timestamp")
+        # A line's id: its bytes within its thread. Copies of a thread's lines (a resumed
+        # file replaying them, an archived file) are the same events; two threads' lines
+        # never are, even when byte-identical.
+        thread = self.thread or self.fallback_session
         return make_envelope(
             "codex",
             "rollout",
             event_type,
             filtered,
-            session_id=self.thread or self.fallback_session,
+            session_id=thread,
             ts=ts if isinstance(ts, str) and ts else self.mtime_iso,
-            event_id=content_id(raw),
+            event_id=deterministic_id(SOURCE, thread, content_id(raw)),
             captured_at=self.captured_at,
         )
 
@@ -409,7 +415,10 @@ class RolloutReader:
             if total is not None and self.thread
             else None
         )
-        return self._usage(usage, key)
+        out = self._usage(usage, key)
+        if self.response_id is not None:
+            out["response_id"], self.response_id = self.response_id, None
+        return out
 
     def _response_item(self, sub: object, p: dict) -> dict | None:
         call_id = p.get("call_id") if isinstance(p.get("call_id"), str) else None
@@ -502,6 +511,26 @@ class RolloutReader:
         return None
 
 
+def kind_is(line: dict, kind: str) -> bool:
+    return line.get("type") == kind
+
+
+def _digest_instructions(payload: object) -> None:
+    """Codex's own system prompt (``session_meta.base_instructions.text``, ~20 kB, the same
+    in every session and no user's words) is kept as its size and hash: redacting it cost
+    a quarter of an import's time for nothing."""
+    import hashlib
+
+    base = payload.get("base_instructions") if isinstance(payload, dict) else None
+    text = base.get("text") if isinstance(base, dict) else None
+    if isinstance(text, str):
+        base["text"] = {
+            "redacted": True,
+            "chars": len(text),
+            "sha256": hashlib.sha256(text.encode("utf-8", "replace")).hexdigest(),
+        }
+
+
 def _patch_of(value: object) -> tuple[int, int, bool]:
     from blueplane_pipeline.analytics.classify import apply_patch_lines
 
@@ -531,3 +560,54 @@ def changed_signatures(states: dict, dirs: list[Path]) -> list[tuple[str, int, i
     from blueplane_pipeline.sources.jsonl import changed_signatures as changed
 
     return changed(JSONL, states, dirs)
+
+
+def response_usage(path: Path) -> list[dict]:
+    """Per model response of one rollout, in the order Codex wrote them: ``thread_id``,
+    ``n`` (0-based position of the response within its thread in this file),
+    ``response_id`` (0.171+; ``None`` in older rollouts), ``ts``, ``model`` and the usage
+    (``input_tokens`` including cached, ``cached_input_tokens``, ``output_tokens``
+    including reasoning, ``reasoning_output_tokens``, ``total_tokens``), each response once
+    by the importer's rules. For joining Codex's OTLP ``codex.sse_event`` records
+    (``event.kind = response.completed`` with token counts; they carry no response id):
+    group those by ``conversation.id`` (= ``thread_id``), order by ``event.timestamp``,
+    and the n-th is response ``n`` here."""
+    path = Path(path)
+    st = path.stat()
+    tr = Transcript(path, path.name, st)
+    out: list[dict] = []
+    per_thread: dict[str, int] = {}
+    with path.open("rb") as fh:
+        reader = RolloutReader(tr, st, "full", fh, 0)
+        for raw in path.read_bytes().splitlines():
+            try:
+                line = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                continue
+            bp = reader._annotate(line) if isinstance(line, dict) else None
+            usage = bp.get("usage") if isinstance(bp, dict) else None
+            if not isinstance(usage, dict):
+                continue
+            thread = bp.get("thread") or reader.fallback_session
+            n = per_thread.get(thread, 0)
+            per_thread[thread] = n + 1
+            out.append(
+                {
+                    "thread_id": thread,
+                    "n": n,
+                    "response_id": bp.get("response_id"),
+                    "ts": line.get("timestamp"),
+                    "model": bp.get("model"),
+                    **{
+                        k: usage[k]
+                        for k in (
+                            "input_tokens",
+                            "cached_input_tokens",
+                            "output_tokens",
+                            "reasoning_output_tokens",
+                            "total_tokens",
+                        )
+                    },
+                }
+            )
+    return out
