@@ -26,6 +26,21 @@ class MetricChange(BaseModel):
     better: bool | None = Field(description="True when the change is good news")
 
 
+class BudgetState(BaseModel):
+    """One budget against its current window (`blueplane budget`)."""
+
+    id: str
+    period: str  # daily | weekly | monthly | block
+    project: str | None
+    amount: float  # US dollars
+    spent: float
+    ratio: float
+    level: str  # ok | warn (>= 80 %) | over (>= 100 %)
+    window: str
+    enforce: bool
+    denies: bool  # tool calls are refused now (hard cap over, not paused)
+
+
 class CurrentMetrics(BaseModel):
     period: str
     window_start: str | None
@@ -49,6 +64,7 @@ class CurrentMetrics(BaseModel):
     cost_usd: float
     changes: list[MetricChange]
     note: str | None = None
+    budgets: list[BudgetState] = []
 
 
 class ToolUsage(BaseModel):

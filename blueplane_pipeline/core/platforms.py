@@ -130,3 +130,6 @@ register(Platform("gemini", "gemini", "Gemini CLI", "blueplane_pipeline.sources.
                   pricing="gemini"))
 register(Platform("mcp", "mcp", "blueplane-mcp tracking", "blueplane_pipeline.sources.mcp",
                   assistant=False))
+# OTLP exports the collector stored whole; decoded into the OTel tables by ``sources.otel``.
+register(Platform("otel", "otel", "OpenTelemetry (OTLP)", "blueplane_pipeline.sources.otel",
+                  assistant=False))
