@@ -1,12 +1,12 @@
-"""Gemini CLI: sessions under ``~/.gemini/tmp/*/chats/`` and the token usage in them.
+"""Gemini CLI: hook events (``~/.gemini/settings.json``), sessions under
+``~/.gemini/tmp/*/chats/`` and the token usage in them.
 
-The platform module registered as ``gemini`` in ``core.platforms``. History only: the
-CLI's hooks and OTLP export were seen working against local stand-ins (docs/assistants.md)
-but are not captured yet.
+The platform module registered as ``gemini`` in ``core.platforms``.
 """
 
 from blueplane_pipeline.sources.gemini import sessions
 from blueplane_pipeline.sources.gemini.facts import facts
+from blueplane_pipeline.sources.gemini.hooks import INSTALLER
 from blueplane_pipeline.sources.gemini.usage import USAGE_EVENT_TYPES, usage_record
 from blueplane_pipeline.sources.importer import Importer
 
@@ -23,4 +23,4 @@ IMPORTER = Importer(
     "GEMINI_DATA_DIR, else $GEMINI_CLI_HOME/.gemini, else ~/.gemini.",
 )
 
-__all__ = ["IMPORTER", "USAGE_EVENT_TYPES", "facts", "usage_record"]
+__all__ = ["IMPORTER", "INSTALLER", "USAGE_EVENT_TYPES", "facts", "usage_record"]

@@ -1,10 +1,12 @@
 """The real Gemini CLI 0.61.0 against the scripted Gemini API stand-in, then imported.
 
 Two turns (``gemini -p`` and ``gemini --resume latest -p``: a shell command that fails,
-one that succeeds, a ``write_file``, a resumed shell command). After ``blueplane import
-gemini`` the imported tokens equal the stand-in's usage response for response, the
-messages Gemini wrote twice count once, ccusage 20.0.24 agrees on the same files, and
-each tool call is there once with the outcome its exit code says.
+one that succeeds, a ``write_file``, a resumed shell command), with ``blueplane install
+gemini`` beside the harness's recording hooks: every hook event we register arrives as
+often as Gemini fired it. After ``blueplane import gemini`` the imported tokens equal the
+stand-in's usage response for response, the messages Gemini wrote twice count once,
+ccusage 20.0.24 agrees on the same files, and each tool call is there once (hook and
+session merged) with the outcome its exit code says.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -55,9 +58,10 @@ def gemini_cli():
         pytest.fail(f"the real Gemini CLI is unavailable: {exc}")
 
 
-def blueplane(*args: str) -> str:
+def blueplane(*args: str, env: dict | None = None) -> str:
     exe = Path(sys.executable).with_name("blueplane")
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, check=True).stdout
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, check=True,
+                          env=env).stdout
 
 
 def ccusage(gemini_dir: Path, report: str, home: Path) -> dict:
@@ -86,11 +90,35 @@ def ccusage(gemini_dir: Path, report: str, home: Path) -> dict:
     return json.loads(out.stdout)
 
 
-def test_gemini_imported_tokens_equal_the_standin(gemini_cli, redis_home, tmp_path):
+def test_gemini_live_and_imported_equal_the_standin(gemini_cli, redis_home, tmp_path):
     harness = _harness()
-    run = harness.run_session(gemini_cli, tmp_path, scenario="none")
+    installed: list[str] = []
+
+    def install(home: Path) -> None:
+        installed.append(blueplane("install", "gemini",
+                                   env={**os.environ, "GEMINI_CLI_HOME": str(home)}))
+
+    run = harness.run_session(gemini_cli, tmp_path, scenario="none", configure=install)
     assert run.ok, [s.stderr[-800:] for s in run.steps]
     assert run.egress == [] and len(run.sessions) == 1
+    assert "Registered blueplane-hook for 7 Gemini CLI events" in installed[0]
+
+    # live: every hook event we registered, as often as Gemini fired it (the recorders)
+    from blueplane_pipeline.ingest.drain import ingest
+    from blueplane_pipeline.sources.gemini.hooks import EVENTS
+    from blueplane_pipeline.storage.reader import iter_events
+
+    ingest(config.db_path(), trigger="e2e")
+    conn = open_db(config.db_path())
+    try:
+        ours = Counter(ev.envelope["event_type"] for ev in iter_events(conn, platform="gemini")
+                       if ev.envelope["source"] == "hook")
+    finally:
+        conn.close()
+    fired = Counter(h["payload"]["hook_event_name"] for h in run.hooks()
+                    if h["payload"]["hook_event_name"] in EVENTS)
+    assert ours == fired and fired["BeforeTool"] == fired["AfterTool"] == 4
+
     blueplane("import", "gemini", "--gemini-dir", str(run.gemini_dir))
     from tests._telemetry_db import refresh_tables
 
@@ -112,6 +140,8 @@ def test_gemini_imported_tokens_equal_the_standin(gemini_cli, redis_home, tmp_pa
             "SELECT tool_name, status, lines_added FROM tool_calls"
             " WHERE platform = 'gemini' ORDER BY started_at"
         ).fetchall()
+        sources = {r[0] for r in conn.execute(
+            "SELECT sources FROM tool_calls WHERE platform = 'gemini'")}
     finally:
         conn.close()
     assert rows == [
@@ -131,6 +161,7 @@ def test_gemini_imported_tokens_equal_the_standin(gemini_cli, redis_home, tmp_pa
         ("Write", "success", 3),
         ("Bash", "success", 0),
     ]
+    assert sources == {"hook+session"}  # each call seen live and in history: one row
 
     for report in ("daily", "session"):
         ours = json.loads(
