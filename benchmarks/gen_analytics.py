@@ -242,7 +242,8 @@ def generate(path: Path | str, *, sessions: int = 20_000, days: int = 180, seed:
     for table, values in rows.items():
         marks = ",".join("?" * len(values[0]))
         if table == "token_usage":
-            columns = [r[1] for r in conn.execute("PRAGMA table_info(token_usage)")][1:]
+            columns = [r[1] for r in conn.execute("PRAGMA table_info(token_usage)")]
+            columns = columns[1:1 + len(values[0])]  # later columns keep their defaults
             conn.executemany(f"INSERT INTO token_usage ({', '.join(columns)})"
                              f" VALUES ({marks})", values)
         else:

@@ -175,7 +175,8 @@ STORAGE_TABLE_DOCS: dict[str, dict] = {
             "session_id": "Session the transcript file belongs to",
             "line_session_id": "sessionId written on the line (differs after resume/fork)",
             "project": "Project folder name under the Claude config projects/ dir (Gemini "
-                       "CLI: under ~/.gemini/tmp; Codex: `codex`)",
+                       "CLI: under ~/.gemini/tmp; Codex: the rollout's path under "
+                       "sessions/, ccusage's session id)",
             "model": "Model that answered",
             "price_model": "Price-list entry used for the cost",
             "ts": f"When the message was written ({TIMES}, millisecond precision)",

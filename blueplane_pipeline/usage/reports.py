@@ -231,8 +231,8 @@ def codex_report(rows: Sequence[UsageRow], kind: str, tz: tzinfo, *, week_start:
     groups: dict[str, Tally] = {}
     grand = Tally()
     for row in rows:
-        if kind == "session":
-            key = row.session_id or "unknown"
+        if kind == "session":  # ccusage's session: the rollout path, kept as the project
+            key = row.project or "unknown"
         else:
             key = period_key(local_date(row.ts_first_ms, tz), kind, week_start)
         tally = groups.get(key)

@@ -215,4 +215,9 @@ def test_usage_without_agent_breaks_down_by_assistant(redis_home, tmp_path):
     assert same_cost(sum(a["totalCost"] for a in agents.values()), report["totals"]["totalCost"])
     only_codex = usage_json("monthly")["totals"]["totalTokens"]
     assert only_codex == agents["codex"]["totalTokens"]
+    # every reader's platform filter sees Codex's tokens and cost (via its sessions)
+    metrics = json.loads(CliRunner().invoke(
+        cli, ["metrics", "--period", "all", "--platform", "codex", "--json"]).stdout)
+    assert metrics["metrics"]["total_tokens"] == only_codex
+    assert same_cost(metrics["metrics"]["cost_usd"], usage_json("monthly")["totals"]["costUSD"])
     shutil.rmtree(tmp_path, ignore_errors=True)

@@ -33,9 +33,11 @@ def usage_record(seq: int, envelope: dict) -> UsageRecord | None:
     return UsageRecord(
         message_id=key,
         request_id=None,
-        session_id=session or envelope.get("session_id") or "unknown",
+        # the analytics session is the thread; ccusage's session (the rollout's path under
+        # sessions/) is kept as the project, which Codex has none of
+        session_id=envelope.get("session_id") or session or "unknown",
         line_session_id=bp.get("thread") if isinstance(bp.get("thread"), str) else None,
-        project="codex",
+        project=session or "unknown",
         model=model,
         ts_ms=ts_ms,
         input_tokens=inp - cached,
