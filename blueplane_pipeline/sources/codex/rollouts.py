@@ -62,6 +62,9 @@ _TOKEN_FIELDS = (
     "total_tokens",
     "cache_write_input_tokens",
 )
+# Line types that hold only counts, ids and limits (no text anyone wrote): the privacy
+# filter has nothing to do there, and they are a quarter of a rollout's lines.
+_NUMBERS_ONLY = frozenset({"token_count", "token_usage_record"})
 # Lines whose content later lines depend on (read again when a run resumes mid-file).
 _CONTEXT_MARKERS = (
     b'"session_meta"',
@@ -298,7 +301,10 @@ class RolloutReader:
             sub = payload.get("type")
             if isinstance(sub, str) and sub:
                 event_type = sub if kind == "event_msg" else f"item.{sub}"
-        filtered = filter_payload(line, self.privacy_mode, self.cwd)
+        if event_type in _NUMBERS_ONLY:
+            filtered = dict(line)  # token counts and rate limits: no one's words to filter
+        else:
+            filtered = filter_payload(line, self.privacy_mode, self.cwd)
         filtered["_file"] = self.rel
         filtered["_line"] = lineno
         filtered["_session"] = self.session
