@@ -32,7 +32,7 @@ from pathlib import Path
 
 import orjson
 
-from blueplane_pipeline.core.envelope import content_id, deterministic_id, make_envelope
+from blueplane_pipeline.core.envelope import content_id, make_envelope
 from blueplane_pipeline.core.privacy import filter_payload
 from blueplane_pipeline.core.times import utc_now
 from blueplane_pipeline.sources.jsonl import JsonlSource, Transcript, walk_jsonl
@@ -322,7 +322,7 @@ class RolloutReader:
             filtered,
             session_id=thread,
             ts=ts if isinstance(ts, str) and ts else self.mtime_iso,
-            event_id=deterministic_id(SOURCE, thread, content_id(raw)),
+            event_id=content_id(thread.encode("utf-8", "replace") + b"\x1f" + raw),
             captured_at=self.captured_at,
         )
 
