@@ -219,7 +219,25 @@ def _codex_fields(t: Tally) -> dict:
 def _codex_entry(t: Tally) -> dict:
     return {**_codex_fields(t), "costUSD": t.cost,
             "models": {name: {**_codex_fields(sub), "isFallback": False}
-                       for name, sub in sorted(t.models.items())}}
+                       for name, sub in sorted(_unfast(t.models).items())}}
+
+
+def _unfast(models: dict[str, Tally]) -> dict[str, Tally]:
+    """ccusage's codex report names a fast-tier model as the model itself."""
+    out: dict[str, Tally] = {}
+    for name, sub in models.items():
+        base = name.removesuffix("-fast")
+        if base in out:
+            merged = out[base]
+            for f in ("input_tokens", "output_tokens", "cache_creation_tokens",
+                      "cache_read_tokens", "reasoning_tokens", "thoughts_tokens", "cost"):
+                setattr(merged, f, getattr(merged, f) + getattr(sub, f))
+        else:
+            out[base] = Tally(sub.input_tokens, sub.output_tokens, sub.cache_creation_tokens,
+                              sub.cache_read_tokens, sub.cost,
+                              reasoning_tokens=sub.reasoning_tokens,
+                              thoughts_tokens=sub.thoughts_tokens)
+    return out
 
 
 def codex_report(rows: Sequence[UsageRow], kind: str, tz: tzinfo, *, week_start: int = 6

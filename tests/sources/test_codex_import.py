@@ -221,3 +221,41 @@ def test_usage_without_agent_breaks_down_by_assistant(redis_home, tmp_path):
     assert metrics["metrics"]["total_tokens"] == only_codex
     assert same_cost(metrics["metrics"]["cost_usd"], usage_json("monthly")["totals"]["costUSD"])
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+TIER_CASES = [
+    # (service_tier of the two thread_settings_applied lines, config.toml's, ccusage 20.0.24
+    # costUSD over exactly this file: measured with `ccusage codex daily --json --offline`)
+    (("fast", None), None, 0.12403),  # recorded fast: the whole thread (x2.5 for gpt-5.5)
+    (("fast", "default"), None, 0.110536),  # turn 1 fast, turn 2 standard
+    (("priority", "priority"), None, 0.12403),
+    ((None, None), "fast", 0.12403),  # nothing recorded: config.toml decides
+    (("default", "default"), "fast", 0.049612),  # recorded standard wins over config
+    (("flex", "flex"), "fast", 0.12403),  # flex is not a recorded tier
+    (("flex", "flex"), None, 0.049612),
+]
+
+
+@pytest.mark.parametrize(("tiers", "config_tier", "ccusage_cost"), TIER_CASES)
+def test_codex_service_tier_bills_fast_like_ccusage(redis_home, tmp_path, tiers, config_tier,
+                                                    ccusage_cost):
+    src = next((FIX / "codex_home" / "sessions").rglob("rollout-*.jsonl"))
+    home = tmp_path / "codex_home"
+    dest = home / "sessions" / src.relative_to(FIX / "codex_home" / "sessions")
+    dest.parent.mkdir(parents=True)
+    out, n = [], 0
+    for raw in src.read_text().splitlines():
+        line = json.loads(raw)
+        payload = line.get("payload", {})
+        if line["type"] == "event_msg" and payload.get("type") == "thread_settings_applied":
+            if tiers[n] is not None:
+                payload["thread_settings"]["service_tier"] = tiers[n]
+            n += 1
+        out.append(json.dumps(line, separators=(",", ":")))
+    dest.write_text("\n".join(out) + "\n")
+    if config_tier:
+        (home / "config.toml").write_text(f'service_tier = "{config_tier}"\n')
+    import_homes(home)
+    report = usage_json("daily")
+    assert same_cost(report["totals"]["costUSD"], ccusage_cost)
+    assert list(report["daily"][0]["models"]) == ["gpt-5.5"]  # no "-fast" in codex's shape

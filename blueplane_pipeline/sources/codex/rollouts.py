@@ -72,7 +72,29 @@ _CONTEXT_MARKERS = (
     b'"token_count"',
     b'"token_usage_record"',
     b'"function_call"',
+    b'"thread_settings_applied"',
 )
+# Codex's service tiers that bill the fast multiplier, and the one that says "not fast"
+# (ccusage 20.0.24 reads them the same way; other values leave the tier as it was).
+FAST_TIERS = frozenset({"fast", "priority"})
+STANDARD_TIERS = frozenset({"default", "standard"})
+_CONFIG_TIERS: dict[str, str | None] = {}
+
+
+def configured_tier(home: Path) -> str | None:
+    """``service_tier`` of ``$CODEX_HOME/config.toml`` as ``fast``/``standard`` (or None),
+    for rollouts that record none."""
+    key = str(home)
+    if key not in _CONFIG_TIERS:
+        import tomllib
+
+        try:
+            value = tomllib.loads((home / "config.toml").read_text()).get("service_tier")
+        except (OSError, ValueError, UnicodeDecodeError):
+            value = None
+        _CONFIG_TIERS[key] = ("fast" if value in FAST_TIERS else
+                              "standard" if value in STANDARD_TIERS else None)
+    return _CONFIG_TIERS[key]
 
 
 def codex_homes(explicit: list[str] | tuple[str, ...] | None = None) -> list[Path]:
@@ -257,6 +279,10 @@ class RolloutReader:
         self.cwd: str | None = None
         self.forked = False
         self.response_id: str | None = None  # of the last token_usage_record
+        self.tier: str | None = None  # recorded service tier: fast | standard
+        depth = len(Path(tr.rel).parts)  # rel = sessions/…/rollout-… or archived_sessions/…
+        home = tr.path.parents[depth - 1] if depth >= 2 else None
+        self.config_tier = configured_tier(home) if home is not None else None
         self.last_total: dict[str, int] | None = None
         self.running: dict[str, str] = {}  # exec session id -> the call that started it
         self.calls: dict[str, str] = {}  # call id -> tool name (for the outputs)
@@ -377,6 +403,14 @@ class RolloutReader:
         if kind == "event_msg":
             if sub == "token_count":
                 return self._token_count(p)
+            if sub == "thread_settings_applied":
+                settings = p.get("thread_settings")
+                tier = settings.get("service_tier") if isinstance(settings, dict) else None
+                if tier in FAST_TIERS:
+                    self.tier = "fast"
+                elif tier in STANDARD_TIERS:
+                    self.tier = "standard"
+                return None
             if sub == "item_completed":
                 return self._item(p.get("item"))
             return None
@@ -385,7 +419,10 @@ class RolloutReader:
         return None
 
     def _usage(self, usage: dict[str, int], key: str | None) -> dict:
-        return {"usage": usage, "model": self.model, "key": key, "thread": self.thread}
+        out = {"usage": usage, "model": self.model, "key": key, "thread": self.thread}
+        if (self.tier or self.config_tier) == "fast":
+            out["speed"] = "fast"
+        return out
 
     def _record(self, p: dict) -> dict | None:
         """A ``token_usage_record`` (0.171+): the response id of the usage that the next

@@ -52,4 +52,5 @@ def usage_record(seq: int, envelope: dict) -> UsageRecord | None:
         seq=seq,
         platform="codex",
         reasoning_tokens=int(usage.get("reasoning_output_tokens") or 0),
+        speed="fast" if bp.get("speed") == "fast" else None,
     )
