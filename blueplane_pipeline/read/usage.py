@@ -49,7 +49,8 @@ def report_model(model: str | None, speed: str | None) -> str | None:
 _SUMS = ("sum(input_tokens), sum(output_tokens), sum(cache_creation_tokens),"
          " sum(cache_read_tokens), sum(cost_usd), count(*),"
          " max(cost_source = 'unknown_model' AND total_tokens > 0), platform,"
-         " sum(reasoning_tokens), sum(thoughts_tokens)")
+         " sum(reasoning_tokens), sum(total_tokens - input_tokens - output_tokens"
+         " - cache_creation_tokens - cache_read_tokens)")
 
 
 def local_day_key(conn: sqlite3.Connection, tz: tzinfo, since_ms: int | None,
@@ -120,7 +121,9 @@ def query_rows(conn: sqlite3.Connection, grain: str, *, since_ms: int | None = N
         sql = (f"SELECT ts_ms, ts_ms, session_id, project, {_MODEL}, input_tokens, output_tokens,"
                " cache_creation_tokens, cache_read_tokens, cost_usd, 1,"
                " cost_source = 'unknown_model' AND total_tokens > 0, platform,"
-               f" reasoning_tokens, thoughts_tokens FROM token_usage{where} ORDER BY ts_ms")
+               " reasoning_tokens, total_tokens - input_tokens - output_tokens"
+               " - cache_creation_tokens - cache_read_tokens"
+               f" FROM token_usage{where} ORDER BY ts_ms")
     else:
         raise ValueError(f"unknown grain {grain!r}")
     return [UsageRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],

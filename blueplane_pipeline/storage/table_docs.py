@@ -187,7 +187,9 @@ STORAGE_TABLE_DOCS: dict[str, dict] = {
             "cache_creation_5m_tokens": "Cache-write tokens, 5-minute cache",
             "cache_creation_1h_tokens": "Cache-write tokens, 1-hour cache",
             "cache_read_tokens": "Cache-read tokens",
-            "total_tokens": "Sum of input, output, cache-write, cache-read and thoughts tokens",
+            "total_tokens": "Sum of input, output, cache-write and cache-read tokens, plus "
+                            "Gemini's thinking tokens (billed at the output price, not in "
+                            "output_tokens)",
             "cost_usd": "Cost in USD: costUSD from the log when present, else computed",
             "cost_source": "`log`, `computed` or `unknown_model` (no price known: cost 0)",
             "log_cost_usd": "costUSD written in the log, if any",
@@ -198,9 +200,8 @@ STORAGE_TABLE_DOCS: dict[str, dict] = {
             "platform": f"the assistant that made the API call: {PLATFORMS}",
             "speed": "`fast` for a fast-mode request (billed at the model's fast multiplier; "
                      "reported as `<model>-fast`), else NULL",
-            "reasoning_tokens": "Reasoning tokens, already inside output_tokens (Codex)",
-            "thoughts_tokens": "Thinking tokens not inside output_tokens, billed at the output "
-                               "price (Gemini CLI)",
+            "reasoning_tokens": "Reasoning tokens, already inside output_tokens (Codex; not "
+                                "billed again)",
         },
     },
     "token_usage_state": {

@@ -28,8 +28,12 @@ _COLUMNS = (
     "cache_creation_tokens", "cache_creation_5m_tokens", "cache_creation_1h_tokens",
     "cache_read_tokens", "total_tokens", "cost_usd", "cost_source", "log_cost_usd",
     "is_sidechain", "source_file", "source_line", "raw_seq", "platform", "speed",
-    "reasoning_tokens", "thoughts_tokens",
+    "reasoning_tokens",
 )
+# Tokens billed at the output price but not in output_tokens (Gemini's thinking tokens):
+# the part of total_tokens the four counts do not hold.
+THOUGHTS_SQL = ("(total_tokens - input_tokens - output_tokens - cache_creation_tokens"
+                " - cache_read_tokens)")
 _UPSERT = (
     f"INSERT INTO token_usage ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
     " ON CONFLICT (dedup_key) DO UPDATE SET "
@@ -57,7 +61,7 @@ def _row_values(rec: UsageRecord, prices: PriceTable) -> tuple:
             rec.cache_creation_5m, rec.cache_creation_1h, rec.cache_read_tokens,
             rec.total_tokens, cost, source, rec.cost_usd_log, int(rec.is_sidechain),
             rec.source_file, rec.source_line, rec.seq, rec.platform, rec.speed,
-            rec.reasoning_tokens, rec.thoughts_tokens)
+            rec.reasoning_tokens)
 
 
 # --- state -----------------------------------------------------------------------------------
@@ -79,7 +83,7 @@ def _stored_rivals(conn: sqlite3.Connection, keys: list[str]) -> dict[str, Usage
         chunk = keys[i:i + 500]
         sql = ("SELECT dedup_key, is_sidechain, input_tokens, output_tokens,"
                " cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,"
-               " source_file, source_line, thoughts_tokens FROM token_usage"
+               f" source_file, source_line, {THOUGHTS_SQL} FROM token_usage"
                f" WHERE dedup_key IN ({','.join('?' * len(chunk))})")
         for key, side, inp, out_t, cw5, cw1, cr, file, line, th in conn.execute(sql, chunk):
             out[key] = _stub(None, inp, out_t, cw5, cw1, cr, bool(side), file, line)
@@ -100,7 +104,7 @@ def _stub(model: str | None, inp: int, out: int, cw5: int, cw1: int, cr: int,
 def _reprice(conn: sqlite3.Connection, prices: PriceTable) -> int:
     rows = conn.execute(
         "SELECT id, model, input_tokens, output_tokens, cache_creation_5m_tokens,"
-        " cache_creation_1h_tokens, cache_read_tokens, speed, ts_ms, thoughts_tokens"
+        f" cache_creation_1h_tokens, cache_read_tokens, speed, ts_ms, {THOUGHTS_SQL}"
         " FROM token_usage WHERE cost_source != 'log'").fetchall()
     updates = []
     for row_id, model, inp, out, cw5, cw1, cr, speed, ts_ms, thoughts in rows:

@@ -1,7 +1,8 @@
 """Gemini CLI token usage: one record per gemini message (its two copies merge on
 (session, message id)), in ccusage's convention: input excludes cached input, cached is
 a cache read, output is the candidates; thoughts are not output but are billed at the
-output price and counted in the total (``thoughts_tokens``).
+output price and counted in the total (``thoughts_tokens``; stored as the part of
+``token_usage.total_tokens`` the four counts do not hold).
 """
 
 from __future__ import annotations
