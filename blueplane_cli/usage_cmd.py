@@ -13,12 +13,17 @@ from collections.abc import Callable
 import click
 
 from blueplane_cli.output import fail
+from blueplane_cli.reading import PlatformChoice
 
-NO_DATA = ("No token usage yet: import transcripts with `blueplane import claude-code` "
-           "(or start the pipeline with `blueplane up`).")
+NO_DATA = ("No token usage yet: import history with `blueplane import claude-code` (or "
+           "`codex`, `gemini`), or start the pipeline with `blueplane up`.")
 
 
 def _options(func: Callable) -> Callable:
+    func = click.option("--agent", "--platform", "agent", default=None,
+                        type=PlatformChoice(),
+                        help="Only this assistant (`codex` prints ccusage's `codex` JSON "
+                             "shape). Default: all, with a per-assistant breakdown.")(func)
     func = click.option("--json", "as_json", is_flag=True,
                         help="ccusage-compatible JSON instead of a table.")(func)
     func = click.option("--timezone", "-z", "tz_name", default=None, metavar="TZ",
@@ -38,11 +43,30 @@ def _options(func: Callable) -> Callable:
 
 @click.group(name="usage")
 def usage() -> None:
-    """Token and cost reports from Claude Code transcripts (totals match ccusage)."""
+    """Token and cost reports from every assistant's history (totals match ccusage)."""
+
+
+def _platform(agent: str | None) -> str | None:
+    from blueplane_pipeline.core import platforms
+
+    found = platforms.from_cli(agent)
+    return found.name if found is not None else None
+
+
+def _label(agent: str | None) -> str:
+    from blueplane_pipeline.core import platforms
+
+    found = platforms.from_cli(agent)
+    return found.label if found is not None else "All assistants'"
+
+
+def _by_agent(rows, agent: str | None) -> bool:
+    """A per-assistant breakdown when no ``--agent`` was given and several show up."""
+    return agent is None and len({r.platform for r in rows}) > 1
 
 
 def _load(grain: str, since: str | None, until: str | None, project: str | None,
-          tz_name: str | None):
+          tz_name: str | None, agent: str | None = None):
     from blueplane_cli.reading import reader
     from blueplane_pipeline.core import config
     from blueplane_pipeline.read.usage import report_rows
@@ -59,7 +83,8 @@ def _load(grain: str, since: str | None, until: str | None, project: str | None,
         try:
             with _progress(conn) as tick:
                 rows, origin = report_rows(conn, grain, since_ms=since_ms, until_ms=until_ms,
-                                           project=project, tz=tz, on_event=tick)
+                                           project=project, tz=tz, on_event=tick,
+                                           platform=_platform(agent))
         except ValueError as exc:  # prices are read only when token_usage is not built yet
             from blueplane_pipeline.core.pricing import PriceListError
 
@@ -113,28 +138,31 @@ def _emit(report: dict) -> None:
     click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
 
 
-def _period(period: str, since, until, project, breakdown, tz_name, as_json, week_start=6):
-    from blueplane_pipeline.usage.reports import period_report
+def _period(period: str, since, until, project, breakdown, tz_name, as_json, week_start=6,
+            agent=None):
+    from blueplane_pipeline.usage.reports import codex_report, period_report
 
-    rows, tz = _load("day", since, until, project, tz_name)
-    report = period_report(rows, period, tz, week_start=week_start)
+    rows, tz = _load("day", since, until, project, tz_name, agent)
+    report = period_report(rows, period, tz, week_start=week_start,
+                           by_agent=_by_agent(rows, agent))
     if as_json:
-        _emit(report)
+        _emit(codex_report(rows, period, tz, week_start=week_start) if agent == "codex"
+              else report)
     elif not rows:
         click.echo(NO_DATA)
     else:
         label = {"daily": "Date", "weekly": "Week of", "monthly": "Month"}[period]
         key = {"daily": "date", "weekly": "week", "monthly": "month"}[period]
-        title = f"Claude Code token usage, {period} ({getattr(tz, 'key', tz)})"
+        title = f"{_label(agent)} token usage, {period} ({getattr(tz, 'key', tz)})"
         _table(title, label, [(r[key], r) for r in report[period]], report, breakdown)
         _missing_note(rows)
 
 
 @usage.command()
 @_options
-def daily(since, until, project, breakdown, tz_name, as_json) -> None:
+def daily(since, until, project, breakdown, tz_name, as_json, agent) -> None:
     """Tokens and cost per day."""
-    _period("daily", since, until, project, breakdown, tz_name, as_json)
+    _period("daily", since, until, project, breakdown, tz_name, as_json, agent=agent)
 
 
 @usage.command()
@@ -143,47 +171,51 @@ def daily(since, until, project, breakdown, tz_name, as_json) -> None:
               type=click.Choice(["monday", "tuesday", "wednesday", "thursday", "friday",
                                  "saturday", "sunday"]),
               help="Day a week starts on.")
-def weekly(since, until, project, breakdown, tz_name, as_json, week_start) -> None:
+def weekly(since, until, project, breakdown, tz_name, as_json, agent, week_start) -> None:
     """Tokens and cost per week."""
     from blueplane_pipeline.usage.reports import WEEKDAYS
 
     _period("weekly", since, until, project, breakdown, tz_name, as_json,
-            WEEKDAYS.index(week_start))
+            WEEKDAYS.index(week_start), agent=agent)
 
 
 @usage.command()
 @_options
-def monthly(since, until, project, breakdown, tz_name, as_json) -> None:
+def monthly(since, until, project, breakdown, tz_name, as_json, agent) -> None:
     """Tokens and cost per month."""
-    _period("monthly", since, until, project, breakdown, tz_name, as_json)
+    _period("monthly", since, until, project, breakdown, tz_name, as_json, agent=agent)
 
 
 @usage.command()
 @_options
-def session(since, until, project, breakdown, tz_name, as_json) -> None:
+def session(since, until, project, breakdown, tz_name, as_json, agent) -> None:
     """Tokens and cost per session (transcript file), most expensive first."""
-    from blueplane_pipeline.usage.reports import session_report
+    from blueplane_pipeline.usage.reports import codex_report, session_report
 
-    rows, _tz = _load("session", since, until, project, tz_name)
-    report = session_report(rows)
+    rows, tz = _load("session", since, until, project, tz_name, agent)
+    report = session_report(rows, by_agent=_by_agent(rows, agent))
     if as_json:
-        _emit(report)
+        if agent == "gemini":  # ccusage's gemini sessions name no project and no times
+            for item in report["sessions"]:
+                for key in ("projectPath", "firstActivity", "lastActivity"):
+                    item.pop(key, None)
+        _emit(codex_report(rows, "session", tz) if agent == "codex" else report)
     elif not rows:
         click.echo(NO_DATA)
     else:
         items = [(f"{r['sessionId'][:8]} {r['projectPath']}", r) for r in report["sessions"]]
-        _table("Claude Code token usage by session", "Session / project", items, report,
+        _table(f"{_label(agent)} token usage by session", "Session / project", items, report,
                breakdown)
         _missing_note(rows)
 
 
 @usage.command()
 @_options
-def blocks(since, until, project, breakdown, tz_name, as_json) -> None:
+def blocks(since, until, project, breakdown, tz_name, as_json, agent) -> None:
     """5-hour billing windows (as Claude's usage limits count them), gaps included."""
     from blueplane_pipeline.usage.reports import blocks_report
 
-    rows, _tz = _load("message", since, until, project, tz_name)
+    rows, _tz = _load("message", since, until, project, tz_name, agent)
     report = blocks_report(rows, now_ms=int(time.time() * 1000))
     if as_json:
         _emit(report)
