@@ -39,9 +39,21 @@ _json = click.option("--json", "as_json", is_flag=True, help="Print the result a
 @click.option("--force", is_flag=True,
               help="With --statusline: replace a status line that is already registered "
                    "(uninstall puts it back).")
+@click.option("--transport", type=click.Choice(["command", "http"]), default="command",
+              show_default=True,
+              help="Claude Code only: `http` registers HTTP handlers to blueplane-collector "
+                   "for every event but SessionStart (about 9 ms per event instead of 45, "
+                   "but events are lost while the collector is down; see docs/collector.md).")
+@click.option("--otel", is_flag=True,
+              help="Claude Code only: also write the settings' \"env\" so the CLI exports "
+                   "OpenTelemetry (exact tokens and cost, lines of code, active time, "
+                   "accept/reject decisions) to blueplane-collector.")
+@click.option("--otel-protocol", type=click.Choice(["http/json", "http/protobuf"]),
+              default="http/json", show_default=True, help="With --otel: the OTLP encoding.")
 @_json
 def install(assistant: str, project: Path | None, dry_run: bool, run_async: bool,
-            statusline: bool, force: bool, as_json: bool) -> None:
+            statusline: bool, force: bool, transport: str, otel: bool, otel_protocol: str,
+            as_json: bool) -> None:
     """Register blueplane-hook for every captured event of ASSISTANT.
 
     `blueplane install mcp` registers the blueplane-mcp server with Claude Code instead.
@@ -55,8 +67,37 @@ def install(assistant: str, project: Path | None, dry_run: bool, run_async: bool
         return run("install", project, dry_run, as_json)
     if statusline and assistant != "claude-code":
         fail("--statusline is for claude-code (Cursor has no status line command)")
+    if (transport == "http" or otel) and assistant != "claude-code":
+        fail("--transport http and --otel are for claude-code only")
+    if transport == "http" and run_async:
+        fail("--async is for command hooks; HTTP hooks cannot be async")
+    http, env = _collector_options(transport, otel, otel_protocol)
+    if otel and project is not None:
+        from blueplane_pipeline.sources.claude_code.telemetry import PROJECT_NOTE
+
+        click.echo(f"Warning: {PROJECT_NOTE}", err=True)
     _run(assistant, "install", project, dry_run, as_json, run_async=run_async,
-         statusline=statusline, force=force)
+         statusline=statusline, force=force, http=http, env=env)
+
+
+def _collector_options(transport: str, otel: bool, protocol: str
+                       ) -> tuple[dict | None, dict | None]:
+    """The HTTP handler and the OTel env that point at the configured collector."""
+    if transport != "http" and not otel:
+        return None, None
+    from blueplane_pipeline.capture.installers import http_hook_url
+    from blueplane_pipeline.collector.server import configured_token
+    from blueplane_pipeline.core import config
+    from blueplane_pipeline.sources.claude_code.telemetry import otel_env
+
+    port = config.load_settings().collector_port
+    token = configured_token()
+    http = None
+    if transport == "http":
+        http = {"url": http_hook_url("claude-code", port),
+                "headers": {"Authorization": f"Bearer {token}"} if token else {}}
+    env = otel_env(port, protocol, token) if otel else None
+    return http, env
 
 
 @click.command()
@@ -81,7 +122,8 @@ def uninstall(assistant: str, project: Path | None, dry_run: bool, only_statusli
 
 def _run(assistant: str, action: str, project: Path | None, dry_run: bool, as_json: bool,
          run_async: bool = False, statusline: bool = False, force: bool = False,
-         only_statusline: bool = False) -> None:
+         only_statusline: bool = False, http: dict | None = None,
+         env: dict | None = None) -> None:
     from blueplane_pipeline.capture import installers
     from blueplane_pipeline.capture import statusline_install as sl
 
@@ -92,7 +134,8 @@ def _run(assistant: str, action: str, project: Path | None, dry_run: bool, as_js
             _, text = installers.load_document(path)
             change = installers.Change(assistant, action, path, text, text or "", [])
         else:
-            change = installers.plan(assistant, action, project, run_async=run_async)
+            change = installers.plan(assistant, action, project, run_async=run_async,
+                                     http=http, env=env)
         if statusline:
             doc = json.loads(change.new_text) if change.new_text.strip() else {}
             if action == "install":
@@ -116,6 +159,7 @@ def _run(assistant: str, action: str, project: Path | None, dry_run: bool, as_js
     if as_json:
         emit_json({"assistant": assistant, "action": action, "path": str(change.path),
                    "changed": change.changed, "dry_run": dry_run, "events": change.events,
+                   "transport": "http" if http else "command", "otel_env": env,
                    "backup": str(backup) if backup else None,
                    "diff": change.diff() if dry_run else None})
         return
@@ -131,11 +175,19 @@ def _run(assistant: str, action: str, project: Path | None, dry_run: bool, as_js
     hooks = [e for e in change.events if e != sl.KEY]
     if action == "install":
         if hooks:
-            click.echo(f"Registered blueplane-hook for {len(hooks)} {name} events in "
+            how = "HTTP hooks to blueplane-collector" if http else "blueplane-hook"
+            click.echo(f"Registered {how} for {len(hooks)} {name} events in "
                        f"{change.path}.")
         if sl.KEY in change.events:
             click.echo("Registered `blueplane statusline` as the status line"
                        + (" (the previous one is kept for uninstall)." if replaced else "."))
+        if http:
+            click.echo("SessionStart stays a command hook (the CLI sends it to commands only). "
+                       "Events sent while the collector is down are lost: keep `blueplane up` "
+                       "running.")
+        if env:
+            click.echo(f"OpenTelemetry export to {env['OTEL_EXPORTER_OTLP_ENDPOINT']} "
+                       f"({env['OTEL_EXPORTER_OTLP_PROTOCOL']}) added to \"env\".")
     else:
         if hooks:
             click.echo(f"Removed blueplane-hook from {len(hooks)} {name} events in "

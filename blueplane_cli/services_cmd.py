@@ -10,17 +10,22 @@ from blueplane_cli.output import emit_json, fail, human_bytes
 @click.command()
 @click.option("--no-dagster", is_flag=True, help="Do not start the Dagster webserver/daemon.")
 @click.option("--no-datasette", is_flag=True, help="Do not start Datasette.")
+@click.option("--no-collector", is_flag=True,
+              help="Do not start blueplane-collector (OTLP/HTTP + HTTP hooks).")
 @click.option("--dagster-port", type=int, default=None, help="Dagster UI port (default 3000).")
 @click.option("--datasette-port", type=int, default=None, help="Datasette port (default 8001).")
+@click.option("--collector-port", type=int, default=None,
+              help="blueplane-collector port (default 4318, config collector_port).")
 @click.option("--timeout", type=float, default=90.0, show_default=True,
               help="Seconds to wait for each service to answer.")
 @click.option("--allow-remote", is_flag=True,
               help="Allow a non-loopback `host` from config.toml (anyone who can reach it "
                    "reads your data and can change the pipeline).")
 @click.option("--json", "as_json", is_flag=True, help="Print what runs where as JSON.")
-def up(no_dagster: bool, no_datasette: bool, dagster_port: int | None,
-       datasette_port: int | None, timeout: float, allow_remote: bool, as_json: bool) -> None:
-    """Start Redis (embedded), Dagster and Datasette unless already running."""
+def up(no_dagster: bool, no_datasette: bool, no_collector: bool, dagster_port: int | None,
+       datasette_port: int | None, collector_port: int | None, timeout: float,
+       allow_remote: bool, as_json: bool) -> None:
+    """Start Redis (embedded), the collector, Dagster and Datasette unless already running."""
     import os
 
     from blueplane_pipeline.core import config
@@ -49,6 +54,10 @@ def up(no_dagster: bool, no_datasette: bool, dagster_port: int | None,
 
         open_db(config.db_path()).close()  # schema exists before any reader starts
         wanted = []
+        if not no_collector:
+            cport = collector_port or settings.collector_port
+            (config.run_dir() / "collector.port").write_text(str(cport))
+            wanted.append(services.collector_service(host, cport))
         if not no_dagster:
             (config.run_dir() / "dagster.port").write_text(str(dport))
             wanted += services.dagster_services(host, dport)
@@ -83,7 +92,7 @@ def down() -> None:
     from blueplane_pipeline.runtime import services
 
     stopped = [name for name in ("datasette", "dagster-webserver", "dagster-daemon",
-                                 "dagster-code") if services.stop(name)]
+                                 "dagster-code", "collector") if services.stop(name)]
     if services.stop_redis():
         stopped.append("redis")
     click.echo("stopped: " + ", ".join(stopped) if stopped else "nothing was running")

@@ -201,17 +201,24 @@ def deliver(line: bytes) -> str:
     return "spool"
 
 
+def envelope_line(platform: str, data: bytes, mode: str, complete: bool = True
+                  ) -> tuple[dict, bytes]:
+    """The envelope of one hook body and its stream line, never raising for odd input: what
+    the command hook and the collector's HTTP hook endpoint both store."""
+    try:
+        envelope = build_envelope(platform, data, mode, complete)
+        return envelope, encode(envelope)
+    except Exception as exc:  # noqa: BLE001 - a filter bug must not lose the event
+        envelope = _fallback_envelope(platform, data, f"capture failed: {exc!r}"[:300], mode)
+        return envelope, encode(envelope)
+
+
 def capture(platform: str, data: bytes, complete: bool = True) -> str:
     """Capture one event; return its event type."""
     from blueplane_pipeline.core import config
 
-    mode = config.load_settings().privacy_mode
-    try:
-        envelope = build_envelope(platform, data, mode, complete)
-        line = encode(envelope)
-    except Exception as exc:  # noqa: BLE001 - a filter bug must not lose the event
-        envelope = _fallback_envelope(platform, data, f"capture failed: {exc!r}"[:300], mode)
-        line = encode(envelope)
+    envelope, line = envelope_line(platform, data, config.load_settings().privacy_mode,
+                                   complete)
     deliver(line)
     return envelope["event_type"]
 

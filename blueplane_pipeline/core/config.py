@@ -23,6 +23,7 @@ DEFAULTS: dict[str, object] = {
     "dagster_port": 3000,
     "datasette_port": 8001,
     "host": "127.0.0.1",
+    "collector_port": 4318,
 }
 
 
@@ -153,11 +154,13 @@ class Settings:
     """Effective settings (a plain class: ``dataclasses`` costs the hook ~5 ms to import)."""
 
     def __init__(self, privacy_mode: str = "standard", dagster_port: int = 3000,
-                 datasette_port: int = 8001, host: str = "127.0.0.1") -> None:
+                 datasette_port: int = 8001, host: str = "127.0.0.1",
+                 collector_port: int = 4318) -> None:
         self.privacy_mode = privacy_mode
         self.dagster_port = int(dagster_port)
         self.datasette_port = int(datasette_port)
         self.host = host
+        self.collector_port = int(collector_port)
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)

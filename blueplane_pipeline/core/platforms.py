@@ -126,3 +126,6 @@ register(Platform("cursor", "cursor", "Cursor", "blueplane_pipeline.sources.curs
                   hook_fallback_answer={"continue": True, "permission": "allow"}))
 register(Platform("mcp", "mcp", "blueplane-mcp tracking", "blueplane_pipeline.sources.mcp",
                   assistant=False))
+# OTLP exports the collector stored whole; decoded into the OTel tables by ``sources.otel``.
+register(Platform("otel", "otel", "OpenTelemetry (OTLP)", "blueplane_pipeline.sources.otel",
+                  assistant=False))

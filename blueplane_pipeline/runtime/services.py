@@ -78,6 +78,15 @@ def datasette_service(host: str, port: int) -> Service:
     return Service("datasette", datasette_argv(host, port), url=f"http://{host}:{port}/-/versions.json")
 
 
+def collector_service(host: str, port: int) -> Service:
+    """``blueplane-collector``: OTLP/HTTP and HTTP hooks into the stream (docs/collector.md)."""
+    argv = [sys.executable, "-m", "blueplane_pipeline.collector.server", "--host", host,
+            "--port", str(port)]
+    if not config.is_loopback(host):
+        argv.append("--allow-remote")  # ``up`` already refused it unless --allow-remote
+    return Service("collector", argv, url=f"http://{host}:{port}/health")
+
+
 def pid_path(name: str) -> Path:
     return config.run_dir() / f"{name}.pid"
 

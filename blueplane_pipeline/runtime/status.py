@@ -8,7 +8,8 @@ from blueplane_pipeline.capture import spool
 from blueplane_pipeline.core import config
 from blueplane_pipeline.runtime import redis_server, services
 
-SERVICE_NAMES = ("dagster-code", "dagster-daemon", "dagster-webserver", "datasette")
+SERVICE_NAMES = ("collector", "dagster-code", "dagster-daemon", "dagster-webserver",
+                 "datasette")
 
 
 def collect() -> dict:
@@ -27,6 +28,8 @@ def collect() -> dict:
     for name, kind in (("dagster-webserver", "dagster"), ("datasette", "datasette")):
         if out["services"][name]["up"]:
             out["services"][name]["url"] = f"http://{settings.host}:{_port(kind)}"
+    if out["services"]["collector"]["up"]:
+        out["services"]["collector"]["url"] = f"http://{settings.host}:{_port('collector')}"
     out["stream"] = _stream() if out["services"]["redis"]["up"] else None
     files = spool.pending_files(config.spool_dir())
     out["spool"] = {"files": len(files), "bytes": sum(p.stat().st_size for p in files)}
@@ -34,6 +37,30 @@ def collect() -> dict:
     out["hook_errors"] = _line_count(config.logs_dir() / "hook-errors.log")
     out["stopped"] = stopped_instigators()
     out["warnings"] = warnings(out)
+    return out
+
+
+def collector_warnings(info: dict) -> list[str]:
+    """HTTP hooks or the OTel export pointed at a collector that is not running lose every
+    event they send (the CLI only logs ECONNREFUSED): say so loudly."""
+    if info["services"].get("collector", {}).get("up"):
+        return []
+    from blueplane_pipeline.capture import installers
+
+    try:
+        path = installers.settings_path("claude-code")
+        doc, _ = installers.load_document(path)
+    except (installers.SettingsError, ValueError, OSError):
+        return []
+    out = []
+    events = installers.http_events(doc)
+    if events:
+        out.append(f"HTTP hooks for {len(events)} Claude Code events are installed in {path} "
+                   "but blueplane-collector is not running: those events are being LOST. "
+                   "Start it with `blueplane up` (or reinstall with --transport command).")
+    if installers.added_env(doc):
+        out.append(f"Claude Code's OpenTelemetry export ({path}) points at blueplane-collector, "
+                   "which is not running: its data is being lost. Start it with `blueplane up`.")
     return out
 
 
@@ -73,6 +100,7 @@ def warnings(info: dict) -> list[str]:
     problem = config.home_mode_problem()
     if problem:
         out.append(problem)
+    out.extend(collector_warnings(info))
     for item in info.get("stopped", []):
         out.append(f"the {item['kind']} {item['name']} is stopped: start it again in the "
                    "Dagster UI (Automation), or nothing it drives will run")
@@ -94,7 +122,8 @@ def _port(kind: str) -> int:
         return int((config.run_dir() / f"{kind}.port").read_text())
     except (OSError, ValueError):
         settings = config.load_settings()
-        return settings.dagster_port if kind == "dagster" else settings.datasette_port
+        return {"dagster": settings.dagster_port, "collector": settings.collector_port
+                }.get(kind, settings.datasette_port)
 
 
 def _stream() -> dict | None:

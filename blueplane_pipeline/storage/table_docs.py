@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from blueplane_pipeline.core import platforms
 from blueplane_pipeline.storage.analytics_docs import TABLE_DOCS
+from blueplane_pipeline.storage.otel_docs import OTEL_TABLE_DOCS
 from blueplane_pipeline.storage.schema_search import FTS_SHADOW_COLUMNS
 
 TIMES = "ISO-8601 UTC"
@@ -233,7 +234,8 @@ STORAGE_TABLE_DOCS: dict[str, dict] = {
 HIDDEN_TABLES = frozenset({
     "event_kinds", "event_sessions", "session_spans", "codec_dicts", "raw_event_blocks",
     "import_offsets", "cursor_import_keys", "token_usage_state", "analytics_state",
-    "analytics_dirty_days", "sqlite_stat1", "sqlite_stat4", "search_fts", *FTS_SHADOW_COLUMNS,
+    "analytics_dirty_days", "sqlite_stat1", "sqlite_stat4", "otel_state",
+    "search_fts", *FTS_SHADOW_COLUMNS,
 })
 
 ANALYTICS_TITLES = {
@@ -252,7 +254,7 @@ ANALYTICS_TITLES = {
 def all_table_docs() -> dict[str, dict]:
     """``{table: {"title", "description", "columns": {column: description}}}`` for every
     table; analytics descriptions come from ``analytics.columns`` and win on a clash."""
-    docs = {name: dict(doc) for name, doc in STORAGE_TABLE_DOCS.items()}
+    docs = {name: dict(doc) for name, doc in {**STORAGE_TABLE_DOCS, **OTEL_TABLE_DOCS}.items()}
     for name, doc in TABLE_DOCS.items():
         docs[name] = {"title": ANALYTICS_TITLES.get(name, name.replace("_", " ").capitalize()),
                       "description": doc["description"], "columns": dict(doc["columns"])}

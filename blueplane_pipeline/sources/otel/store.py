@@ -1,0 +1,273 @@
+"""Stored OTLP exports -> ``otel_log_events``, ``api_requests``, ``tool_decisions``,
+``otel_metric_points``, then the per-session daily totals (``daily``).
+
+``refresh`` reads the exports that arrived since its ``raw_events`` seq watermark, in seq
+windows, one transaction each (rows and watermark together). Every insert is ``OR IGNORE``
+on the natural key, so an export stored twice (two captures of one batch, a retry that got
+a new envelope) changes nothing. Text attributes pass the same privacy filter as hooks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import orjson
+
+from blueplane_pipeline.core.privacy import filter_payload
+from blueplane_pipeline.core.times import iso_ms
+from blueplane_pipeline.sources.otel.export import UndecodableExport, export_document
+from blueplane_pipeline.sources.otel.records import (
+    LogEvent,
+    MetricPoint,
+    log_events,
+    metric_points,
+    to_float,
+    to_int,
+)
+from blueplane_pipeline.storage.reader import iter_events, max_seq
+
+WINDOW_EVENTS = 20_000
+# Events whose attributes can carry prompt, response or tool text (when the user turned
+# on OTEL_LOG_USER_PROMPTS / _TOOL_DETAILS): filtered like a hook payload.
+TEXT_EVENTS = frozenset(
+    {"user_prompt", "assistant_response", "tool_result", "api_error", "tool_decision"}
+)
+# ``tool_decision`` sources that are a person's choice, not configuration or a hook.
+USER_SOURCES_PREFIX = "user"
+
+
+@dataclass
+class OtelRefresh:
+    exports_read: int = 0
+    undecodable: int = 0
+    log_events: int = 0
+    metric_points: int = 0
+    new_log_events: int = 0
+    new_metric_points: int = 0
+    new_api_requests: int = 0
+    new_tool_decisions: int = 0
+    watermark_from: int = 0
+    watermark_to: int = 0
+    seconds: float = 0.0
+    sessions: set[str] = field(default_factory=set, repr=False)
+
+
+def get_state(conn: sqlite3.Connection, name: str, default: str = "") -> str:
+    row = conn.execute("SELECT value FROM otel_state WHERE name = ?", (name,)).fetchone()
+    return row[0] if row else default
+
+
+def _set_state(conn: sqlite3.Connection, name: str, value: object) -> None:
+    conn.execute(
+        "INSERT INTO otel_state (name, value) VALUES (?, ?) ON CONFLICT (name)"
+        " DO UPDATE SET value = excluded.value",
+        (name, str(value)),
+    )
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str).decode()
+
+
+def _ts(ms: int | None) -> str | None:
+    return iso_ms(ms) if ms is not None else None
+
+
+def user_decided(source: object) -> bool:
+    return isinstance(source, str) and source.startswith(USER_SOURCES_PREFIX)
+
+
+def _log_row(e: LogEvent, raw_seq: int, mode: str) -> tuple:
+    attrs = filter_payload(e.attributes, mode) if e.event_name in TEXT_EVENTS else e.attributes
+    return (
+        e.session_id,
+        e.event_key,
+        e.sequence,
+        e.event_name,
+        _ts(e.ts_ms),
+        e.ts_ms,
+        e.prompt_id,
+        e.platform,
+        e.service,
+        _json(attrs),
+        raw_seq,
+    )
+
+
+def _api_row(e: LogEvent) -> tuple:
+    a = e.attributes
+    cache_5m, cache_1h = (
+        to_int(a.get("cache_creation_5m_tokens")),
+        to_int(a.get("cache_creation_1h_tokens")),
+    )
+    request = a.get("request_id")
+    return (
+        e.session_id,
+        e.event_key,
+        e.sequence,
+        e.prompt_id,
+        str(request) if request else None,
+        a.get("model"),
+        to_int(a.get("input_tokens")) or 0,
+        to_int(a.get("output_tokens")) or 0,
+        to_int(a.get("cache_read_tokens")) or 0,
+        to_int(a.get("cache_creation_tokens")) or 0,
+        cache_5m,
+        cache_1h,
+        to_float(a.get("cost_usd")),
+        to_float(a.get("duration_ms")),
+        to_float(a.get("ttft_ms")),
+        _ts(e.ts_ms),
+        e.ts_ms,
+        e.platform,
+    )
+
+
+def _decision_row(e: LogEvent) -> tuple:
+    a = e.attributes
+    return (
+        e.session_id,
+        e.event_key,
+        e.sequence,
+        e.prompt_id,
+        a.get("tool_use_id"),
+        a.get("tool_name"),
+        a.get("decision"),
+        a.get("source"),
+        int(user_decided(a.get("source"))),
+        _ts(e.ts_ms),
+        e.ts_ms,
+        e.platform,
+    )
+
+
+def _point_row(p: MetricPoint, raw_seq: int) -> tuple:
+    return (
+        p.metric,
+        p.series,
+        p.start_ns,
+        p.time_ns,
+        p.temporality,
+        p.value,
+        p.session_id,
+        p.platform,
+        _json(p.attributes),
+        raw_seq,
+    )
+
+
+_INSERT_LOG = (
+    "INSERT OR IGNORE INTO otel_log_events (session_id, event_key, sequence,"
+    " event_name, ts, ts_ms, prompt_id, platform, service, attributes, raw_seq)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+)
+_INSERT_API = (
+    "INSERT OR IGNORE INTO api_requests (session_id, event_key, sequence, prompt_id,"
+    " request_id, model, input_tokens, output_tokens, cache_read_tokens,"
+    " cache_creation_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,"
+    " cost_usd, duration_ms, ttft_ms, ts, ts_ms, platform)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+_INSERT_DECISION = (
+    "INSERT OR IGNORE INTO tool_decisions (session_id, event_key, sequence,"
+    " prompt_id, tool_use_id, tool_name, decision, source, user_decided, ts,"
+    " ts_ms, platform) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+_INSERT_POINT = (
+    "INSERT OR IGNORE INTO otel_metric_points (metric, series, start_ns, time_ns,"
+    " temporality, value, session_id, platform, attributes, raw_seq)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def store_window(conn: sqlite3.Connection, lo: int, hi: int, mode: str, stats: OtelRefresh) -> None:
+    """Decode and insert the exports with ``lo < seq <= hi`` (inside the caller's
+    transaction)."""
+    logs: list[tuple] = []
+    apis: list[tuple] = []
+    decisions: list[tuple] = []
+    points: list[tuple] = []
+    for event in iter_events(conn, platform="otel", since_seq=lo, until_seq=hi):
+        stats.exports_read += 1
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        try:
+            doc = export_document(payload)
+        except UndecodableExport:
+            stats.undecodable += 1
+            continue
+        for e in log_events(doc):
+            logs.append(_log_row(e, event.seq, mode))
+            if e.event_name == "api_request":
+                apis.append(_api_row(e))
+            elif e.event_name == "tool_decision":
+                decisions.append(_decision_row(e))
+            stats.sessions.add(e.session_id)
+        for p in metric_points(doc):
+            points.append(_point_row(p, event.seq))
+            if p.session_id:
+                stats.sessions.add(p.session_id)
+    before = conn.total_changes
+    conn.executemany(_INSERT_LOG, logs)
+    stats.new_log_events += conn.total_changes - before
+    before = conn.total_changes
+    conn.executemany(_INSERT_API, apis)
+    stats.new_api_requests += conn.total_changes - before
+    before = conn.total_changes
+    conn.executemany(_INSERT_DECISION, decisions)
+    stats.new_tool_decisions += conn.total_changes - before
+    before = conn.total_changes
+    conn.executemany(_INSERT_POINT, points)
+    stats.new_metric_points += conn.total_changes - before
+    stats.log_events += len(logs)
+    stats.metric_points += len(points)
+
+
+def refresh(
+    conn: sqlite3.Connection, mode: str = "standard", window: int = WINDOW_EVENTS
+) -> OtelRefresh:
+    """Bring the OTel tables up to date with ``raw_events`` (and the daily totals of every
+    session that got new points)."""
+    from blueplane_pipeline.sources.otel.daily import rebuild_sessions
+
+    started = time.perf_counter()
+    stats = OtelRefresh()
+    lo = int(get_state(conn, "raw_seq", "0"))
+    top = max_seq(conn)
+    stats.watermark_from, stats.watermark_to = lo, top
+    while lo < top:
+        hi = min(lo + window, top)
+        with _transaction(conn):
+            window_stats = OtelRefresh()
+            store_window(conn, lo, hi, mode, window_stats)
+            rebuild_sessions(conn, window_stats.sessions)
+            _set_state(conn, "raw_seq", hi)
+        for name in (
+            "exports_read",
+            "undecodable",
+            "log_events",
+            "metric_points",
+            "new_log_events",
+            "new_metric_points",
+            "new_api_requests",
+            "new_tool_decisions",
+        ):
+            setattr(stats, name, getattr(stats, name) + getattr(window_stats, name))
+        stats.sessions |= window_stats.sessions
+        lo = hi
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
