@@ -22,7 +22,7 @@ from blueplane_pipeline.core.pricing import load_price_table
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.usage.store import refresh as refresh_usage
 
-MODEL = "claude-sonnet-4-5-20250929"  # $3 per million input tokens in the shipped prices
+MODEL = "claude-sonnet-4-5-20250929"  # $3 per million input tokens (up to 200k a request)
 RUN_HOOK = Path(hook.__file__).with_name("run_hook.py")
 
 
@@ -61,15 +61,17 @@ def test_a_built_history_crosses_80_then_100_percent(redis_home, tmp_path):
     now = int(time.time() * 1000)
     doc = store.upsert({"budgets": []}, "daily", 10.0, None, enforce=False)
     doc = store.upsert(doc, "block", 3.0, "shop", enforce=False)
-    # $8.40 today: 2.8 M input tokens at $3/M, the last one 10 minutes ago
-    lines = [_line(now - 30 * 60_000, 1, 1_400_000), _line(now - 10 * 60_000, 2, 1_400_000)]
+    # $8.40 today: 28 messages of 100k input tokens at $3/M (below the 200k-token tier), the
+    # last one 10 minutes ago
+    lines = [_line(now - (38 - n) * 60_000, n, 100_000) for n in range(28)]
     data = _import(tmp_path / "claude", lines)
     assert data["days"][evaluate.local_days(now, "daily")[0]]["*"] == pytest.approx(8.4)
     states = {s["id"]: s for s in evaluate.evaluate(doc, data, now)}
     assert states["daily"]["level"] == "warn" and states["daily"]["ratio"] == pytest.approx(0.84)
     assert states["block:shop"]["level"] == "over"  # the project's block holds all of it
     # One more message: $10.20, over.
-    data = _import(tmp_path / "claude", [*lines, _line(now - 60_000, 3, 600_000)])
+    data = _import(tmp_path / "claude", [*lines, *(_line(now - 60_000, 100 + n, 100_000)
+                                                   for n in range(6))])
     daily = next(s for s in evaluate.evaluate(doc, data, now) if s["id"] == "daily")
     assert daily["level"] == "over" and daily["spent"] == pytest.approx(10.2)
     assert not daily["denies"]  # not enforced
