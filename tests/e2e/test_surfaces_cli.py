@@ -155,13 +155,21 @@ def test_enforce_denies_the_next_tool_call_and_pause_lifts_it(claude_cli, redis_
     project, home = tmp_path / "project", tmp_path / "home"
     project.mkdir()
     blueplane("install", "claude-code", "--project", str(project))
+    # A model the shipped price list knows (the CLI's default may be newer than it).
+    settings = project / ".claude" / "settings.json"
+    settings.write_text(json.dumps({**json.loads(settings.read_text()),
+                                    "model": "claude-sonnet-4-5-20250929"}))
     marker, first = _session(claude_cli, project, home, redis_home, 1)
     assert marker in first  # no budget: the command ran
     blueplane("import", "claude-code", "--claude-dir", str(home / ".claude"))
     blueplane("refresh")
     spend = json.loads((redis_home / "run" / "spend.json").read_text())
     today = max(spend["days"])
-    assert spend["days"][today]["*"] > 0.0001, spend
+    import sqlite3
+
+    priced = sqlite3.connect(redis_home / "telemetry.db").execute(
+        "SELECT model, cost_source, input_tokens, cost_usd FROM token_usage").fetchall()
+    assert spend["days"][today]["*"] > 0.0001, (spend, priced)
     set_ = blueplane("budget", "set", "daily", "0.0001", "--enforce", "--json")
     assert json.loads(set_.stdout)["denies"] is True
 
