@@ -192,6 +192,8 @@ STORAGE_TABLE_DOCS: dict[str, dict] = {
             "source_line": "Line number in that file",
             "raw_seq": "raw_events.seq of the line",
             "platform": "the assistant that made the API call (`claude_code`, …)",
+            "speed": "Speed tier the API reported (`fast` bills the model's fast multiplier)",
+            "reasoning_tokens": "Reasoning tokens (already inside output_tokens; not billed again)",
         },
     },
     "token_usage_state": {

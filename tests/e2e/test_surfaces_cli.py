@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from harness import run_session
-from messages_standin import Script, StandIn, text, tool_use
+from messages_standin import MODEL, Script, StandIn, text, tool_use
 
 from blueplane_pipeline.core import config
 from blueplane_pipeline.ingest.drain import ingest
@@ -140,7 +140,9 @@ def _session(claude_cli, project: Path, home: Path, blueplane_home: Path, n: int
     scenario = [[tool_use(f"toolu_budget_{n}", "Bash", {"command": f"echo {marker}",
                                                         "description": "Print a marker"})],
                 [text(f"Session {n} done.")]]
-    run = run_session(claude_cli, project, home, blueplane_home, scenario=scenario)
+    # a model the shipped price list knows, so the session has a cost to budget against
+    run = run_session(claude_cli, project, home, blueplane_home, scenario=scenario,
+                      model=MODEL)
     assert run.returncode == 0, run.stderr
     results = [block for r in run.requests if r["body"] and r["path"].startswith("/v1/messages")
                for m in r["body"].get("messages", []) if isinstance(m.get("content"), list)
@@ -155,10 +157,6 @@ def test_enforce_denies_the_next_tool_call_and_pause_lifts_it(claude_cli, redis_
     project, home = tmp_path / "project", tmp_path / "home"
     project.mkdir()
     blueplane("install", "claude-code", "--project", str(project))
-    # A model the shipped price list knows (the CLI's default may be newer than it).
-    settings = project / ".claude" / "settings.json"
-    settings.write_text(json.dumps({**json.loads(settings.read_text()),
-                                    "model": "claude-sonnet-4-5-20250929"}))
     marker, first = _session(claude_cli, project, home, redis_home, 1)
     assert marker in first  # no budget: the command ran
     blueplane("import", "claude-code", "--claude-dir", str(home / ".claude"))
