@@ -458,11 +458,13 @@ def compile_hook_modules() -> None:
     import py_compile
 
     import blueplane_pipeline
-    from blueplane_pipeline import capture, core
-    from blueplane_pipeline.capture import hook, resp, spool
+    from blueplane_pipeline import budgets, capture, core
+    from blueplane_pipeline.budgets import evaluate, store
+    from blueplane_pipeline.capture import budget_gate, hook, resp, spool, statusline
     from blueplane_pipeline.core import config, envelope, privacy, times
 
     for module in (blueplane_pipeline, capture, core, config, envelope, platforms, privacy,
-                   times, hook, resp, spool):
+                   times, hook, resp, spool, statusline, budget_gate, budgets, evaluate,
+                   store):
         with contextlib.suppress(OSError, py_compile.PyCompileError):
             py_compile.compile(module.__file__, doraise=True)

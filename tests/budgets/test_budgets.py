@@ -170,3 +170,32 @@ def test_budget_commands_round_trip(bp_home):
     assert "not a duration" in run(cli, ["budget", "pause", "soon"]).output
     run(cli, ["budget", "rm", "weekly:shop"])
     assert not Path(config.budgets_path_str()).exists()  # the hook's fast path is back
+
+
+def test_readers_show_the_budget_states():
+    """`status`, `watch` and the MCP get_current_metrics show the same states."""
+    import asyncio
+
+    from mcp import Client
+
+    from mcp_server.server import build_server
+    from tests._telemetry_db import build_from_fixtures, temp_home
+
+    with temp_home() as home:
+        build_from_fixtures(home)
+        _over(home, enforce=True, spent_today=9.0)
+        run = CliRunner().invoke
+        status = json.loads(run(cli, ["status", "--json"]).output)
+        (state,) = status["budgets"]["budgets"]
+        assert (state["id"], state["level"], state["denies"]) == ("daily", "warn", False)
+        assert "budgets: daily $9.00/$10.00 (90 %) ⚠" in run(cli, ["status"]).output
+        watch = json.loads(run(cli, ["watch", "--once", "--json"]).output)
+        assert watch["budgets"]["budgets"] == [state]
+        assert "Budgets  daily $9.00/$10.00 (90 %)" in run(cli, ["watch", "--once"]).output
+
+        async def metrics() -> dict:
+            async with Client(build_server()) as client:
+                result = await client.call_tool("get_current_metrics", {"period": "all"})
+            return result.structured_content
+
+        assert asyncio.run(metrics())["budgets"] == [state]

@@ -163,7 +163,11 @@ def test_enforce_denies_the_next_tool_call_and_pause_lifts_it(claude_cli, redis_
     blueplane("refresh")
     spend = json.loads((redis_home / "run" / "spend.json").read_text())
     today = max(spend["days"])
-    assert spend["days"][today]["*"] > 0.0001, spend
+    import sqlite3
+
+    priced = sqlite3.connect(redis_home / "telemetry.db").execute(
+        "SELECT model, cost_source, input_tokens, cost_usd FROM token_usage").fetchall()
+    assert spend["days"][today]["*"] > 0.0001, (spend, priced)
     set_ = blueplane("budget", "set", "daily", "0.0001", "--enforce", "--json")
     assert json.loads(set_.stdout)["denies"] is True
 
