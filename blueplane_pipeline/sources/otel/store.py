@@ -244,6 +244,7 @@ def refresh(
             window_stats = OtelRefresh()
             store_window(conn, lo, hi, mode, window_stats)
             rebuild_sessions(conn, window_stats.sessions)
+            _queue_days(conn, window_stats.sessions)
             _set_state(conn, "raw_seq", hi)
         for name in (
             "exports_read",
@@ -260,6 +261,14 @@ def refresh(
         lo = hi
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+def _queue_days(conn: sqlite3.Connection, sessions: set[str]) -> None:
+    """Queue the days these sessions' OTel rows are on for the analytics rollups."""
+    from blueplane_pipeline.analytics import state
+    from blueplane_pipeline.analytics.otel_join import otel_days
+
+    state.mark_days(conn, otel_days(conn, sessions))
 
 
 @contextlib.contextmanager
