@@ -128,7 +128,8 @@ def reconcile_rows(
         row.setdefault("otel_requests", None)
         for c in (*cols, "cost_usd"):
             t, o = row.setdefault(f"transcript_{c}", None), row.setdefault(f"otel_{c}", None)
-            row[f"diff_{c}"] = (o - t) if t is not None and o is not None else None
+            diff = (o - t) if t is not None and o is not None else None
+            row[f"diff_{c}"] = round(diff, 6) if c == "cost_usd" and diff is not None else diff
         row["otel_events_lost"] = lost.get(sid, 0) if row["otel_requests"] else None
         row["sources"] = "+".join(
             s

@@ -125,6 +125,43 @@ def test_otel_and_http_hooks(claude_cli, redis_home, monkeypatch):
 
 
 @pytest.mark.slow
+def test_reconcile_against_the_sessions_transcript(claude_cli, redis_home, monkeypatch):
+    """The session's own transcript imported next to its OTel events: `usage reconcile`
+    compares them per session, and `--source otel` equals what the API returned."""
+    run, conn, _ = _session(claude_cli, monkeypatch, "--otel")
+    runner = CliRunner()
+    imported = runner.invoke(cli, ["import", "claude-code"])
+    assert imported.exit_code == 0, imported.output
+    refreshed = runner.invoke(cli, ["refresh", "--json"])
+    assert refreshed.exit_code == 0, refreshed.output
+    session_id = check_scenario(run)["session_id"]
+    rows = json.loads(runner.invoke(cli, ["usage", "reconcile", "--json"]).stdout)["sessions"]
+    (row,) = [r for r in rows if r["session_id"] == session_id]
+    assert row["sources"] == "transcript+otel" and row["otel_events_lost"] == 0
+    api = {
+        k: sum(u["usage"][k] for u in run.usage)
+        for k in ("input_tokens", "output_tokens", "cache_read_input_tokens")
+    }
+    assert row["otel_input_tokens"] == api["input_tokens"]
+    assert row["otel_output_tokens"] == api["output_tokens"]
+    assert row["otel_cache_read_tokens"] == api["cache_read_input_tokens"]
+    assert row["diff_input_tokens"] == row["otel_input_tokens"] - row["transcript_input_tokens"]
+    otel = json.loads(runner.invoke(cli, ["usage", "session", "--source", "otel", "--json"]).stdout)
+    assert otel["totals"]["inputTokens"] == api["input_tokens"]
+    # The sessions table carries both accountings side by side.
+    conn = open_db(config.db_path())
+    s = conn.execute(
+        "SELECT input_tokens, otel_input_tokens, otel_lines_added FROM sessions"
+        " WHERE session_id = ?",
+        (session_id,),
+    ).fetchone()
+    assert s[1] == api["input_tokens"] and s[2] == len(NOTES.split("\n"))
+    # This stand-in's transcripts and events agree; a real transcript that undercounts
+    # shows up here as a positive difference.
+    assert (row["diff_input_tokens"], row["diff_output_tokens"], row["diff_cost_usd"]) == (0, 0, 0)
+
+
+@pytest.mark.slow
 def test_otel_protobuf_with_command_hooks(claude_cli, redis_home, monkeypatch):
     run, conn, settings = _session(
         claude_cli, monkeypatch, "--otel", "--otel-protocol", "http/protobuf"
