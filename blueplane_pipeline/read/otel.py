@@ -139,3 +139,94 @@ def reconcile_rows(
         rows.append(row)
     rows.sort(key=lambda r: (-(abs(r["diff_cost_usd"] or 0)), r["session_id"] or ""))
     return rows
+
+
+# What the readers show from OTel, per window or session (None everywhere = no OTel data).
+OTEL_FIELDS = (
+    "otel_api_requests",
+    "otel_cost_usd",
+    "otel_lines_added",
+    "otel_lines_removed",
+    "otel_active_user_s",
+    "otel_active_cli_s",
+    "user_decisions",
+    "user_accepts",
+    "user_acceptance_rate",
+)
+
+
+def otel_of_session(session: dict) -> dict:
+    """The OTel part of a ``sessions`` row, plus ``note`` when it has none."""
+    out = {k: session.get(k) for k in OTEL_FIELDS}
+    out["note"] = None if any(v is not None for v in out.values()) else NO_OTEL
+    return out
+
+
+def otel_summary(conn: sqlite3.Connection, window, filters) -> dict:
+    """The OTel totals of the sessions that started in ``window`` (``read.filters``), and a
+    ``note`` saying "no OTel data" when none of them has any (never a silent 0)."""
+    from blueplane_pipeline.analytics.metrics import STORED_DIGITS, user_acceptance_rate
+    from blueplane_pipeline.read.filters import scoped
+
+    empty = dict.fromkeys(OTEL_FIELDS)
+    if "otel_api_requests" not in table_columns(conn, "sessions"):
+        return {**empty, "sessions_with_otel": 0, "note": NO_OTEL}
+    where = scoped(conn, window, filters, ts_expr="started_at")
+    sums = ", ".join(f"sum({c})" for c in OTEL_FIELDS[:-1])
+    row = conn.execute(
+        f"SELECT sum(otel_api_requests IS NOT NULL OR otel_lines_added IS NOT NULL"
+        f" OR user_decisions IS NOT NULL), {sums} FROM sessions{where.sql()}",
+        where.params,
+    ).fetchone()
+    with_otel = row[0] or 0
+    if not with_otel:
+        return {**empty, "sessions_with_otel": 0, "note": NO_OTEL}
+    out = dict(zip(OTEL_FIELDS[:-1], row[1:], strict=True))
+    out["user_acceptance_rate"] = user_acceptance_rate(
+        out["user_accepts"], out["user_decisions"], STORED_DIGITS
+    )
+    for key in ("otel_cost_usd", "otel_active_user_s", "otel_active_cli_s"):
+        if out[key] is not None:
+            out[key] = round(out[key], 6)
+    note = None
+    if not out["user_decisions"]:
+        note = (
+            "no tool decision was made by a person in this window (all by configuration "
+            "or hooks): user-decided acceptance has nothing to count"
+        )
+    return {**out, "sessions_with_otel": with_otel, "note": note}
+
+
+def otel_lines(otel: dict) -> list[str]:
+    """Human lines (under 80 columns) for a report: lines of code, active time,
+    user-decided acceptance, or that there is no OTel data."""
+    if otel.get("sessions_with_otel") == 0 or (otel.get("note") == NO_OTEL):
+        return [
+            "OpenTelemetry: no OTel data",
+            "  (set it up: blueplane install claude-code --otel; docs/collector.md)",
+        ]
+
+    def mins(s: float | None) -> str:
+        return "-" if s is None else f"{s / 60:.1f} min"
+
+    rate = otel.get("user_acceptance_rate")
+    decided = otel.get("user_decisions")
+    lines = [
+        "OpenTelemetry:",
+        f"  lines of code +{otel.get('otel_lines_added') or 0}"
+        f" / -{otel.get('otel_lines_removed') or 0}",
+        f"  active time: you {mins(otel.get('otel_active_user_s'))},"
+        f" the CLI {mins(otel.get('otel_active_cli_s'))}",
+        "  user-decided acceptance: "
+        + (
+            f"{rate:.0%} of {decided} decisions"
+            if rate is not None
+            else "none (no decision was made by a person)"
+        ),
+    ]
+    if otel.get("otel_api_requests") is not None:
+        lines.append(
+            f"  API requests (the assistant's own count): "
+            f"{otel['otel_api_requests']}, ${otel.get('otel_cost_usd') or 0:.4f}"
+        )
+    return lines
