@@ -102,10 +102,30 @@ def any_value(value: object) -> object:
 
 
 def attributes(items: object) -> dict:
+    """``[{"key", "value": AnyValue}]`` -> ``{key: value}``. The common one-field values of
+    their declared type are taken as they are (this runs for every attribute of every
+    record: ~25 per Claude Code event)."""
     out: dict = {}
-    for item in items or []:
-        if isinstance(item, dict) and isinstance(item.get("key"), str):
-            out[item["key"]] = any_value(item.get("value"))
+    if not isinstance(items, list):
+        return out
+    for item in items:
+        if type(item) is not dict:
+            continue
+        key = item.get("key")
+        if type(key) is not str:
+            continue
+        value = item.get("value")
+        if type(value) is dict and len(value) == 1:
+            kind, raw = next(iter(value.items()))
+            if (
+                (kind == "stringValue" and type(raw) is str)
+                or (kind == "intValue" and type(raw) is int)
+                or (kind == "doubleValue" and type(raw) is float and math.isfinite(raw))
+                or (kind == "boolValue" and type(raw) is bool)
+            ):
+                out[key] = raw
+                continue
+        out[key] = any_value(value)
     return out
 
 

@@ -73,8 +73,20 @@ def _json(value: object) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str).decode()
 
 
+_TS_CACHE: dict[int, str] = {}
+
+
 def _ts(ms: int | None) -> str | None:
-    return iso_ms(ms) if ms is not None else None
+    """ISO time of ``ms``, memoised: a batch's events share milliseconds, and each row
+    type asks again."""
+    if ms is None:
+        return None
+    text = _TS_CACHE.get(ms)
+    if text is None:
+        if len(_TS_CACHE) > 4096:
+            _TS_CACHE.clear()
+        text = _TS_CACHE[ms] = iso_ms(ms)
+    return text
 
 
 def user_decided(source: object) -> bool:
