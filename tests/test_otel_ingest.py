@@ -255,3 +255,44 @@ def test_the_dagster_asset_materializes_the_tables(bp_home):
     for table in TABLES:
         cols = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
         assert cols == set(docs[table]["columns"]), table
+
+
+CODEX = Path(__file__).parent / "fixtures" / "codex"
+
+
+def test_codex_exports_are_stored_and_its_response_tokens_become_api_requests(bp_home):
+    """The real Codex 0.171.0 OTLP/JSON exports (tests/fixtures/codex/otlp): logs, metrics
+    and traces accepted; each response's `response.completed` tokens become one
+    api_requests row (platform codex), equal to what the Responses stand-in returned."""
+    import gzip as gz
+
+    index = json.loads((CODEX / "otlp" / "index.json").read_text())
+    with running_collector() as server:
+        for row in index:
+            data = (CODEX / "otlp" / row["file"]).read_bytes()
+            if row["file"].endswith(".gz"):
+                data = gz.decompress(data)
+            body = json.loads(data)["body"]  # {method, path, headers, …, body}
+            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+            assert (
+                post(server.server_address[1], row["path"], data, row["content_type"])[0] == 200
+            ), row["file"]
+    ingest()
+    conn = open_db(config.db_path())
+    refresh(conn)
+    got = conn.execute(
+        "SELECT input_tokens + cache_read_tokens, cache_read_tokens, output_tokens, platform"
+        " FROM api_requests ORDER BY ts_ms, event_key"
+    ).fetchall()
+    want = [
+        (
+            u["usage"]["input_tokens"],
+            u["usage"]["cached_tokens"],
+            u["usage"]["output_tokens"],
+            "codex",
+        )
+        for u in json.loads((CODEX / "standin_usage.json").read_text())
+    ]
+    assert sorted(got) == sorted(want)
+    decisions = conn.execute("SELECT DISTINCT decision, source, platform FROM tool_decisions")
+    assert set(decisions.fetchall()) == {("accept", "config", "codex")}

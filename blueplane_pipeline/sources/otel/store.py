@@ -139,18 +139,69 @@ def _api_row(e: LogEvent) -> tuple:
     )
 
 
+# Codex 0.171 names its decisions ``approved``/``denied``… and its sources ``Config``/``User``.
+_DECISIONS = {
+    "approved": "accept",
+    "approved_for_session": "accept",
+    "denied": "reject",
+    "abort": "reject",
+}
+
+
 def _decision_row(e: LogEvent) -> tuple:
     a = e.attributes
+    decision = a.get("decision")
+    decision = _DECISIONS.get(decision, decision) if isinstance(decision, str) else decision
+    source = a.get("source")
+    source = source.lower() if isinstance(source, str) and e.platform == "codex" else source
     return (
         e.session_id,
         e.event_key,
         e.sequence,
         e.prompt_id,
-        a.get("tool_use_id"),
+        a.get("tool_use_id") or a.get("call_id"),
         a.get("tool_name"),
-        a.get("decision"),
-        a.get("source"),
-        int(user_decided(a.get("source"))),
+        decision,
+        source,
+        int(user_decided(source)),
+        _ts(e.ts_ms),
+        e.ts_ms,
+        e.platform,
+    )
+
+
+def is_codex_usage(e: LogEvent) -> bool:
+    """Codex reports a response's tokens on a ``codex.sse_event`` of kind
+    ``response.completed`` (the one of the two that carries ``input_token_count``)."""
+    return (
+        e.event_name == "sse_event"
+        and e.attributes.get("event.kind") == "response.completed"
+        and "input_token_count" in e.attributes
+    )
+
+
+def _codex_api_row(e: LogEvent) -> tuple:
+    """Codex's counts in the table's terms: its input includes the cached tokens and its
+    output the reasoning tokens; here input is the uncached part, as Claude Code's is."""
+    a = e.attributes
+    total_in = to_int(a.get("input_token_count")) or 0
+    cached = to_int(a.get("cached_token_count")) or 0
+    return (
+        e.session_id,
+        e.event_key,
+        e.sequence,
+        e.prompt_id,
+        None,
+        a.get("model"),
+        total_in - cached,
+        to_int(a.get("output_token_count")) or 0,
+        cached,
+        to_int(a.get("cache_write_token_count")) or 0,
+        None,
+        None,
+        to_float(a.get("cost_usd")),
+        to_float(a.get("duration_ms")),
+        to_float(a.get("ttft_ms")),
         _ts(e.ts_ms),
         e.ts_ms,
         e.platform,
@@ -213,7 +264,9 @@ def store_window(conn: sqlite3.Connection, lo: int, hi: int, mode: str, stats: O
             continue
         for e in log_events(doc):
             logs.append(_log_row(e, event.seq, mode))
-            if e.event_name == "api_request":
+            if is_codex_usage(e):
+                apis.append(_codex_api_row(e))
+            elif e.event_name == "api_request" and e.platform != "codex":
                 apis.append(_api_row(e))
             elif e.event_name == "tool_decision":
                 decisions.append(_decision_row(e))
