@@ -101,28 +101,30 @@ def any_value(value: object) -> object:
     return None
 
 
+_MISSING = object()
+
+
 def attributes(items: object) -> dict:
-    """``[{"key", "value": AnyValue}]`` -> ``{key: value}``. The common one-field values of
-    their declared type are taken as they are (this runs for every attribute of every
-    record: ~25 per Claude Code event)."""
+    """``[{"key", "value": AnyValue}]`` -> ``{key: value}``. String and JSON-integer values
+    (nearly all of them) are taken directly: this runs for every attribute of every record,
+    ~25 per Claude Code event."""
     out: dict = {}
     if not isinstance(items, list):
         return out
     for item in items:
-        if type(item) is not dict:
+        try:
+            key, value = item["key"], item.get("value")
+        except (KeyError, TypeError, AttributeError):
             continue
-        key = item.get("key")
         if type(key) is not str:
             continue
-        value = item.get("value")
-        if type(value) is dict and len(value) == 1:
-            kind, raw = next(iter(value.items()))
-            if (
-                (kind == "stringValue" and type(raw) is str)
-                or (kind == "intValue" and type(raw) is int)
-                or (kind == "doubleValue" and type(raw) is float and math.isfinite(raw))
-                or (kind == "boolValue" and type(raw) is bool)
-            ):
+        if type(value) is dict:
+            raw = value.get("stringValue", _MISSING)
+            if type(raw) is str:
+                out[key] = raw
+                continue
+            raw = value.get("intValue", _MISSING)
+            if type(raw) is int:
                 out[key] = raw
                 continue
         out[key] = any_value(value)
