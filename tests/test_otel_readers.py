@@ -84,3 +84,29 @@ async def test_readers_say_no_otel_data(bp_home):
     assert "no OTel data" in current["otel"]["note"]
     session = await mcp("get_session_metrics", session_id=SESSION[:8])
     assert "no OTel data" in session["otel"]["note"]
+
+
+def _cards() -> dict:
+    import re
+    import sqlite3
+
+    from blueplane_pipeline.core import config
+    from blueplane_pipeline.datasette.queries import DASHBOARD_CHARTS
+
+    conn = sqlite3.connect(config.db_path())
+    out = {}
+    for slug in ("otel-user-acceptance", "otel-lines", "otel-active-time"):
+        sql = re.sub(r"\[\[.*?\]\]", "", DASHBOARD_CHARTS[slug]["query"])
+        out[slug] = conn.execute(sql).fetchone()[0]
+    return out
+
+
+def test_dashboard_cards_with_and_without_otel(bp_home, tmp_path, monkeypatch):
+    build(otel=False)
+    assert set(_cards().values()) == {"no OTel data"}
+    monkeypatch.setenv("BLUEPLANE_HOME", str(tmp_path))
+    build(otel=True)
+    cards = _cards()
+    assert cards["otel-lines"] == "+4 / -0"
+    assert cards["otel-user-acceptance"] == "no decision by a person"
+    assert cards["otel-active-time"].startswith("0.0 h / 0.0")

@@ -106,6 +106,10 @@ def user_modified_share_sql(modified: str, accepted: str) -> str:
     return ratio_sql(modified, accepted)
 
 
+def user_acceptance_rate_sql(accepts: str, decisions: str) -> str:
+    return ratio_sql(accepts, decisions)
+
+
 # Over summed metrics_daily counters: what Datasette's canned queries and charts show.
 DAILY_RATES_SQL = {
     "error_rate": error_rate_sql("sum(tool_errors)", "sum(tool_success)"),
