@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -32,6 +33,12 @@ _json = click.option("--json", "as_json", is_flag=True, help="Print the result a
 @click.option("--async", "run_async", is_flag=True,
               help="Claude Code only: register the hooks as async (the CLI does not wait for "
                    "them; events at the very end of a session can be lost).")
+@click.option("--statusline", is_flag=True,
+              help="Claude Code only: also show `blueplane statusline` as its status line "
+                   "(cost today, the 5-hour block, context, budgets).")
+@click.option("--force", is_flag=True,
+              help="With --statusline: replace a status line that is already registered "
+                   "(uninstall puts it back).")
 @click.option("--transport", type=click.Choice(["command", "http"]), default="command",
               show_default=True,
               help="Claude Code only: `http` registers HTTP handlers to blueplane-collector "
@@ -45,7 +52,8 @@ _json = click.option("--json", "as_json", is_flag=True, help="Print the result a
               default="http/json", show_default=True, help="With --otel: the OTLP encoding.")
 @_json
 def install(assistant: str, project: Path | None, dry_run: bool, run_async: bool,
-            transport: str, otel: bool, otel_protocol: str, as_json: bool) -> None:
+            statusline: bool, force: bool, transport: str, otel: bool, otel_protocol: str,
+            as_json: bool) -> None:
     """Register blueplane-hook for every captured event of ASSISTANT.
 
     `blueplane install mcp` registers the blueplane-mcp server with Claude Code instead.
@@ -57,6 +65,8 @@ def install(assistant: str, project: Path | None, dry_run: bool, run_async: bool
         from blueplane_cli.install_mcp import run
 
         return run("install", project, dry_run, as_json)
+    if statusline and assistant != "claude-code":
+        fail("--statusline is for claude-code (Cursor has no status line command)")
     if (transport == "http" or otel) and assistant != "claude-code":
         fail("--transport http and --otel are for claude-code only")
     if transport == "http" and run_async:
@@ -66,8 +76,8 @@ def install(assistant: str, project: Path | None, dry_run: bool, run_async: bool
         from blueplane_pipeline.sources.claude_code.telemetry import PROJECT_NOTE
 
         click.echo(f"Warning: {PROJECT_NOTE}", err=True)
-    _run(assistant, "install", project, dry_run, as_json, run_async=run_async, http=http,
-         env=env)
+    _run(assistant, "install", project, dry_run, as_json, run_async=run_async,
+         statusline=statusline, force=force, http=http, env=env)
 
 
 def _collector_options(transport: str, otel: bool, protocol: str
@@ -94,25 +104,53 @@ def _collector_options(transport: str, otel: bool, protocol: str
 @_assistant
 @_project
 @_dry_run
+@click.option("--statusline", "only_statusline", is_flag=True,
+              help="Claude Code only: remove only our status line (and put back the one "
+                   "--force replaced); the hooks stay.")
 @_json
-def uninstall(assistant: str, project: Path | None, dry_run: bool, as_json: bool) -> None:
-    """Remove exactly the hooks `blueplane install` added for ASSISTANT (or, for `mcp`,
-    the blueplane-mcp server registration)."""
+def uninstall(assistant: str, project: Path | None, dry_run: bool, only_statusline: bool,
+              as_json: bool) -> None:
+    """Remove exactly the hooks (and the status line) `blueplane install` added for
+    ASSISTANT (or, for `mcp`, the blueplane-mcp server registration)."""
     if assistant == "mcp":
         from blueplane_cli.install_mcp import run
 
         return run("uninstall", project, dry_run, as_json)
-    _run(assistant, "uninstall", project, dry_run, as_json)
+    _run(assistant, "uninstall", project, dry_run, as_json,
+         statusline=assistant == "claude-code", only_statusline=only_statusline)
 
 
 def _run(assistant: str, action: str, project: Path | None, dry_run: bool, as_json: bool,
-         run_async: bool = False, http: dict | None = None, env: dict | None = None) -> None:
+         run_async: bool = False, statusline: bool = False, force: bool = False,
+         only_statusline: bool = False, http: dict | None = None,
+         env: dict | None = None) -> None:
     from blueplane_pipeline.capture import installers
+    from blueplane_pipeline.capture import statusline_install as sl
 
+    replaced = restored = None
     try:
-        change = installers.plan(assistant, action, project, run_async=run_async, http=http,
-                                 env=env)
+        if only_statusline:
+            path = installers.settings_path(assistant, project)
+            _, text = installers.load_document(path)
+            change = installers.Change(assistant, action, path, text, text or "", [])
+        else:
+            change = installers.plan(assistant, action, project, run_async=run_async,
+                                     http=http, env=env)
+        if statusline:
+            doc = json.loads(change.new_text) if change.new_text.strip() else {}
+            if action == "install":
+                new, replaced = sl.add(doc, sl.command(), force)
+            else:
+                restored = sl.saved_for(str(change.path))
+                new = sl.remove(doc, restored)
+            if new != doc:
+                change.new_text = installers.render(new)
+                change.events = [*change.events, sl.KEY]
         backup = None if dry_run else installers.apply(change)
+        if not dry_run and statusline and sl.KEY in change.events:
+            sl.remember(str(change.path), replaced if action == "install" else None)
+    except sl.StatusLineTaken as exc:
+        fail(f"{change.path}: {exc}")
     except installers.SettingsError as exc:
         fail(str(exc))
     except OSError as exc:
@@ -134,10 +172,15 @@ def _run(assistant: str, action: str, project: Path | None, dry_run: bool, as_js
         state = "already registered" if action == "install" else "not registered"
         click.echo(f"Nothing to do: blueplane-hook is {state} in {change.path}.")
         return
+    hooks = [e for e in change.events if e != sl.KEY]
     if action == "install":
-        how = "HTTP hooks to blueplane-collector" if http else "blueplane-hook"
-        click.echo(f"Registered {how} for {len(change.events)} {name} events in "
-                   f"{change.path}.")
+        if hooks:
+            how = "HTTP hooks to blueplane-collector" if http else "blueplane-hook"
+            click.echo(f"Registered {how} for {len(hooks)} {name} events in "
+                       f"{change.path}.")
+        if sl.KEY in change.events:
+            click.echo("Registered `blueplane statusline` as the status line"
+                       + (" (the previous one is kept for uninstall)." if replaced else "."))
         if http:
             click.echo("SessionStart stays a command hook (the CLI sends it to commands only). "
                        "Events sent while the collector is down are lost: keep `blueplane up` "
@@ -146,8 +189,12 @@ def _run(assistant: str, action: str, project: Path | None, dry_run: bool, as_js
             click.echo(f"OpenTelemetry export to {env['OTEL_EXPORTER_OTLP_ENDPOINT']} "
                        f"({env['OTEL_EXPORTER_OTLP_PROTOCOL']}) added to \"env\".")
     else:
-        click.echo(f"Removed blueplane-hook from {len(change.events)} {name} events in "
-                   f"{change.path}.")
+        if hooks:
+            click.echo(f"Removed blueplane-hook from {len(hooks)} {name} events in "
+                       f"{change.path}.")
+        if sl.KEY in change.events:
+            click.echo("Removed our status line" + (" and put yours back." if restored
+                                                     else "."))
     if backup:
         click.echo(f"Previous file kept as {backup}.")
     click.echo(RESTART_NOTE[assistant])

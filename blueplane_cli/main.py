@@ -33,6 +33,9 @@ COMMANDS: dict[str, str] = {
     "config": "blueplane_cli.config_cmd:config",
     "purge": "blueplane_cli.purge_cmd:purge",
     "team": "blueplane_cli.team_cmd:team",
+    "search": "blueplane_cli.search_cmd:search",
+    "budget": "blueplane_cli.budget_cmd:budget",
+    "statusline": "blueplane_cli.statusline_cmd:statusline",
 }
 
 

@@ -102,13 +102,17 @@ def down() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(as_json: bool) -> None:
     """Services, stream lag, pending and dead letters, spool, storage, last ingest."""
+    from blueplane_pipeline.budgets.current import current_states, summary_line
     from blueplane_pipeline.runtime.status import collect
 
     info = collect()
+    info["budgets"] = current_states()
     if as_json:
         emit_json(info)
         return
     click.echo(f"home: {info['home']}   privacy: {info['privacy_mode']}")
+    if info["budgets"]:
+        click.echo(f"budgets: {summary_line(info['budgets'])}")
     for warning in info.get("warnings", []):
         click.echo(f"Warning: {warning}", err=True)
     for name, svc in info["services"].items():

@@ -42,6 +42,21 @@ class OtelMetrics(BaseModel):
     note: str | None = None
 
 
+class BudgetState(BaseModel):
+    """One budget against its current window (`blueplane budget`)."""
+
+    id: str
+    period: str  # daily | weekly | monthly | block
+    project: str | None
+    amount: float  # US dollars
+    spent: float
+    ratio: float
+    level: str  # ok | warn (>= 80 %) | over (>= 100 %)
+    window: str
+    enforce: bool
+    denies: bool  # tool calls are refused now (hard cap over, not paused)
+
+
 class CurrentMetrics(BaseModel):
     period: str
     window_start: str | None
@@ -66,6 +81,7 @@ class CurrentMetrics(BaseModel):
     changes: list[MetricChange]
     note: str | None = None
     otel: OtelMetrics | None = None
+    budgets: list[BudgetState] = []
 
 
 class ToolUsage(BaseModel):

@@ -16,6 +16,7 @@ from blueplane_pipeline.read.sessions import (
 from blueplane_pipeline.read.summary import compare, summary
 from blueplane_pipeline.read.tools import tool_names, tool_performance
 from mcp_server.models import (
+    BudgetState,
     CurrentMetrics,
     FailedCall,
     FileActivity,
@@ -39,6 +40,8 @@ def get_current_metrics(period: str = "24h", platform: Platform = None,
     """Headline metrics of a period (1h, 24h, 7d, 30d, <N>h, <N>d or all) with the change
     against the period just before it: sessions, prompts, tool calls and error rate, edit
     acceptance, exact latency percentiles, tokens and cost. Optional platform/project filter.
+    Also each budget's state now (`blueplane budget`: spent, level ok/warn/over, whether the
+    hard cap refuses tool calls).
     """
     cur, prev = window(period)
     with reading() as conn:
@@ -66,7 +69,16 @@ def get_current_metrics(period: str = "24h", platform: Platform = None,
         changes=[MetricChange(name=n, value=changes[n]["value"],
                               previous=changes[n]["previous"], change=changes[n]["change"],
                               better=changes[n]["good"]) for n in COMPARED] if prev else [],
-        note=note, otel=OtelMetrics(**{k: otel[k] for k in OtelMetrics.model_fields}))
+        note=note, budgets=_budgets(),
+        otel=OtelMetrics(**{k: otel[k] for k in OtelMetrics.model_fields}))
+
+
+def _budgets() -> list[BudgetState]:
+    """The budgets' states now (`blueplane budget`); empty when none is set."""
+    from blueplane_pipeline.budgets.current import current_states
+
+    current = current_states()
+    return [BudgetState(**s) for s in current["budgets"]] if current else []
 
 
 def get_session_metrics(session_id: str) -> SessionMetrics:

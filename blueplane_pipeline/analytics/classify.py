@@ -13,6 +13,8 @@ import re
 
 import orjson
 
+from blueplane_pipeline.core.privacy import text_lines
+
 # Claude Code's edit tools, Cursor's afterFileEdit hook (cursor_edit) and Cursor agent tools.
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit", "cursor_edit",
                         "edit_file", "search_replace", "write"})
@@ -88,10 +90,11 @@ def text_of(value: object) -> tuple[str | None, int]:
 
 
 def line_count(value: object) -> int:
-    """Lines of a file's content: newlines + 1, the way the privacy summary counts them,
-    so that full and standard mode agree."""
+    """Lines of a file's content, newline-terminated (a last line without a newline still
+    counts): ``core.privacy.text_lines``, which the privacy summary also uses, so that full
+    and standard mode agree."""
     if isinstance(value, str):
-        return value.count("\n") + (1 if value else 0)
+        return text_lines(value)
     if isinstance(value, dict) and value.get("redacted"):
         lines = value.get("lines")
         return lines if isinstance(lines, int) else 0

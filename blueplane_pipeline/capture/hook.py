@@ -253,14 +253,33 @@ def main(argv: list[str] | None = None) -> None:
         event_type = capture(spec.name, data, complete)
     except BaseException as exc:  # noqa: BLE001 - a hook must never fail the assistant
         _last_resort(exc)
-    if spec is not None and (spec.hook_answers or spec.hook_fallback_answer):
-        try:
+    try:
+        answer = _budget_answer(spec, event_type, data)  # never raises
+        if answer is None and spec is not None and (spec.hook_answers
+                                                    or spec.hook_fallback_answer):
             answer = hook_answer(spec, event_type, data)
-            if answer is not None:
-                os.write(1, (json.dumps(answer) + "\n").encode())
-        except BaseException:  # noqa: BLE001
-            pass
+        if answer is not None:
+            os.write(1, (json.dumps(answer) + "\n").encode())
+    except BaseException:  # noqa: BLE001
+        pass
     os._exit(0)
+
+
+def _budget_answer(spec, event_type: str | None, data: bytes) -> dict | None:
+    """A budget's denial or notice (``capture.budget_gate``); without ``budgets.json`` this
+    is one ``stat`` and nothing is imported."""
+    try:
+        from blueplane_pipeline.core import config
+
+        if spec is None or not os.path.exists(config.budgets_path_str()):
+            return None
+        from blueplane_pipeline.capture import budget_gate
+
+        if event_type in (None, INVALID_INPUT, "unknown"):
+            event_type = sniff_string(data, "hook_event_name")
+        return budget_gate.answer(spec.name, event_type, data, config.home_str())
+    except BaseException:  # noqa: BLE001 - a budget must never break capture
+        return None
 
 
 ERROR_LOG = "hook-errors.log"

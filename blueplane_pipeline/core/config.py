@@ -281,3 +281,17 @@ def _dump_toml(data: dict, prefix: str = "") -> str:
             header = f"[{name}]\n" if scalars or not v else ""
             text += ("\n" if text else "") + header + body
     return text
+
+
+# Budgets (``blueplane budget``) and the spend they are measured against, both small JSON
+# files the hook and the statusline read: no file, no budget work at all.
+BUDGETS_FILE = "budgets.json"
+SPEND_FILE = os.path.join("run", "spend.json")
+
+
+def budgets_path_str() -> str:
+    return os.path.join(home_str(), BUDGETS_FILE)
+
+
+def spend_path_str() -> str:
+    return os.path.join(home_str(), SPEND_FILE)

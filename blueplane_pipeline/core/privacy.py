@@ -87,8 +87,16 @@ def redact(text: str) -> str:
     return text
 
 
+def text_lines(text: str) -> int:
+    """Lines of a text the way editors and ``wc -l`` + 1-if-unterminated count them: each
+    line ends with a newline, and a last line without one still counts
+    (``"a\nb\n"`` and ``"a\nb"`` are 2 lines, ``""`` is 0). The one line formula: the
+    summaries below and ``analytics.classify.line_count`` both use it."""
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
 def summarize_text(text: str) -> dict:
-    return {"redacted": True, "chars": len(text), "lines": text.count("\n") + (1 if text else 0)}
+    return {"redacted": True, "chars": len(text), "lines": text_lines(text)}
 
 
 def _sha256(data: bytes) -> str:

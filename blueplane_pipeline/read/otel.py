@@ -43,6 +43,7 @@ def otel_rows(
     since_ms: int | None = None,
     until_ms: int | None = None,
     project: str | None = None,
+    platform: str | None = None,
     only_complete: bool = False,
 ) -> list[UsageRow]:
     """One row per ``api_request`` (cost as the assistant computed it)."""
@@ -59,6 +60,9 @@ def otel_rows(
     if project is not None:
         where.append(f"{project_sql} = ?")
         params.append(project)
+    if platform is not None:
+        where.append("a.platform = ?")
+        params.append(platform)
     if only_complete:
         where.append(f"a.session_id IN ({complete_otel_sessions_sql()})")
     sql = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 from blueplane_pipeline.core import platforms
 from blueplane_pipeline.storage.analytics_docs import TABLE_DOCS
 from blueplane_pipeline.storage.otel_docs import OTEL_TABLE_DOCS
+from blueplane_pipeline.storage.schema_search import FTS_SHADOW_COLUMNS
 
 TIMES = "ISO-8601 UTC"
 # The platforms an event can name, from the registry (``core.platforms``).
@@ -198,6 +199,35 @@ STORAGE_TABLE_DOCS: dict[str, dict] = {
         "description": "Watermarks of the token_usage refresh.",
         "columns": {"name": "State key", "value": "Its value"},
     },
+    "search_docs": {
+        "title": "Search index entries",
+        "description": (
+            "One row per searchable piece of a session, as far as the privacy mode keeps it: "
+            "a prompt, assistant text, a tool call (name, command, file) or a session title. "
+            "Its text is in search_fts (same rowid); `blueplane search` queries both."
+        ),
+        "columns": {
+            "doc_id": "Row id, equal to the search_fts rowid holding the text",
+            "doc_key": "What the entry is (kind, session and the prompt key, tool_use_id or "
+                       "event seq): the same prompt from the hook and the transcript is "
+                       "indexed once",
+            "session_id": "Session the text belongs to",
+            "platform": f"The platform of the session: {PLATFORMS}",
+            "kind": "`prompt`, `assistant`, `tool` or `title`",
+            "ts_ms": "When it happened, epoch milliseconds (UTC)",
+            "tool_name": "The tool, for `tool` entries",
+            "raw_seq": "The raw event it came from (raw_events.seq)",
+        },
+    },
+    "search_fts": {
+        "title": "Search index (FTS5)",
+        "description": "SQLite FTS5 full-text index over search_docs (rowid = doc_id).",
+        "columns": {"text": "The indexed text"},
+    },
+    **{name: {"title": f"{name} (internal)",
+              "description": "A table SQLite FTS5 keeps for search_fts.",
+              "columns": {c: "FTS5 internal column" for c in cols}}
+       for name, cols in FTS_SHADOW_COLUMNS.items()},
 }
 
 # Tables people do not need to browse: code dictionaries, compressed bytes, watermarks.
@@ -205,6 +235,7 @@ HIDDEN_TABLES = frozenset({
     "event_kinds", "event_sessions", "session_spans", "codec_dicts", "raw_event_blocks",
     "import_offsets", "cursor_import_keys", "token_usage_state", "analytics_state",
     "analytics_dirty_days", "sqlite_stat1", "sqlite_stat4", "otel_state",
+    "search_fts", *FTS_SHADOW_COLUMNS,
 })
 
 ANALYTICS_TITLES = {

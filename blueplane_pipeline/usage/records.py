@@ -30,6 +30,8 @@ class UsageRecord:
     source_line: int
     seq: int = 0
     platform: str = "claude_code"  # set from the registry by ``usage.events``
+    speed: str | None = None  # "fast" bills the model's fast-mode multiplier
+    reasoning_tokens: int = 0  # inside output_tokens (Codex, Gemini thoughts): never billed twice
 
     @property
     def cache_creation_tokens(self) -> int:

@@ -26,15 +26,23 @@ def entry(p_in: float, p_out: float, **extra: float) -> dict:
     return {"input_cost_per_token": p_in, "output_cost_per_token": p_out, **extra}
 
 
-def test_shipped_list_prices_current_and_retired_claude_models():
+def test_shipped_list_prices_claude_openai_and_models_dev_models():
     table = load_price_table(SHIPPED_PRICES)
     sonnet = table.find("claude-sonnet-4-5-20250929")
     assert (sonnet.input, sonnet.output, sonnet.cache_write, sonnet.cache_read) == (
         3e-06, 1.5e-05, 3.75e-06, 3e-07)
-    # retired from LiteLLM's current list, still named by old transcripts
-    assert table.lookup("claude-3-5-sonnet-20241022")[0] == "claude-3-5-sonnet-20241022"
+    # not in ccusage's list under its own name: the longest key containing it, as ccusage
+    assert table.lookup("claude-3-5-sonnet-20241022")[0] == (
+        "eu.anthropic.claude-3-5-sonnet-20241022-v2:0")
     assert table.find("claude-sonnet-4-20250514").input_above == 6e-06
-    assert table.find("gpt-4o") is None
+    gpt = table.find("gpt-5.5")
+    assert (gpt.input, gpt.cache_read, gpt.output, gpt.fast) == (5e-06, 5e-07, 3e-05, 2.5)
+    assert gpt.threshold == 272_000  # OpenAI's long-context band, from models.dev
+    # models.dev fills what LiteLLM lacks; a separately priced tier needs its own name
+    assert table.lookup("grok-build-0.1")[0] == "grok-build-0.1"
+    assert table.find("claude-opus-5-fast").input > table.find("claude-opus-5").input
+    assert table.find("claude-opus-5.fast").input == table.find("claude-opus-5-fast").input
+    assert table.find("totally-unknown-model") is None
 
 
 def test_missing_cache_prices_default_from_the_input_price():
@@ -67,7 +75,7 @@ def test_lookup_exact_then_provider_prefix_then_longest_fuzzy():
     q = ModelPrice(2, 2, 2, 2)
     table = PriceTable({"anthropic/claude-x-9": p, "claude-opus-4": p, "claude-opus-4-1": q,
                         "eu.anthropic.claude-opus-4-1-v1:0": p, "claude-opus-4-1-20250805": q})
-    assert table.lookup("claude-x-9")[0] == "anthropic/claude-x-9"
+    assert table.lookup("claude-x-9")[0] == "anthropic/claude-x-9"  # a provider prefix
     assert table.lookup("claude-opus-4-1-20250805")[0] == "claude-opus-4-1-20250805"
     # a date suffix may follow a key; a version number may not
     assert table.lookup("claude-opus-4-20250514")[0] == "claude-opus-4"

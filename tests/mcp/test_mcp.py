@@ -238,7 +238,7 @@ async def test_read_tools_write_nothing(db):
 def test_docs_list_every_tool_and_resource():
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[1] / "docs" / "mcp.md").read_text()
+    text = (Path(__file__).resolve().parents[2] / "docs" / "mcp.md").read_text()
     for fn in READ_TOOLS + WRITE_TOOLS:
         assert f"| `{fn.__name__}` |" in text, fn.__name__
     assert "`telemetry://schema`" in text and "`telemetry://sessions/{session_id}`" in text

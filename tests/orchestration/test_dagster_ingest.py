@@ -22,7 +22,7 @@ from blueplane_pipeline.storage.db import connect
 from blueplane_pipeline.storage.reader import iter_events
 from tests.conftest import load_hook_payloads
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _xadd_payloads(r, payloads: list[dict]) -> list[dict]:

@@ -272,7 +272,7 @@ def test_standard_mode_redacts_secrets_and_drops_contents(redis_home):
     prompt, post = _capture_with_mode("standard", "config.toml")
     assert prompt["prompt"] == "deploy with token=[REDACTED] please"
     assert post["tool_input"]["file_path"] == "src/main.py"
-    assert post["tool_response"]["file"]["content"] == {"redacted": True, "chars": 12, "lines": 2}
+    assert post["tool_response"]["file"]["content"] == {"redacted": True, "chars": 12, "lines": 1}
 
 
 def test_strict_mode_keeps_no_prompt_text(redis_home):

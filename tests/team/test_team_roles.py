@@ -18,7 +18,7 @@ from tests._team import (
     team_url,  # noqa: F401 - fixture
 )
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "team.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "team.md"
 ROLES = ("blueplane_owner", "blueplane_publisher", "blueplane_reader")
 
 

@@ -162,12 +162,12 @@ def test_subagents_sidechain_and_multiedit(tmp_path):
 
 def test_write_that_creates_a_file_counts_its_content_lines(tmp_path):
     """de3b8b19 line 3: Write hello.sh with content '#!/bin/bash\\necho "Hello world"\\n':
-    structuredPatch is empty (a create), so lines added = 2 newlines + 1 = 3 (the privacy
-    summary's count, the same in every mode)."""
+    structuredPatch is empty (a create), so lines added = its 2 newline-terminated lines
+    (the privacy summary's count, the same in every mode; issue 9 item 12)."""
     conn = refreshed(tmp_path, transcript_envelopes(
         PROJECTS / "-tmp-tmp74wiyiny" / "de3b8b19-5bc0-4a2a-934a-1b6806567e25.jsonl"))
     edit = rows(conn, "SELECT * FROM file_edits")[0]
-    assert (edit["is_create"], edit["lines_added"], edit["lines_removed"]) == (1, 3, 0)
+    assert (edit["is_create"], edit["lines_added"], edit["lines_removed"]) == (1, 2, 0)
     assert edit["file_ext"] == ".sh"
 
 

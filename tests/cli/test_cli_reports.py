@@ -269,7 +269,7 @@ def test_report_commands_import_neither_dagster_nor_pandas(pipeline_db, tmp_path
     env = {"BLUEPLANE_HOME": str(pipeline_db.parent), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run([sys.executable, "-c", script, json.dumps(REPORTS), str(out)],
                           capture_output=True, text=True, env=env, timeout=120,
-                          cwd=Path(__file__).resolve().parents[1])
+                          cwd=Path(__file__).resolve().parents[2])
     assert proc.returncode == 0, proc.stderr
     heavy = json.loads(out.read_text())
     assert set(heavy) == {" ".join(a) for a in REPORTS}
@@ -352,7 +352,7 @@ def _complete(db: Path, words: str) -> list[str]:
            "COMP_CWORD": str(len(words.split()) - 1)}
     script = "from blueplane_cli.main import cli; cli(prog_name='blueplane')"
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=60, cwd=Path(__file__).resolve().parents[1])
+                          text=True, timeout=60, cwd=Path(__file__).resolve().parents[2])
     return [line.split(",", 1)[1] for line in proc.stdout.splitlines()]
 
 

@@ -13,7 +13,7 @@ from tests._team import (
     team_url,  # noqa: F401 - fixture
     three_way_split,
 )
-from tests.test_team_incremental import assert_mirrors
+from tests.team.test_team_incremental import assert_mirrors
 
 
 def test_two_laptops_at_the_same_moment(team_url, laptops):  # noqa: F811

@@ -12,7 +12,7 @@ from blueplane_pipeline.core.privacy import filter_payload
 from blueplane_pipeline.storage.analytics_docs import TABLE_DOCS, render_markdown
 from blueplane_pipeline.storage.db import open_db
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -9,7 +9,7 @@ import tempfile
 
 from tests._serve import free_port, serving
 from tests._telemetry_db import build_from_fixtures, temp_home
-from tests.test_dashboard_screenshot import chromium
+from tests.datasette.test_dashboard_screenshot import chromium
 
 
 def rendered_dom(url: str) -> str:

@@ -25,7 +25,7 @@ from tests._team import (
     team_url,  # noqa: F401 - fixture
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ROLLUPS = {"team_usage_daily", "team_activity_daily", "team_tool_daily", "team_outliers"}
 
 

@@ -25,7 +25,7 @@ from tests._team import (
     team_url,  # noqa: F401 - fixture
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = next(p for p in PROJECTS if p.name == "-path-to-Demo")
 BIG = DEMO / "fe5e1c67-53e7-4862-81ae-d0e013e3270b.jsonl"  # 438 lines, 167 tool calls
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from blueplane_cli.main import cli
 
-CLAUDE_BIN = (Path(__file__).parent / "e2e" / "node_modules" / "@anthropic-ai"
+CLAUDE_BIN = (Path(__file__).parents[1] / "e2e" / "node_modules" / "@anthropic-ai"
               / "claude-code-linux-x64" / "claude")
 
 
