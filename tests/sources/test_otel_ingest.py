@@ -257,7 +257,7 @@ def test_the_dagster_asset_materializes_the_tables(bp_home):
         assert cols == set(docs[table]["columns"]), table
 
 
-CODEX = Path(__file__).parent / "fixtures" / "codex"
+CODEX = Path(__file__).parents[1] / "fixtures" / "codex"
 
 
 def test_codex_exports_are_stored_and_its_response_tokens_become_api_requests(bp_home):
