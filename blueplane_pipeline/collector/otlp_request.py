@@ -159,9 +159,13 @@ def otlp_envelope(
     content_encoding: str | None,
     body: bytes,
     user_agent: str | None = None,
+    privacy_mode: str = "full",
 ) -> dict | None:
     """The envelope to store for one export, ``None`` for an empty export (nothing to
-    store, still a 200), or ``Refused``."""
+    store, still a 200), or ``Refused``. A JSON logs export's text attributes pass the
+    privacy filter of ``privacy_mode`` here (``payload["privacy"]`` says so); protobuf
+    ones when ingest decodes them. The event id is the received bytes', so a retry of the
+    same body is still recognised."""
     signal = SIGNALS.get(path)
     if signal is None:
         raise Refused(
@@ -184,6 +188,11 @@ def otlp_envelope(
         if not doc.get(RESOURCE_KEYS[signal]):
             return None
         payload["encoding"] = "json"
+        if signal == "logs" and privacy_mode != "full":
+            from blueplane_pipeline.core.otlp_privacy import filter_logs_export
+
+            filter_logs_export(doc, privacy_mode)
+            payload["privacy"] = privacy_mode
         payload["body"] = doc
     else:
         check_protobuf(data)

@@ -157,6 +157,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.headers.get("Content-Encoding"),
                 body,
                 self.headers.get("User-Agent"),
+                self.server.privacy.get(),
             )
             if envelope is not None:
                 self.server.writer.write([dumps(envelope)])

@@ -4,7 +4,8 @@
 ``refresh`` reads the exports that arrived since its ``raw_events`` seq watermark, in seq
 windows, one transaction each (rows and watermark together). Every insert is ``OR IGNORE``
 on the natural key, so an export stored twice (two captures of one batch, a retry that got
-a new envelope) changes nothing. Text attributes pass the same privacy filter as hooks.
+a new envelope) changes nothing. Text attributes pass the same privacy filter as hooks
+(``core.otlp_privacy``), once: at the collector for JSON exports, here for protobuf ones.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from blueplane_pipeline.core.privacy import filter_payload
+from blueplane_pipeline.core.otlp_privacy import filter_attributes
 from blueplane_pipeline.core.times import iso_ms
 from blueplane_pipeline.sources.otel.export import UndecodableExport, export_document
 from blueplane_pipeline.sources.otel.records import (
@@ -31,11 +32,6 @@ from blueplane_pipeline.sources.otel.records import (
 from blueplane_pipeline.storage.reader import iter_events, max_seq
 
 WINDOW_EVENTS = 20_000
-# Events whose attributes can carry prompt, response or tool text (when the user turned
-# on OTEL_LOG_USER_PROMPTS / _TOOL_DETAILS): filtered like a hook payload.
-TEXT_EVENTS = frozenset(
-    {"user_prompt", "assistant_response", "tool_result", "api_error", "tool_decision"}
-)
 # ``tool_decision`` sources that are a person's choice, not configuration or a hook.
 USER_SOURCES_PREFIX = "user"
 
@@ -94,7 +90,9 @@ def user_decided(source: object) -> bool:
 
 
 def _log_row(e: LogEvent, raw_seq: int, mode: str) -> tuple:
-    attrs = filter_payload(e.attributes, mode) if e.event_name in TEXT_EVENTS else e.attributes
+    """``mode`` is the privacy mode still to apply ("full" when the collector already
+    filtered the export)."""
+    attrs = filter_attributes(e.attributes, mode)
     return (
         e.session_id,
         e.event_key,
@@ -262,8 +260,9 @@ def store_window(conn: sqlite3.Connection, lo: int, hi: int, mode: str, stats: O
         except UndecodableExport:
             stats.undecodable += 1
             continue
+        todo = "full" if payload.get("privacy") else mode  # filtered once, at the collector
         for e in log_events(doc):
-            logs.append(_log_row(e, event.seq, mode))
+            logs.append(_log_row(e, event.seq, todo))
             if is_codex_usage(e):
                 apis.append(_codex_api_row(e))
             elif e.event_name == "api_request" and e.platform != "codex":
@@ -292,11 +291,14 @@ def store_window(conn: sqlite3.Connection, lo: int, hi: int, mode: str, stats: O
 
 
 def refresh(
-    conn: sqlite3.Connection, mode: str = "standard", window: int = WINDOW_EVENTS
+    conn: sqlite3.Connection, mode: str | None = None, window: int = WINDOW_EVENTS
 ) -> OtelRefresh:
     """Bring the OTel tables up to date with ``raw_events`` (and the daily totals of every
-    session that got new points)."""
+    session that got new points). ``mode``: the privacy mode (default: the configured one)."""
+    from blueplane_pipeline.core import config
     from blueplane_pipeline.sources.otel.daily import rebuild_sessions
+
+    mode = mode or config.load_settings().privacy_mode
 
     started = time.perf_counter()
     stats = OtelRefresh()
