@@ -189,9 +189,10 @@ def otlp_envelope(
             return None
         payload["encoding"] = "json"
         if signal == "logs" and privacy_mode != "full":
-            from blueplane_pipeline.core.otlp_privacy import filter_logs_export
+            from blueplane_pipeline.core.otlp_privacy import filter_logs_export, may_hold_text
 
-            filter_logs_export(doc, privacy_mode)
+            if may_hold_text(data):
+                filter_logs_export(doc, privacy_mode)
             payload["privacy"] = privacy_mode
         payload["body"] = doc
     else:
