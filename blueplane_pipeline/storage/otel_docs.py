@@ -82,7 +82,7 @@ OTEL_TABLE_DOCS: dict[str, dict] = {
             "tool_name": "Tool name",
             "decision": "`accept` or `reject`",
             "source": "Who decided: `config`, `hook`, `user_temporary`, `user_permanent`, "
-            "`user_reject`, ...",
+            "`user_reject`, `user_abort` (strings of the 2.1.328 binary)",
             "user_decided": "1 when a person decided (source `user_*`), 0 for config/hooks",
             "ts": f"When it was decided ({TIMES})",
             "ts_ms": "When it was decided, epoch milliseconds",
