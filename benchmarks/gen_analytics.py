@@ -243,6 +243,7 @@ def generate(path: Path | str, *, sessions: int = 20_000, days: int = 180, seed:
         marks = ",".join("?" * len(values[0]))
         if table == "token_usage":
             columns = [r[1] for r in conn.execute("PRAGMA table_info(token_usage)")][1:]
+            columns = columns[:len(values[0])]  # later migrations append columns
             conn.executemany(f"INSERT INTO token_usage ({', '.join(columns)})"
                              f" VALUES ({marks})", values)
         else:  # the first columns: later migrations append columns (NULL here)
