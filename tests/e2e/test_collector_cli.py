@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from record_claude_otel import NOTES, check_scenario, run_claude
 
 from blueplane_cli.main import cli
+from blueplane_pipeline.collector.durable import DurableWriter, NotStored
 from blueplane_pipeline.collector.server import serve
 from blueplane_pipeline.core import config
 from blueplane_pipeline.ingest.drain import ingest
@@ -43,13 +44,28 @@ HOOK_EVENTS = [
 ]
 
 
-def _session(claude_cli, monkeypatch, *install_args: str) -> tuple:
+class RefusesFirstLogsExport(DurableWriter):
+    """The durable store failing once (a full disk, Redis and the spool both down): the
+    collector answers 503 to the first logs export."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = 0
+
+    def write(self, lines: list[bytes]) -> str:
+        if not self.refused and b'"otlp"' in lines[0] and b'"logs"' in lines[0]:
+            self.refused += 1
+            raise NotStored("injected failure")
+        return super().write(lines)
+
+
+def _session(claude_cli, monkeypatch, *install_args: str, writer=None) -> tuple:
     workdir = Path(tempfile.mkdtemp(prefix="bp-cc-", dir="/tmp"))
     home = workdir / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
-    server = serve("127.0.0.1", 0)
+    server = serve("127.0.0.1", 0, writer=writer)
     port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -163,6 +179,19 @@ def test_reconcile_against_the_sessions_transcript(claude_cli, redis_home, monke
     assert (row["diff_input_tokens"], row["diff_output_tokens"]) == (0, 0)
     assert row["otel_cost_usd"] == pytest.approx(check_scenario(run)["total_cost_usd"])
     assert row["diff_cost_usd"] == round(row["otel_cost_usd"] - row["transcript_cost_usd"], 6)
+
+
+@pytest.mark.slow
+def test_a_503_on_the_exit_flush_is_retried_and_stored_once(claude_cli, redis_home, monkeypatch):
+    """With the installer's intervals the logs leave at exit; refused once with 503, the
+    CLI sends the identical body again within its shutdown budget: nothing lost, nothing
+    doubled."""
+    writer = RefusesFirstLogsExport()
+    run, conn, _ = _session(claude_cli, monkeypatch, "--otel", writer=writer)
+    assert writer.refused == 1
+    _check(run, conn)
+    (n,) = conn.execute("SELECT count(*) FROM api_requests").fetchone()
+    assert n == len(run.usage)
 
 
 @pytest.mark.slow
