@@ -166,9 +166,27 @@ def _rows(records: Iterable[UsageRecord], prices: PriceTable, since_ms: int | No
 def report_rows(conn: sqlite3.Connection, grain: str, *, since_ms: int | None = None,
                 until_ms: int | None = None, project: str | None = None,
                 tz: tzinfo | None = None, platform: str | None = None,
-                on_event: Callable[[], None] | None = None) -> tuple[list[UsageRow], str]:
+                on_event: Callable[[], None] | None = None,
+                source: str = "transcript") -> tuple[list[UsageRow], str]:
     """Rows for a report and where they came from: ``table`` (``token_usage``), ``events``
-    (computed from raw transcript events: the table is not built yet) or ``none``."""
+    (computed from raw transcript events: the table is not built yet), ``otel``
+    (``api_requests``), ``best`` (OTel where a session has it complete, else transcripts)
+    or ``none``. ``source`` is ``transcript`` (the default, ccusage-identical), ``otel`` or
+    ``best`` (``read.otel``)."""
+    if source != "transcript":
+        from blueplane_pipeline.read.otel import complete_otel_sessions_sql, otel_rows
+
+        rows = otel_rows(conn, since_ms=since_ms, until_ms=until_ms, project=project,
+                         platform=platform, only_complete=source == "best")
+        if source == "otel":
+            return rows, "otel" if rows else "none"
+        rest, origin = report_rows(conn, "message", since_ms=since_ms, until_ms=until_ms,
+                                   project=project, tz=tz, platform=platform,
+                                   on_event=on_event)
+        if rows:
+            covered = {sid for (sid,) in conn.execute(complete_otel_sessions_sql())}
+            rest = [r for r in rest if r.session_id not in covered]
+        return sorted([*rows, *rest], key=lambda r: r.ts_first_ms), "best"
     if has_rows(conn, "token_usage"):
         return query_rows(conn, grain, since_ms=since_ms, until_ms=until_ms,
                           project=project, tz=tz, platform=platform), "table"
