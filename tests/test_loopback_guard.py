@@ -97,7 +97,7 @@ def test_the_real_servers_refuse_rebinding_and_forgery(bp_home):
 
     dport, sport = free_port(), free_port()
     env = os.environ.copy()
-    up = subprocess.run([str(BIN / "blueplane"), "up", "--dagster-port", str(dport),
+    up = subprocess.run([str(BIN / "blueplane"), "up", "--ui", "--dagster-port", str(dport),
                          "--datasette-port", str(sport)], capture_output=True, text=True,
                         timeout=240, env=env)
     try:
