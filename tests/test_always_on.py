@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import threading
 import time
 
@@ -221,3 +222,93 @@ def test_runs_left_in_flight_by_a_dead_daemon_are_failed(bp_home):
     assert statuses[orphan] == dg.DagsterRunStatus.FAILURE
     assert statuses[child_gone] == dg.DagsterRunStatus.FAILURE
     assert statuses[ours] == statuses[child_alive] == dg.DagsterRunStatus.STARTED
+
+
+@pytest.fixture
+def hosting(redis_home, monkeypatch):
+    """This process hosts runs as the daemon does, on blueplane's own dagster.yaml."""
+    from blueplane_pipeline.orchestration.instance import ensure_instance
+
+    monkeypatch.setenv("DAGSTER_HOME", str(ensure_instance()))
+    launcher.host_runs_in_this_process()
+    with dg.DagsterInstance.get() as instance:
+        yield instance
+        instance.run_launcher.join(60)
+    launcher._hosting.clear()
+    host.SHUTDOWN.clear()
+
+
+def _submit(instance, job_name: str, run_config: dict) -> str:
+    """Submit a run the way a sensor or the UI does: created from the code location, then
+    handed to the instance's run coordinator and launcher."""
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
+
+    from blueplane_pipeline.orchestration.daemon import CODE_MODULE, LOCATION_NAME
+
+    origin = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(executable_path=sys.executable, module_name=CODE_MODULE),
+        location_name=LOCATION_NAME,
+    )
+    with WorkspaceProcessContext(instance, InProcessWorkspaceLoadTarget(origin)) as ctx:
+        request = ctx.create_request_context()
+        repo = request.get_code_location(LOCATION_NAME).get_repository("__repository__")
+        remote = repo.get_full_job(job_name)
+        run = instance.create_run_for_job(
+            job_def=defs.resolve_job_def(job_name),
+            run_config=run_config,
+            remote_job_origin=remote.get_remote_origin(),
+            job_code_origin=remote.get_python_origin(),
+        )
+        instance.submit_run(run.run_id, request)
+    return run.run_id
+
+
+def _wait_finished(instance, run_id: str, timeout: float):
+    """The run's record once it has finished (its end_time set)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = instance.get_run_record_by_id(run_id)
+        if record.dagster_run.is_finished:
+            return record
+        time.sleep(0.1)
+    raise AssertionError(f"run {run_id} still {instance.get_run_by_id(run_id).status}")
+
+
+def test_a_full_rebuild_gets_its_own_process_and_ingest_goes_on(hosting, redis_client):
+    instance = hosting
+    for i in range(20):
+        _pair(redis_client, "before", i)
+    first = _submit(instance, "ingest_job", _follow_config(0.5))
+    _wait_finished(instance, first, 60)
+    rebuild = _submit(
+        instance,
+        "analytics_job",
+        {
+            **QUIET,
+            "ops": {
+                "session_tables": {"config": {"full_rebuild": True}},
+                "daily_rollups": {"config": {"full_rebuild": True}},
+            },
+        },
+    )
+    # While the rebuild starts its own interpreter, new events are ingested in a thread.
+    for i in range(5):
+        _pair(redis_client, "during", i)
+    follow = _submit(instance, "ingest_job", _follow_config(0.5))
+    ingest_record = _wait_finished(instance, follow, 60)
+    # The rebuild is still running (or at least finished later): ingest never waited for it.
+    rebuild_record = _wait_finished(instance, rebuild, 120)
+    assert ingest_record.end_time < rebuild_record.end_time
+    ingest_run, rebuild_run = ingest_record.dagster_run, rebuild_record.dagster_run
+    assert ingest_run.status == rebuild_run.status == dg.DagsterRunStatus.SUCCESS
+    assert ingest_run.tags[launcher.LAUNCH_TAG] == "thread"
+    assert ingest_run.tags[launcher.PID_TAG] == str(os.getpid())
+    assert rebuild_run.tags[launcher.LAUNCH_TAG] == "process"
+    assert rebuild_run.tags[launcher.PID_TAG] != str(os.getpid())
+    assert _count("SELECT count(*) FROM raw_events") == 50
+    assert _count("SELECT count(*) FROM tool_calls WHERE status = 'success'") == 25
+    sessions = _materializations(instance, "sessions", rebuild)
+    assert sessions and sessions[0]["full_rebuild"] is True
