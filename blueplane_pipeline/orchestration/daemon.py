@@ -24,9 +24,9 @@ import sys
 import threading
 import time
 
-SENSOR_EVERY_S = 30.0
-SCHEDULE_EVERY_S = 30.0
-HEARTBEAT_EVERY_S = 30.0
+SENSOR_EVERY_S = 60.0  # the stream sensor is also evaluated as soon as entries arrive
+SCHEDULE_EVERY_S = 60.0  # cron schedules have minute resolution
+HEARTBEAT_EVERY_S = 300.0  # the UI counts a daemon healthy for 30 min after its last one
 LOCATION_NAME = "blueplane"
 CODE_MODULE = "blueplane_pipeline.definitions"
 

@@ -26,9 +26,15 @@ log = logging.getLogger("blueplane.analytics")
 
 class LiveRefresh:
     def __init__(
-        self, blueplane: BlueplaneResource, *, checks_every_s: float = 600.0, clock=time.monotonic
+        self,
+        blueplane: BlueplaneResource,
+        *,
+        checks_every_s: float = 600.0,
+        settle_s: float = 0.25,
+        clock=time.monotonic,
     ) -> None:
         self._blueplane = blueplane
+        self._settle_s = settle_s
         self._checks_every_s = checks_every_s
         self._clock = clock
         self._wanted = threading.Event()
@@ -79,6 +85,9 @@ class LiveRefresh:
         while True:
             self._wanted.wait(timeout=1.0)
             if self._wanted.is_set():
+                # Events come in runs (a tool call's Pre and Post, a transcript's lines):
+                # one refresh for all that arrive within settle_s.
+                self._closing.wait(self._settle_s)
                 self._wanted.clear()
                 self._guarded(self._refresh_once, prices)
             elif self._closing.is_set():
