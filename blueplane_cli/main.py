@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "up": "blueplane_cli.services_cmd:up",
     "down": "blueplane_cli.services_cmd:down",
     "status": "blueplane_cli.services_cmd:status",
+    "ui": "blueplane_cli.services_cmd:ui",
     "ingest": "blueplane_cli.ingest_cmd:ingest",
     "refresh": "blueplane_cli.refresh_cmd:refresh",
     "import": "blueplane_cli.import_cmd:import_",
