@@ -8,7 +8,7 @@ import json
 from blueplane_pipeline.capture import hook
 from blueplane_pipeline.core import config
 from blueplane_pipeline.ingest.drain import ingest
-from tests.test_hook import run_hook, stored_events
+from tests.capture.test_hook import run_hook, stored_events
 
 SESSION = "0dd0dd00-0000-4000-8000-00000000000a"
 RAW = (

@@ -30,10 +30,10 @@ from blueplane_pipeline.core.privacy import (
     filter_payload,
 )
 from blueplane_pipeline.ingest.drain import ingest
+from tests.capture.test_hook import run_hook, stored_events
 from tests.conftest import FIXTURES
-from tests.test_hook import run_hook, stored_events
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 CARD = "4111 1111 1111 1111"
 # Keys whose value steers the filter itself; they are ids, never content.
 UNPOISONED = {"hook_event_name", "tool_name"}

@@ -11,7 +11,7 @@ from blueplane_pipeline.core import config
 from blueplane_pipeline.ingest.drain import ingest
 from blueplane_pipeline.storage.db import open_db
 from blueplane_pipeline.storage.raw_events import RawEventWriter, normalise
-from tests.test_hook import run_hook, stored_events
+from tests.capture.test_hook import run_hook, stored_events
 
 SESSION = "5ec12e75-0000-4000-8000-00000000000b"
 
