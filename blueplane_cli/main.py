@@ -80,7 +80,7 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="blueplane")
 def cli() -> None:
-    """Blueplane: local telemetry and analytics for Claude Code and Cursor.
+    """Blueplane: local telemetry and analytics for Claude Code, Cursor, Codex and Gemini CLI.
 
     Everything stays on this machine, under BLUEPLANE_HOME (default ~/.blueplane).
     """

@@ -66,8 +66,9 @@ def build_metadata(db_name: str | None = None, tables_present: set[str] | None =
         tables[table] = {"hidden": True}
     return {
         "title": "Blueplane telemetry",
-        "description": "Local telemetry of Claude Code and Cursor sessions. Everything here "
-                       "stays on this machine. Dashboard: /-/dashboards/" + DASHBOARD_SLUG,
+        "description": "Local telemetry of Claude Code, Cursor, Codex and Gemini CLI sessions. "
+                       "Everything here stays on this machine. Dashboard: /-/dashboards/"
+                       + DASHBOARD_SLUG,
         "databases": {
             name: {
                 "title": "telemetry.db",
