@@ -226,17 +226,24 @@ def deliver(line: bytes) -> str:
     return "spool"
 
 
+def envelope_line(platform: str, data: bytes, mode: str, complete: bool = True
+                  ) -> tuple[dict, bytes]:
+    """The envelope of one hook body and its stream line, never raising for odd input: what
+    the command hook and the collector's HTTP hook endpoint both store."""
+    try:
+        envelope = build_envelope(platform, data, mode, complete)
+        return envelope, encode(envelope)
+    except Exception as exc:  # noqa: BLE001 - a filter bug must not lose the event
+        envelope = _fallback_envelope(platform, data, f"capture failed: {exc!r}"[:300], mode)
+        return envelope, encode(envelope)
+
+
 def capture(platform: str, data: bytes, complete: bool = True) -> str:
     """Capture one event; return its event type."""
     from blueplane_pipeline.core import config
 
-    mode = config.load_settings().privacy_mode
-    try:
-        envelope = build_envelope(platform, data, mode, complete)
-        line = encode(envelope)
-    except Exception as exc:  # noqa: BLE001 - a filter bug must not lose the event
-        envelope = _fallback_envelope(platform, data, f"capture failed: {exc!r}"[:300], mode)
-        line = encode(envelope)
+    envelope, line = envelope_line(platform, data, config.load_settings().privacy_mode,
+                                   complete)
     deliver(line)
     return envelope["event_type"]
 
@@ -271,14 +278,33 @@ def main(argv: list[str] | None = None) -> None:
         event_type = capture(spec.name, data, complete)
     except BaseException as exc:  # noqa: BLE001 - a hook must never fail the assistant
         _last_resort(exc)
-    if spec is not None and (spec.hook_answers or spec.hook_fallback_answer):
-        try:
+    try:
+        answer = _budget_answer(spec, event_type, data)  # never raises
+        if answer is None and spec is not None and (spec.hook_answers
+                                                    or spec.hook_fallback_answer):
             answer = hook_answer(spec, event_type, data)
-            if answer is not None:
-                os.write(1, (json.dumps(answer) + "\n").encode())
-        except BaseException:  # noqa: BLE001
-            pass
+        if answer is not None:
+            os.write(1, (json.dumps(answer) + "\n").encode())
+    except BaseException:  # noqa: BLE001
+        pass
     os._exit(0)
+
+
+def _budget_answer(spec, event_type: str | None, data: bytes) -> dict | None:
+    """A budget's denial or notice (``capture.budget_gate``); without ``budgets.json`` this
+    is one ``stat`` and nothing is imported."""
+    try:
+        from blueplane_pipeline.core import config
+
+        if spec is None or not os.path.exists(config.budgets_path_str()):
+            return None
+        from blueplane_pipeline.capture import budget_gate
+
+        if event_type in (None, INVALID_INPUT, "unknown"):
+            event_type = sniff_string(data, "hook_event_name")
+        return budget_gate.answer(spec.name, event_type, data, config.home_str())
+    except BaseException:  # noqa: BLE001 - a budget must never break capture
+        return None
 
 
 ERROR_LOG = "hook-errors.log"

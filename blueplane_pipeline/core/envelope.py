@@ -15,7 +15,7 @@ from blueplane_pipeline.core.times import utc_now
 
 VERSION = 1
 PLATFORMS = ("claude_code", "cursor", "otel", "mcp")
-SOURCES = ("hook", "transcript", "cursor_db", "otlp", "mcp")
+SOURCES = ("hook", "transcript", "cursor_db", "otlp", "mcp", "statusline")
 # Namespace for deterministic ids (transcript lines, Cursor rows): re-imports store nothing twice.
 ID_NAMESPACE = "6f6d2a4e-3c55-4d7b-9a0e-b1e7a1a5c0de"
 

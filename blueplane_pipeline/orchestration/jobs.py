@@ -15,6 +15,9 @@ from blueplane_pipeline.orchestration.resources import BlueplaneResource
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
              dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 ANALYTICS_GROUP = "analytics"
+# What sensor and schedule runs log to the daemon's output: warnings and errors only (the
+# event log in the UI keeps every step event either way).
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
@@ -31,9 +34,10 @@ analytics_job = dg.define_asset_job(
 
 analytics_catchup_job = dg.define_asset_job(
     "analytics_catchup_job",
-    selection=dg.AssetSelection.assets("token_usage") | dg.AssetSelection.groups(ANALYTICS_GROUP),
+    selection=(dg.AssetSelection.assets("token_usage") | dg.AssetSelection.groups("otel")
+               | dg.AssetSelection.groups(ANALYTICS_GROUP)),
     executor_def=dg.in_process_executor,
-    description="token_usage and every analytics table, incrementally.",
+    description="token_usage, the OTel tables and every analytics table, incrementally.",
 )
 
 

@@ -7,8 +7,7 @@ import sqlite3
 from blueplane_pipeline.capture import spool
 from blueplane_pipeline.core import config
 from blueplane_pipeline.runtime import redis_server, services
-
-SERVICE_NAMES = ("dagster-code", "dagster-daemon", "dagster-webserver", "datasette")
+from blueplane_pipeline.runtime.processes import cost
 
 
 def collect() -> dict:
@@ -21,12 +20,12 @@ def collect() -> dict:
         "kind": "embedded" if embedded else "external",
         "pid": redis_server.read_pid() if embedded else None,
     }
-    for name in SERVICE_NAMES:
-        pid = services.read_pid(name)
-        out["services"][name] = {"up": pid is not None, "pid": pid}
-    for name, kind in (("dagster-webserver", "dagster"), ("datasette", "datasette")):
-        if out["services"][name]["up"]:
-            out["services"][name]["url"] = f"http://{settings.host}:{_port(kind)}"
+    for spec in services.SERVICES:
+        pid = services.read_pid(spec.name)
+        out["services"][spec.name] = {"up": pid is not None, "pid": pid, "group": spec.group}
+        if pid is not None and spec.port_kind:
+            out["services"][spec.name]["url"] = f"http://{settings.host}:{_port(spec.port_kind)}"
+    out["cost"] = _costs(out["services"])
     out["stream"] = _stream() if out["services"]["redis"]["up"] else None
     files = spool.pending_files(config.spool_dir())
     out["spool"] = {"files": len(files), "bytes": sum(p.stat().st_size for p in files)}
@@ -35,6 +34,48 @@ def collect() -> dict:
     out["stopped"] = stopped_instigators()
     out["warnings"] = warnings(out)
     return out
+
+
+def collector_warnings(info: dict) -> list[str]:
+    """HTTP hooks or the OTel export pointed at a collector that is not running lose every
+    event they send (the CLI only logs ECONNREFUSED): say so loudly."""
+    if info["services"].get("collector", {}).get("up"):
+        return []
+    from blueplane_pipeline.capture import installers
+
+    try:
+        path = installers.settings_path("claude-code")
+        doc, _ = installers.load_document(path)
+    except (installers.SettingsError, ValueError, OSError):
+        return []
+    out = []
+    events = installers.http_events(doc)
+    if events:
+        out.append(f"HTTP hooks for {len(events)} Claude Code events are installed in {path} "
+                   "but blueplane-collector is not running: those events are being LOST. "
+                   "Start it with `blueplane up` (or reinstall with --transport command).")
+    if installers.added_env(doc):
+        out.append(f"Claude Code's OpenTelemetry export ({path}) points at blueplane-collector, "
+                   "which is not running: its data is being lost. Start it with `blueplane up`.")
+    return out
+
+
+def _costs(found: dict) -> dict | None:
+    """Each running service's RSS and CPU-seconds since start (with its children); the
+    total over them. Nothing on systems without /proc."""
+    total = {"rss_mb": 0.0, "cpu_s": 0.0, "processes": 0}
+    for svc in found.values():
+        c = cost(svc["pid"]) if svc.get("pid") else None
+        if c is None:
+            continue
+        svc["cost"] = {"rss_mb": c.rss_mb, "cpu_s": c.cpu_s, "uptime_s": c.uptime_s,
+                       "cpu_pct": c.cpu_pct, "processes": c.processes}
+        total["rss_mb"] += c.rss_mb
+        total["cpu_s"] += c.cpu_s
+        total["processes"] += c.processes
+    if not total["processes"]:
+        return None
+    return {k: round(v, 2) if isinstance(v, float) else v for k, v in total.items()}
 
 
 def stopped_instigators() -> list[dict]:
@@ -73,6 +114,7 @@ def warnings(info: dict) -> list[str]:
     problem = config.home_mode_problem()
     if problem:
         out.append(problem)
+    out.extend(collector_warnings(info))
     for item in info.get("stopped", []):
         out.append(f"the {item['kind']} {item['name']} is stopped: start it again in the "
                    "Dagster UI (Automation), or nothing it drives will run")
@@ -94,7 +136,8 @@ def _port(kind: str) -> int:
         return int((config.run_dir() / f"{kind}.port").read_text())
     except (OSError, ValueError):
         settings = config.load_settings()
-        return settings.dagster_port if kind == "dagster" else settings.datasette_port
+        return {"dagster": settings.dagster_port, "collector": settings.collector_port
+                }.get(kind, settings.datasette_port)
 
 
 def _stream() -> dict | None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 import sqlite3
 
 from blueplane_pipeline.storage.schema_analytics import ANALYTICS_V4
+from blueplane_pipeline.storage.schema_otel import OTEL_V10
+from blueplane_pipeline.storage.schema_search import SEARCH_V9
 from blueplane_pipeline.storage.schema_sources import IMPORT_STATE_V2
-from blueplane_pipeline.storage.schema_usage import TOKEN_USAGE_V3, TOKEN_USAGE_V6
+from blueplane_pipeline.storage.schema_usage import TOKEN_USAGE_V3, TOKEN_USAGE_V6, TOKEN_USAGE_V8
 
 RAW_EVENTS_V1 = """
 CREATE TABLE IF NOT EXISTS event_kinds (
@@ -117,6 +119,9 @@ MIGRATIONS: list[tuple[int, str]] = [
     (5, RAW_EVENTS_V5),
     (6, TOKEN_USAGE_V6),
     (7, REDACTION_COUNTS_V7),
+    (8, TOKEN_USAGE_V8),
+    (9, SEARCH_V9),
+    (10, OTEL_V10),
 ]
 
 

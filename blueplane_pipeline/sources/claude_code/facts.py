@@ -16,7 +16,8 @@ from blueplane_pipeline.analytics.facts import (
 )
 
 
-def _hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -> None:
+def hook_facts(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -> None:
+    """Facts of a hook payload in Claude Code's shape (Codex's hooks share it)."""
     src = "hook"
     name = p.get("hook_event_name") or etype
     note(base, "cwd", p.get("cwd"))
@@ -142,4 +143,4 @@ def _first_text(blocks: list) -> object:
 
 
 # The platform's ``facts``: one extractor per envelope source.
-facts = by_source({"hook": _hook, "transcript": _transcript})
+facts = by_source({"hook": hook_facts, "transcript": _transcript})
