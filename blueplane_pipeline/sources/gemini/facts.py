@@ -51,6 +51,7 @@ def _hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -
 
 def _session(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -> None:
     bp = p.get("_bp") if isinstance(p.get("_bp"), dict) else {}
+    note(base, "cwd", p.get("cwd"))
     if etype == "user":
         if "message" not in p:
             return  # tool results travel as user messages

@@ -77,6 +77,24 @@ def find_sessions(dirs: list[Path]) -> list[Transcript]:
     return out
 
 
+_PROJECTS: dict[str, dict[str, str]] = {}
+
+
+def project_paths(gemini_dir: Path) -> dict[str, str]:
+    """Project short name -> its folder, from ``projects.json`` (Gemini 0.61 names the
+    ``tmp/<project>`` folders after it)."""
+    key = str(gemini_dir)
+    if key not in _PROJECTS:
+        try:
+            data = orjson.loads((gemini_dir / "projects.json").read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            data = {}
+        projects = data.get("projects") if isinstance(data, dict) else None
+        _PROJECTS[key] = {v: k for k, v in (projects or {}).items()
+                          if isinstance(k, str) and isinstance(v, str)}
+    return _PROJECTS[key]
+
+
 def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
@@ -167,6 +185,7 @@ class SessionReader:
         self.privacy_mode = privacy_mode
         self.captured_at = utc_now()
         self.last_ts: str | None = None
+        self.cwd = project_paths(tr.path.parents[3]).get(self.project)
         mtime = datetime.fromtimestamp(st.st_mtime, UTC).isoformat(timespec="milliseconds")
         self.mtime_iso = mtime.replace("+00:00", "Z")
         if start > 0:
@@ -211,7 +230,9 @@ class SessionReader:
             event_type = kind if isinstance(kind, str) and kind else "unknown"
         bp = self._annotate(line, event_type)
         _as_conversation(line, event_type)
-        filtered = filter_payload(line, self.privacy_mode)
+        if self.cwd and "cwd" not in line:
+            line["cwd"] = self.cwd  # the project folder (filtered like any cwd)
+        filtered = filter_payload(line, self.privacy_mode, self.cwd)
         filtered.update(_file=self.rel, _line=lineno, _project=self.project)
         if bp:
             filtered["_bp"] = bp
