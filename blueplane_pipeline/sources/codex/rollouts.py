@@ -319,8 +319,11 @@ class RolloutReader:
             return self._invalid(raw, lineno, "line is not a JSON object")
         bp = self._annotate(line)
         payload = line.get("payload")
-        if kind_is(line, "session_meta") and self.privacy_mode != "full":
-            _digest_instructions(payload)
+        if self.privacy_mode != "full":
+            if kind_is(line, "session_meta"):
+                _digest_instructions(payload)
+            elif kind_is(line, "world_state"):
+                _digest_world_state(payload)
         _as_conversation(line)
         kind = line.get("type") if isinstance(line.get("type"), str) else "unknown"
         event_type = kind
@@ -610,6 +613,19 @@ def _digest_instructions(payload: object) -> None:
             "chars": len(text),
             "sha256": hashlib.sha256(text.encode("utf-8", "replace")).hexdigest(),
         }
+
+
+def _digest_world_state(payload: object) -> None:
+    """``world_state.state`` is Codex's view of its environment (the skills and tools it
+    offers, sandboxes, permissions: ~6 kB per turn), which no analysis reads; redacting it
+    cost a quarter of an import's time. Kept as its size and hash."""
+    import hashlib
+
+    state = payload.get("state") if isinstance(payload, dict) else None
+    if isinstance(state, (dict, list)):
+        blob = orjson.dumps(state, option=orjson.OPT_SORT_KEYS)
+        payload["state"] = {"redacted": True, "chars": len(blob),
+                            "sha256": hashlib.sha256(blob).hexdigest()}
 
 
 def _patch_of(value: object) -> tuple[int, int, bool]:
