@@ -248,8 +248,11 @@ def generate(path: Path | str, *, sessions: int = 20_000, days: int = 180, seed:
             columns = columns[1 : 1 + len(values[0])]
             conn.executemany(f"INSERT INTO token_usage ({', '.join(columns)})"
                              f" VALUES ({marks})", values)
-        else:
-            conn.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
+        else:  # the first columns: later migrations append columns (NULL here)
+            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+            columns = columns[:len(values[0])]
+            conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                             values)
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()

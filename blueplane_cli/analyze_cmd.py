@@ -56,6 +56,9 @@ def analyze(session_id: str, export_path: Path | None, turn_index: int | None, f
         turn["timeline"] = _timeline(turn.get("timeline"))
     if turn_index is not None:
         return _one_turn(detail, turn_index, fmt)
+    from blueplane_pipeline.read.otel import otel_of_session
+
+    detail["otel"] = otel_of_session(detail["session"])
     if export_path:
         _export(detail, export_path)
     if fmt == "json":
@@ -98,6 +101,10 @@ def _print(detail: dict) -> None:
     width = max(len(k) for k, _ in pairs)
     for k, v in pairs:
         console.print(f"  [dim]{k.ljust(width)}[/]  {v}", highlight=False)
+    from blueplane_pipeline.read.otel import otel_lines
+
+    for line in otel_lines(detail["otel"]):
+        console.print(f"  {line}", highlight=False, markup=False)
     turns = _turn_rows(detail["turns"])
     for t in turns:
         t["prompt"] = t["prompt"][:70] + ("…" if len(t["prompt"]) > 70 else "")

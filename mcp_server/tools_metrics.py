@@ -6,6 +6,7 @@ import json
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from blueplane_pipeline.read.otel import otel_of_session, otel_summary
 from blueplane_pipeline.read.sessions import (
     newest_session_end,
     resolve_session,
@@ -20,6 +21,7 @@ from mcp_server.models import (
     FailedCall,
     FileActivity,
     MetricChange,
+    OtelMetrics,
     SessionMetrics,
     ToolPerformance,
     ToolStats,
@@ -48,6 +50,7 @@ def get_current_metrics(period: str = "24h", platform: Platform = None,
         row = summary(conn, cur, flt)
         before = summary(conn, prev, flt) if prev else None
         newest = newest_session_end(conn)
+        otel = otel_summary(conn, cur, flt)
     changes = compare(row, before)
     note = None
     if not row["sessions"] and not row["tool_calls"]:
@@ -66,7 +69,8 @@ def get_current_metrics(period: str = "24h", platform: Platform = None,
         changes=[MetricChange(name=n, value=changes[n]["value"],
                               previous=changes[n]["previous"], change=changes[n]["change"],
                               better=changes[n]["good"]) for n in COMPARED] if prev else [],
-        note=note, budgets=_budgets())
+        note=note, budgets=_budgets(),
+        otel=OtelMetrics(**{k: otel[k] for k in OtelMetrics.model_fields}))
 
 
 def _budgets() -> list[BudgetState]:
@@ -102,6 +106,7 @@ def get_session_metrics(session_id: str) -> SessionMetrics:
         total_tokens=(s["input_tokens"] + s["output_tokens"] + s["cache_creation_tokens"]
                       + s["cache_read_tokens"]),
         cost_usd=s["cost_usd"], compactions=s["compactions"],
+        otel=OtelMetrics(**otel_of_session(s)),
         tools=[ToolUsage(**{k: t[k] for k in ToolUsage.model_fields}) for t in detail["tools"]],
         files=[FileActivity(**{k: f[k] or 0 if k not in ("file_path", "file_ext") else f[k]
                                for k in FileActivity.model_fields}) for f in detail["files"]],

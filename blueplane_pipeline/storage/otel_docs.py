@@ -82,7 +82,7 @@ OTEL_TABLE_DOCS: dict[str, dict] = {
             "tool_name": "Tool name",
             "decision": "`accept` or `reject`",
             "source": "Who decided: `config`, `hook`, `user_temporary`, `user_permanent`, "
-            "`user_reject`, ...",
+            "`user_reject`, `user_abort` (strings of the 2.1.328 binary)",
             "user_decided": "1 when a person decided (source `user_*`), 0 for config/hooks",
             "ts": f"When it was decided ({TIMES})",
             "ts_ms": "When it was decided, epoch milliseconds",
@@ -154,3 +154,51 @@ OTEL_TABLE_DOCS: dict[str, dict] = {
         "columns": {"name": "State key", "value": "Its value"},
     },
 }
+
+
+_NULL = " (NULL: no OTel data for it)"
+_SESSION_OTEL = {
+    "otel_api_requests": "API calls by the assistant's OpenTelemetry `api_request` events" + _NULL,
+    "otel_input_tokens": "Input tokens by the OTel events (compare input_tokens, from "
+    "transcripts)" + _NULL,
+    "otel_output_tokens": "Output tokens by the OTel events" + _NULL,
+    "otel_cache_read_tokens": "Cache-read tokens by the OTel events" + _NULL,
+    "otel_cache_creation_tokens": "Cache-write tokens by the OTel events" + _NULL,
+    "otel_cost_usd": "Cost by the OTel events, as the assistant computed it, USD" + _NULL,
+    "otel_lines_added": "Lines of code added, by the OTel `lines_of_code.count` metric" + _NULL,
+    "otel_lines_removed": "Lines of code removed, by the OTel metric" + _NULL,
+    "otel_active_user_s": "Seconds the user was active (OTel `active_time.total{type=user}`)"
+    + _NULL,
+    "otel_active_cli_s": "Seconds the CLI was working (OTel `active_time.total{type=cli}`)" + _NULL,
+    "user_decisions": "Tool permission decisions a person made (OTel `tool_decision` with "
+    "source `user_*`; configuration and hooks excluded)" + _NULL,
+    "user_accepts": "Of those, accepted" + _NULL,
+    "user_acceptance_rate": "user_accepts / user_decisions: how often the user said yes when "
+    "asked" + _NULL,
+}
+# Columns the OTel join adds to the analytics tables (migration 10); merged into
+# ``analytics_docs.TABLE_DOCS``.
+OTEL_ANALYTICS_COLUMNS: dict[str, dict[str, str]] = {
+    "sessions": _SESSION_OTEL,
+    "tool_calls": {
+        "decision": "`accept` or `reject`, by the OTel `tool_decision` event for this "
+        "tool_use_id" + _NULL,
+        "decision_source": "Who decided: config, hook, user_temporary, user_permanent, ..." + _NULL,
+        "user_decided": "1 when a person decided, 0 for configuration or a hook" + _NULL,
+    },
+    "metrics_daily": {
+        key: _SESSION_OTEL[key]
+        for key in (
+            "otel_api_requests",
+            "otel_cost_usd",
+            "otel_lines_added",
+            "otel_lines_removed",
+            "otel_active_user_s",
+            "otel_active_cli_s",
+            "user_decisions",
+            "user_accepts",
+            "user_acceptance_rate",
+        )
+    },
+}
+OTEL_JOINED = frozenset(c for cols in OTEL_ANALYTICS_COLUMNS.values() for c in cols)

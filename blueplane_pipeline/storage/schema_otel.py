@@ -105,4 +105,29 @@ CREATE TABLE IF NOT EXISTS otel_state (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+ALTER TABLE sessions ADD COLUMN otel_api_requests INTEGER;
+ALTER TABLE sessions ADD COLUMN otel_input_tokens INTEGER;
+ALTER TABLE sessions ADD COLUMN otel_output_tokens INTEGER;
+ALTER TABLE sessions ADD COLUMN otel_cache_read_tokens INTEGER;
+ALTER TABLE sessions ADD COLUMN otel_cache_creation_tokens INTEGER;
+ALTER TABLE sessions ADD COLUMN otel_cost_usd REAL;
+ALTER TABLE sessions ADD COLUMN otel_lines_added INTEGER;
+ALTER TABLE sessions ADD COLUMN otel_lines_removed INTEGER;
+ALTER TABLE sessions ADD COLUMN otel_active_user_s REAL;
+ALTER TABLE sessions ADD COLUMN otel_active_cli_s REAL;
+ALTER TABLE sessions ADD COLUMN user_decisions INTEGER;
+ALTER TABLE sessions ADD COLUMN user_accepts INTEGER;
+ALTER TABLE sessions ADD COLUMN user_acceptance_rate REAL;
+ALTER TABLE tool_calls ADD COLUMN decision TEXT;
+ALTER TABLE tool_calls ADD COLUMN decision_source TEXT;
+ALTER TABLE tool_calls ADD COLUMN user_decided INTEGER;
+ALTER TABLE metrics_daily ADD COLUMN otel_api_requests INTEGER;
+ALTER TABLE metrics_daily ADD COLUMN otel_cost_usd REAL;
+ALTER TABLE metrics_daily ADD COLUMN otel_lines_added INTEGER;
+ALTER TABLE metrics_daily ADD COLUMN otel_lines_removed INTEGER;
+ALTER TABLE metrics_daily ADD COLUMN otel_active_user_s REAL;
+ALTER TABLE metrics_daily ADD COLUMN otel_active_cli_s REAL;
+ALTER TABLE metrics_daily ADD COLUMN user_decisions INTEGER;
+ALTER TABLE metrics_daily ADD COLUMN user_accepts INTEGER;
+ALTER TABLE metrics_daily ADD COLUMN user_acceptance_rate REAL
 """

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from record_claude_otel import NOTES, check_scenario, run_claude
 
 from blueplane_cli.main import cli
+from blueplane_pipeline.collector.durable import DurableWriter, NotStored
 from blueplane_pipeline.collector.server import serve
 from blueplane_pipeline.core import config
 from blueplane_pipeline.ingest.drain import ingest
@@ -43,13 +44,28 @@ HOOK_EVENTS = [
 ]
 
 
-def _session(claude_cli, monkeypatch, *install_args: str) -> tuple:
+class RefusesFirstLogsExport(DurableWriter):
+    """The durable store failing once (a full disk, Redis and the spool both down): the
+    collector answers 503 to the first logs export."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = 0
+
+    def write(self, lines: list[bytes]) -> str:
+        if not self.refused and b'"otlp"' in lines[0] and b'"logs"' in lines[0]:
+            self.refused += 1
+            raise NotStored("injected failure")
+        return super().write(lines)
+
+
+def _session(claude_cli, monkeypatch, *install_args: str, writer=None) -> tuple:
     workdir = Path(tempfile.mkdtemp(prefix="bp-cc-", dir="/tmp"))
     home = workdir / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
-    server = serve("127.0.0.1", 0)
+    server = serve("127.0.0.1", 0, writer=writer)
     port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -122,6 +138,60 @@ def test_otel_and_http_hooks(claude_cli, redis_home, monkeypatch):
         if e.envelope["event_type"] == "PostToolUse"
     ][-1]
     assert "one\ntwo" not in json.dumps(write["payload"])
+
+
+@pytest.mark.slow
+def test_reconcile_against_the_sessions_transcript(claude_cli, redis_home, monkeypatch):
+    """The session's own transcript imported next to its OTel events: `usage reconcile`
+    compares them per session, and `--source otel` equals what the API returned."""
+    run, conn, _ = _session(claude_cli, monkeypatch, "--otel")
+    runner = CliRunner()
+    imported = runner.invoke(cli, ["import", "claude-code"])
+    assert imported.exit_code == 0, imported.output
+    refreshed = runner.invoke(cli, ["refresh", "--json"])
+    assert refreshed.exit_code == 0, refreshed.output
+    session_id = check_scenario(run)["session_id"]
+    rows = json.loads(runner.invoke(cli, ["usage", "reconcile", "--json"]).stdout)["sessions"]
+    (row,) = [r for r in rows if r["session_id"] == session_id]
+    assert row["sources"] == "transcript+otel" and row["otel_events_lost"] == 0
+    api = {
+        k: sum(u["usage"][k] for u in run.usage)
+        for k in ("input_tokens", "output_tokens", "cache_read_input_tokens")
+    }
+    assert row["otel_input_tokens"] == api["input_tokens"]
+    assert row["otel_output_tokens"] == api["output_tokens"]
+    assert row["otel_cache_read_tokens"] == api["cache_read_input_tokens"]
+    assert row["diff_input_tokens"] == row["otel_input_tokens"] - row["transcript_input_tokens"]
+    otel = json.loads(runner.invoke(cli, ["usage", "session", "--source", "otel", "--json"]).stdout)
+    assert otel["totals"]["inputTokens"] == api["input_tokens"]
+    # The sessions table carries both accountings side by side.
+    conn = open_db(config.db_path())
+    s = conn.execute(
+        "SELECT input_tokens, otel_input_tokens, otel_lines_added FROM sessions"
+        " WHERE session_id = ?",
+        (session_id,),
+    ).fetchone()
+    assert s[1] == api["input_tokens"] and s[2] == len(NOTES.split("\n"))
+    # Tokens agree here (this stand-in does not reproduce a transcript undercount; a real
+    # one shows up as a positive difference). Cost: OTel carries the CLI's own figure; the
+    # transcript side is priced from the price list, which may not know the stand-in's
+    # model name, and the difference says so.
+    assert (row["diff_input_tokens"], row["diff_output_tokens"]) == (0, 0)
+    assert row["otel_cost_usd"] == pytest.approx(check_scenario(run)["total_cost_usd"])
+    assert row["diff_cost_usd"] == round(row["otel_cost_usd"] - row["transcript_cost_usd"], 6)
+
+
+@pytest.mark.slow
+def test_a_503_on_the_exit_flush_is_retried_and_stored_once(claude_cli, redis_home, monkeypatch):
+    """With the installer's intervals the logs leave at exit; refused once with 503, the
+    CLI sends the identical body again within its shutdown budget: nothing lost, nothing
+    doubled."""
+    writer = RefusesFirstLogsExport()
+    run, conn, _ = _session(claude_cli, monkeypatch, "--otel", writer=writer)
+    assert writer.refused == 1
+    _check(run, conn)
+    (n,) = conn.execute("SELECT count(*) FROM api_requests").fetchone()
+    assert n == len(run.usage)
 
 
 @pytest.mark.slow

@@ -101,11 +101,33 @@ def any_value(value: object) -> object:
     return None
 
 
+_MISSING = object()
+
+
 def attributes(items: object) -> dict:
+    """``[{"key", "value": AnyValue}]`` -> ``{key: value}``. String and JSON-integer values
+    (nearly all of them) are taken directly: this runs for every attribute of every record,
+    ~25 per Claude Code event."""
     out: dict = {}
-    for item in items or []:
-        if isinstance(item, dict) and isinstance(item.get("key"), str):
-            out[item["key"]] = any_value(item.get("value"))
+    if not isinstance(items, list):
+        return out
+    for item in items:
+        try:
+            key, value = item["key"], item.get("value")
+        except (KeyError, TypeError, AttributeError):
+            continue
+        if type(key) is not str:
+            continue
+        if type(value) is dict:
+            raw = value.get("stringValue", _MISSING)
+            if type(raw) is str:
+                out[key] = raw
+                continue
+            raw = value.get("intValue", _MISSING)
+            if type(raw) is int:
+                out[key] = raw
+                continue
+        out[key] = any_value(value)
     return out
 
 

@@ -4,7 +4,8 @@
 ``refresh`` reads the exports that arrived since its ``raw_events`` seq watermark, in seq
 windows, one transaction each (rows and watermark together). Every insert is ``OR IGNORE``
 on the natural key, so an export stored twice (two captures of one batch, a retry that got
-a new envelope) changes nothing. Text attributes pass the same privacy filter as hooks.
+a new envelope) changes nothing. Text attributes pass the same privacy filter as hooks
+(``core.otlp_privacy``), once: at the collector for JSON exports, here for protobuf ones.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from blueplane_pipeline.core.privacy import filter_payload
+from blueplane_pipeline.core.otlp_privacy import filter_attributes
 from blueplane_pipeline.core.times import iso_ms
 from blueplane_pipeline.sources.otel.export import UndecodableExport, export_document
 from blueplane_pipeline.sources.otel.records import (
@@ -31,11 +32,6 @@ from blueplane_pipeline.sources.otel.records import (
 from blueplane_pipeline.storage.reader import iter_events, max_seq
 
 WINDOW_EVENTS = 20_000
-# Events whose attributes can carry prompt, response or tool text (when the user turned
-# on OTEL_LOG_USER_PROMPTS / _TOOL_DETAILS): filtered like a hook payload.
-TEXT_EVENTS = frozenset(
-    {"user_prompt", "assistant_response", "tool_result", "api_error", "tool_decision"}
-)
 # ``tool_decision`` sources that are a person's choice, not configuration or a hook.
 USER_SOURCES_PREFIX = "user"
 
@@ -73,8 +69,20 @@ def _json(value: object) -> str:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=str).decode()
 
 
+_TS_CACHE: dict[int, str] = {}
+
+
 def _ts(ms: int | None) -> str | None:
-    return iso_ms(ms) if ms is not None else None
+    """ISO time of ``ms``, memoised: a batch's events share milliseconds, and each row
+    type asks again."""
+    if ms is None:
+        return None
+    text = _TS_CACHE.get(ms)
+    if text is None:
+        if len(_TS_CACHE) > 4096:
+            _TS_CACHE.clear()
+        text = _TS_CACHE[ms] = iso_ms(ms)
+    return text
 
 
 def user_decided(source: object) -> bool:
@@ -82,7 +90,9 @@ def user_decided(source: object) -> bool:
 
 
 def _log_row(e: LogEvent, raw_seq: int, mode: str) -> tuple:
-    attrs = filter_payload(e.attributes, mode) if e.event_name in TEXT_EVENTS else e.attributes
+    """``mode`` is the privacy mode still to apply ("full" when the collector already
+    filtered the export)."""
+    attrs = filter_attributes(e.attributes, mode)
     return (
         e.session_id,
         e.event_key,
@@ -127,18 +137,69 @@ def _api_row(e: LogEvent) -> tuple:
     )
 
 
+# Codex 0.171 names its decisions ``approved``/``denied``… and its sources ``Config``/``User``.
+_DECISIONS = {
+    "approved": "accept",
+    "approved_for_session": "accept",
+    "denied": "reject",
+    "abort": "reject",
+}
+
+
 def _decision_row(e: LogEvent) -> tuple:
     a = e.attributes
+    decision = a.get("decision")
+    decision = _DECISIONS.get(decision, decision) if isinstance(decision, str) else decision
+    source = a.get("source")
+    source = source.lower() if isinstance(source, str) and e.platform == "codex" else source
     return (
         e.session_id,
         e.event_key,
         e.sequence,
         e.prompt_id,
-        a.get("tool_use_id"),
+        a.get("tool_use_id") or a.get("call_id"),
         a.get("tool_name"),
-        a.get("decision"),
-        a.get("source"),
-        int(user_decided(a.get("source"))),
+        decision,
+        source,
+        int(user_decided(source)),
+        _ts(e.ts_ms),
+        e.ts_ms,
+        e.platform,
+    )
+
+
+def is_codex_usage(e: LogEvent) -> bool:
+    """Codex reports a response's tokens on a ``codex.sse_event`` of kind
+    ``response.completed`` (the one of the two that carries ``input_token_count``)."""
+    return (
+        e.event_name == "sse_event"
+        and e.attributes.get("event.kind") == "response.completed"
+        and "input_token_count" in e.attributes
+    )
+
+
+def _codex_api_row(e: LogEvent) -> tuple:
+    """Codex's counts in the table's terms: its input includes the cached tokens and its
+    output the reasoning tokens; here input is the uncached part, as Claude Code's is."""
+    a = e.attributes
+    total_in = to_int(a.get("input_token_count")) or 0
+    cached = to_int(a.get("cached_token_count")) or 0
+    return (
+        e.session_id,
+        e.event_key,
+        e.sequence,
+        e.prompt_id,
+        None,
+        a.get("model"),
+        total_in - cached,
+        to_int(a.get("output_token_count")) or 0,
+        cached,
+        to_int(a.get("cache_write_token_count")) or 0,
+        None,
+        None,
+        to_float(a.get("cost_usd")),
+        to_float(a.get("duration_ms")),
+        to_float(a.get("ttft_ms")),
         _ts(e.ts_ms),
         e.ts_ms,
         e.platform,
@@ -199,9 +260,12 @@ def store_window(conn: sqlite3.Connection, lo: int, hi: int, mode: str, stats: O
         except UndecodableExport:
             stats.undecodable += 1
             continue
+        todo = "full" if payload.get("privacy") else mode  # filtered once, at the collector
         for e in log_events(doc):
-            logs.append(_log_row(e, event.seq, mode))
-            if e.event_name == "api_request":
+            logs.append(_log_row(e, event.seq, todo))
+            if is_codex_usage(e):
+                apis.append(_codex_api_row(e))
+            elif e.event_name == "api_request" and e.platform != "codex":
                 apis.append(_api_row(e))
             elif e.event_name == "tool_decision":
                 decisions.append(_decision_row(e))
@@ -227,11 +291,14 @@ def store_window(conn: sqlite3.Connection, lo: int, hi: int, mode: str, stats: O
 
 
 def refresh(
-    conn: sqlite3.Connection, mode: str = "standard", window: int = WINDOW_EVENTS
+    conn: sqlite3.Connection, mode: str | None = None, window: int = WINDOW_EVENTS
 ) -> OtelRefresh:
     """Bring the OTel tables up to date with ``raw_events`` (and the daily totals of every
-    session that got new points)."""
+    session that got new points). ``mode``: the privacy mode (default: the configured one)."""
+    from blueplane_pipeline.core import config
     from blueplane_pipeline.sources.otel.daily import rebuild_sessions
+
+    mode = mode or config.load_settings().privacy_mode
 
     started = time.perf_counter()
     stats = OtelRefresh()
@@ -244,6 +311,7 @@ def refresh(
             window_stats = OtelRefresh()
             store_window(conn, lo, hi, mode, window_stats)
             rebuild_sessions(conn, window_stats.sessions)
+            _queue_days(conn, window_stats.sessions)
             _set_state(conn, "raw_seq", hi)
         for name in (
             "exports_read",
@@ -260,6 +328,14 @@ def refresh(
         lo = hi
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+def _queue_days(conn: sqlite3.Connection, sessions: set[str]) -> None:
+    """Queue the days these sessions' OTel rows are on for the analytics rollups."""
+    from blueplane_pipeline.analytics import state
+    from blueplane_pipeline.analytics.otel_join import otel_days
+
+    state.mark_days(conn, otel_days(conn, sessions))
 
 
 @contextlib.contextmanager
