@@ -79,6 +79,9 @@ def test_the_json_is_captured_once_per_change_without_a_session(redis_home):
         doc = json.loads(raw)
         doc["cost"]["total_duration_ms"] += 1
         assert run(json.dumps(doc).encode()).returncode == 0
+    assert statusline.steady_mark(b'{"cost": {"total_duration_ms": 1041, "x": 1}}') == \
+        statusline.steady_mark(b'{"cost": {"total_duration_ms": 7061, "x": 1}}') != \
+        statusline.steady_mark(b'{"cost": {"total_duration_ms": 7061, "x": 2}}')
     # Capture runs in a child after the line is out: wait for it to reach the stream.
     from blueplane_pipeline.ingest import stream
 
