@@ -319,8 +319,12 @@ class RolloutReader:
             return self._invalid(raw, lineno, "line is not a JSON object")
         bp = self._annotate(line)
         payload = line.get("payload")
-        if kind_is(line, "session_meta") and self.privacy_mode != "full":
-            _digest_instructions(payload)
+        if self.privacy_mode != "full":
+            if kind_is(line, "session_meta"):
+                _digest_instructions(payload)
+            elif kind_is(line, "world_state"):
+                _digest_world_state(payload)
+        _as_conversation(line)
         kind = line.get("type") if isinstance(line.get("type"), str) else "unknown"
         event_type = kind
         if kind in ("event_msg", "response_item") and isinstance(payload, dict):
@@ -554,6 +558,43 @@ class RolloutReader:
         return None
 
 
+def _as_conversation(line: dict) -> None:
+    """A prompt or an answer (``item_completed`` UserMessage/AgentMessage, an older
+    ``user_message``/``agent_message``) is conversation: moved to a ``message`` with text
+    blocks, the shape the privacy filter keeps (redacted) as Claude Code's conversation,
+    instead of summarising it away like a file's content."""
+    p = line.get("payload")
+    if line.get("type") != "event_msg" or not isinstance(p, dict):
+        return
+    role = None
+    if p.get("type") == "item_completed" and isinstance(p.get("item"), dict):
+        item = p["item"]
+        role = {"UserMessage": "user", "AgentMessage": "assistant"}.get(item.get("type"))
+        if role is None:
+            return
+        content = item.pop("content", None)
+        texts = [c.get("text") for c in content if isinstance(c, dict)] \
+            if isinstance(content, list) else [content]
+    elif p.get("type") in ("user_message", "agent_message"):
+        role = "user" if p["type"] == "user_message" else "assistant"
+        texts = [p.pop("message", None)]
+    else:
+        return
+    blocks = [{"type": "text", "text": t} for t in texts if isinstance(t, str)]
+    line["message"] = {"role": role, "content": blocks}
+
+
+def conversation_text(envelope_payload: dict) -> object:
+    """The text of a prompt or answer moved by ``_as_conversation`` (after filtering)."""
+    message = envelope_payload.get("message")
+    blocks = message.get("content") if isinstance(message, dict) else None
+    texts = [b.get("text") for b in blocks or () if isinstance(b, dict)]
+    if len(texts) == 1:
+        return texts[0]
+    strings = [t for t in texts if isinstance(t, str)]
+    return "\n".join(strings) if strings else (texts[0] if texts else None)
+
+
 def kind_is(line: dict, kind: str) -> bool:
     return line.get("type") == kind
 
@@ -572,6 +613,19 @@ def _digest_instructions(payload: object) -> None:
             "chars": len(text),
             "sha256": hashlib.sha256(text.encode("utf-8", "replace")).hexdigest(),
         }
+
+
+def _digest_world_state(payload: object) -> None:
+    """``world_state.state`` is Codex's view of its environment (the skills and tools it
+    offers, sandboxes, permissions: ~6 kB per turn), which no analysis reads; redacting it
+    cost a quarter of an import's time. Kept as its size and hash."""
+    import hashlib
+
+    state = payload.get("state") if isinstance(payload, dict) else None
+    if isinstance(state, (dict, list)):
+        blob = orjson.dumps(state, option=orjson.OPT_SORT_KEYS)
+        payload["state"] = {"redacted": True, "chars": len(blob),
+                            "sha256": hashlib.sha256(blob).hexdigest()}
 
 
 def _patch_of(value: object) -> tuple[int, int, bool]:

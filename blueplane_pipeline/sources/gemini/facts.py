@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from blueplane_pipeline.analytics import classify
 from blueplane_pipeline.analytics.facts import TEXT_KEEP, Fact, by_source, note, prompt_fact
-from blueplane_pipeline.sources.gemini.sessions import TOOL_NAMES, shell_exit
+from blueplane_pipeline.sources.gemini.sessions import TOOL_NAMES, conversation_text, shell_exit
 
 SRC = "session"
 
@@ -51,13 +51,11 @@ def _hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -
 
 def _session(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -> None:
     bp = p.get("_bp") if isinstance(p.get("_bp"), dict) else {}
+    note(base, "cwd", p.get("cwd"))
     if etype == "user":
-        content = p.get("content")
-        parts = content if isinstance(content, list) else []
-        if any(isinstance(c, dict) and "functionResponse" in c for c in parts):
+        if "message" not in p:
             return  # tool results travel as user messages
-        texts = [c.get("text") for c in parts if isinstance(c, dict)]
-        text = texts[0] if len(texts) == 1 else content
+        text = conversation_text(p)
         if isinstance(text, str) and text.lstrip().startswith("<session_context>"):
             return
         prompt_fact(ts, seq, SRC, text, out)
@@ -67,7 +65,7 @@ def _session(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]
     model = bp.get("model")
     mid = p.get("id") if isinstance(p.get("id"), str) else f"line:{seq}"
     out.append(Fact(ts, seq, "assistant", SRC, mid, model))
-    text, chars = classify.text_of(p.get("content"))
+    text, chars = classify.text_of(conversation_text(p))
     if text:
         out.append(Fact(ts, seq, "text", SRC, data={"text": text[:TEXT_KEEP], "chars": chars}))
     args = _args_by_call(p)

@@ -129,7 +129,8 @@ def test_gemini_live_and_imported_equal_the_standin(gemini_cli, redis_home, tmp_
     try:
         rows = conn.execute(
             "SELECT input_tokens + cache_read_tokens, cache_read_tokens, output_tokens,"
-            " thoughts_tokens, total_tokens FROM token_usage WHERE platform = 'gemini'"
+            " total_tokens - input_tokens - output_tokens - cache_read_tokens, total_tokens"
+            " FROM token_usage WHERE platform = 'gemini'"
             " ORDER BY ts_ms"
         ).fetchall()
         written = conn.execute(
