@@ -240,14 +240,16 @@ def capture(raw: bytes, doc: dict | None, home: str) -> None:
     from blueplane_pipeline.core.envelope import make_envelope
 
     mode = config.load_settings().privacy_mode
+    counts: dict[str, int] = {}
     if doc is None:
         payload = hook.invalid_payload(raw, "not a JSON object", True, mode)
     else:
         from blueplane_pipeline.core.privacy import filter_payload
 
         cwd = doc.get("cwd") if isinstance(doc.get("cwd"), str) else None
-        payload = filter_payload(doc, mode, cwd)
-    envelope = make_envelope("claude_code", "statusline", "statusline", payload)
+        payload = filter_payload(doc, mode, cwd, counts)
+    envelope = make_envelope("claude_code", "statusline", "statusline", payload,
+                             redactions=counts)
     hook.deliver(hook.encode(envelope))
 
 

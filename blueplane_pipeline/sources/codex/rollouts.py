@@ -331,10 +331,11 @@ class RolloutReader:
             sub = payload.get("type")
             if isinstance(sub, str) and sub:
                 event_type = sub if kind == "event_msg" else f"item.{sub}"
+        counts: dict[str, int] = {}
         if event_type in _NUMBERS_ONLY:
             filtered = dict(line)  # token counts and rate limits: no one's words to filter
         else:
-            filtered = filter_payload(line, self.privacy_mode, self.cwd)
+            filtered = filter_payload(line, self.privacy_mode, self.cwd, counts)
         filtered["_file"] = self.rel
         filtered["_line"] = lineno
         filtered["_session"] = self.session
@@ -354,6 +355,7 @@ class RolloutReader:
             ts=ts if isinstance(ts, str) and ts else self.mtime_iso,
             event_id=content_id(thread.encode("utf-8", "replace") + b"\x1f" + raw),
             captured_at=self.captured_at,
+            redactions=counts,
         )
 
     def _invalid(self, raw: bytes, lineno: int, error: str) -> dict:

@@ -232,7 +232,8 @@ class SessionReader:
         _as_conversation(line, event_type)
         if self.cwd and "cwd" not in line:
             line["cwd"] = self.cwd  # the project folder (filtered like any cwd)
-        filtered = filter_payload(line, self.privacy_mode, self.cwd)
+        counts: dict[str, int] = {}
+        filtered = filter_payload(line, self.privacy_mode, self.cwd, counts)
         filtered.update(_file=self.rel, _line=lineno, _project=self.project)
         if bp:
             filtered["_bp"] = bp
@@ -250,6 +251,7 @@ class SessionReader:
             ts=ts if isinstance(ts, str) and ts else self.mtime_iso,
             event_id=content_id(raw),
             captured_at=self.captured_at,
+            redactions=counts,
         )
 
     def _annotate(self, line: dict, event_type: str) -> dict | None:
