@@ -452,19 +452,26 @@ def backup_path(path: Path) -> Path:
     return candidate
 
 
+# Every module of ours a hook process (capture, status line, budget gate) imports.
+# ``tests/capture/test_hook.py`` checks the hook imports nothing of ours not named here.
+HOOK_MODULES = (
+    "blueplane_pipeline", "blueplane_pipeline.capture", "blueplane_pipeline.core",
+    "blueplane_pipeline.core.config", "blueplane_pipeline.core.envelope",
+    "blueplane_pipeline.core.platforms", "blueplane_pipeline.core.privacy",
+    "blueplane_pipeline.core.redaction", "blueplane_pipeline.core.times",
+    "blueplane_pipeline.capture.hook", "blueplane_pipeline.capture.resp",
+    "blueplane_pipeline.capture.spool", "blueplane_pipeline.capture.statusline",
+    "blueplane_pipeline.capture.budget_gate", "blueplane_pipeline.budgets",
+    "blueplane_pipeline.budgets.evaluate", "blueplane_pipeline.budgets.store",
+)
+
+
 def compile_hook_modules() -> None:
     """Write bytecode for the modules the hook imports, so no event pays for compiling them
     (editable installs, or ``PYTHONDONTWRITEBYTECODE`` set when they were first imported)."""
+    import importlib
     import py_compile
 
-    import blueplane_pipeline
-    from blueplane_pipeline import budgets, capture, core
-    from blueplane_pipeline.budgets import evaluate, store
-    from blueplane_pipeline.capture import budget_gate, hook, resp, spool, statusline
-    from blueplane_pipeline.core import config, envelope, privacy, times
-
-    for module in (blueplane_pipeline, capture, core, config, envelope, platforms, privacy,
-                   times, hook, resp, spool, statusline, budget_gate, budgets, evaluate,
-                   store):
-        with contextlib.suppress(OSError, py_compile.PyCompileError):
-            py_compile.compile(module.__file__, doraise=True)
+    for name in HOOK_MODULES:
+        with contextlib.suppress(ImportError, OSError, py_compile.PyCompileError):
+            py_compile.compile(importlib.import_module(name).__file__, doraise=True)
