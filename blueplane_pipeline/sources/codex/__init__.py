@@ -27,5 +27,4 @@ IMPORTER = Importer(
     "CODEX_HOME, else ~/.codex.",
 )
 
-__all__ = ["FALLBACK_MODEL", "IMPORTER", "INSTALLER", "USAGE_EVENT_TYPES", "facts",
-           "usage_record"]
+__all__ = ["FALLBACK_MODEL", "IMPORTER", "INSTALLER", "USAGE_EVENT_TYPES", "facts", "usage_record"]

@@ -92,8 +92,9 @@ def configured_tier(home: Path) -> str | None:
             value = tomllib.loads((home / "config.toml").read_text()).get("service_tier")
         except (OSError, ValueError, UnicodeDecodeError):
             value = None
-        _CONFIG_TIERS[key] = ("fast" if value in FAST_TIERS else
-                              "standard" if value in STANDARD_TIERS else None)
+        _CONFIG_TIERS[key] = (
+            "fast" if value in FAST_TIERS else "standard" if value in STANDARD_TIERS else None
+        )
     return _CONFIG_TIERS[key]
 
 
@@ -575,8 +576,11 @@ def _as_conversation(line: dict) -> None:
         if role is None:
             return
         content = item.pop("content", None)
-        texts = [c.get("text") for c in content if isinstance(c, dict)] \
-            if isinstance(content, list) else [content]
+        texts = (
+            [c.get("text") for c in content if isinstance(c, dict)]
+            if isinstance(content, list)
+            else [content]
+        )
     elif p.get("type") in ("user_message", "agent_message"):
         role = "user" if p["type"] == "user_message" else "assistant"
         texts = [p.pop("message", None)]
@@ -626,8 +630,11 @@ def _digest_world_state(payload: object) -> None:
     state = payload.get("state") if isinstance(payload, dict) else None
     if isinstance(state, (dict, list)):
         blob = orjson.dumps(state, option=orjson.OPT_SORT_KEYS)
-        payload["state"] = {"redacted": True, "chars": len(blob),
-                            "sha256": hashlib.sha256(blob).hexdigest()}
+        payload["state"] = {
+            "redacted": True,
+            "chars": len(blob),
+            "sha256": hashlib.sha256(blob).hexdigest(),
+        }
 
 
 def _patch_of(value: object) -> tuple[int, int, bool]:

@@ -18,8 +18,7 @@ SRC = "session"
 def _args_by_call(p: dict) -> dict[str, object]:
     """Each tool call's arguments on the (filtered) line, for the fingerprint a hook of
     the same call also computes."""
-    return {c.get("id"): c.get("args") for c in p.get("toolCalls") or []
-            if isinstance(c, dict)}
+    return {c.get("id"): c.get("args") for c in p.get("toolCalls") or [] if isinstance(c, dict)}
 
 
 def _hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -> None:
@@ -31,20 +30,38 @@ def _hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -
     if name == "BeforeAgent":
         prompt_fact(ts, seq, "hook", p.get("prompt"), out)
     elif name == "BeforeTool" and tool:
-        out.append(Fact(ts, seq, "pre", "hook", None, tool,
-                        {"fp": classify.fingerprint(tool, inp), "path": None}))
+        out.append(
+            Fact(
+                ts,
+                seq,
+                "pre",
+                "hook",
+                None,
+                tool,
+                {"fp": classify.fingerprint(tool, inp), "path": None},
+            )
+        )
     elif name == "AfterTool" and tool:
         response = p.get("tool_response") if isinstance(p.get("tool_response"), dict) else {}
-        code = shell_exit(response.get("llmContent")) if raw_tool == "run_shell_command" \
-            else None
-        outcome = (("error", "exit_code", f"exit code {code}") if code not in (0, None)
-                   else ("success", None, None))
-        out.append(Fact(ts, seq, "post", "hook", None, tool,
-                        {"fp": classify.fingerprint(tool, inp), "path": None,
-                         "outcome": outcome}))
+        code = shell_exit(response.get("llmContent")) if raw_tool == "run_shell_command" else None
+        outcome = (
+            ("error", "exit_code", f"exit code {code}")
+            if code not in (0, None)
+            else ("success", None, None)
+        )
+        out.append(
+            Fact(
+                ts,
+                seq,
+                "post",
+                "hook",
+                None,
+                tool,
+                {"fp": classify.fingerprint(tool, inp), "path": None, "outcome": outcome},
+            )
+        )
     elif name in ("AfterAgent", "SessionEnd"):
-        out.append(Fact(ts, seq, "stop", "hook", name="Stop" if name == "AfterAgent"
-                        else name))
+        out.append(Fact(ts, seq, "stop", "hook", name="Stop" if name == "AfterAgent" else name))
         if name == "SessionEnd":
             note(base, "end_reason", p.get("reason"))
 
@@ -71,8 +88,11 @@ def _session(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]
     args = _args_by_call(p)
     for call in bp.get("calls") or ():
         tool = str(call.get("tool") or "unknown")
-        data: dict = {"fp": classify.fingerprint(tool, args.get(call["id"])), "path": None,
-                      "model": model}
+        data: dict = {
+            "fp": classify.fingerprint(tool, args.get(call["id"])),
+            "path": None,
+            "model": model,
+        }
         out.append(Fact(ts, seq, "tool_use", SRC, call["id"], tool, data))
         result: dict = {}
         lines = call.get("lines")

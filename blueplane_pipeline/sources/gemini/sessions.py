@@ -90,8 +90,9 @@ def project_paths(gemini_dir: Path) -> dict[str, str]:
         except (OSError, orjson.JSONDecodeError):
             data = {}
         projects = data.get("projects") if isinstance(data, dict) else None
-        _PROJECTS[key] = {v: k for k, v in (projects or {}).items()
-                          if isinstance(k, str) and isinstance(v, str)}
+        _PROJECTS[key] = {
+            v: k for k, v in (projects or {}).items() if isinstance(k, str) and isinstance(v, str)
+        }
     return _PROJECTS[key]
 
 
@@ -109,8 +110,10 @@ def _as_conversation(line: dict, event_type: str) -> None:
             return  # tool results: summarised like any tool output
         texts = [c.get("text") for c in content if isinstance(c, dict)]
         line.pop("content")
-        line["message"] = {"role": "user", "content": [
-            {"type": "text", "text": t} for t in texts if isinstance(t, str)]}
+        line["message"] = {
+            "role": "user",
+            "content": [{"type": "text", "text": t} for t in texts if isinstance(t, str)],
+        }
     elif event_type == "gemini" and isinstance(content, str):
         line.pop("content")
         line["message"] = {"role": "assistant", "content": [{"type": "text", "text": content}]}
