@@ -29,7 +29,9 @@ def collect() -> dict:
         if out["services"][name]["up"]:
             out["services"][name]["url"] = f"http://{settings.host}:{_port(kind)}"
     if out["services"]["collector"]["up"]:
-        out["services"]["collector"]["url"] = f"http://{settings.host}:{_port('collector')}"
+        url = f"http://{settings.host}:{_port('collector')}"
+        out["services"]["collector"]["url"] = url
+        out["services"]["collector"]["health"] = collector_health(url)
     out["stream"] = _stream() if out["services"]["redis"]["up"] else None
     files = spool.pending_files(config.spool_dir())
     out["spool"] = {"files": len(files), "bytes": sum(p.stat().st_size for p in files)}
@@ -40,10 +42,30 @@ def collect() -> dict:
     return out
 
 
+def collector_health(url: str) -> dict | None:
+    """The running collector's own counters (``GET /health``), or None if it does not
+    answer within half a second."""
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=0.5) as resp:
+            return json.loads(resp.read())
+    except (OSError, ValueError):
+        return None
+
+
 def collector_warnings(info: dict) -> list[str]:
     """HTTP hooks or the OTel export pointed at a collector that is not running lose every
     event they send (the CLI only logs ECONNREFUSED): say so loudly."""
-    if info["services"].get("collector", {}).get("up"):
+    collector = info["services"].get("collector", {})
+    if collector.get("up"):
+        refused = ((collector.get("health") or {}).get("stored") or {}).get("refused") or 0
+        if refused:
+            return [f"blueplane-collector answered 503 to {refused} request(s) since it "
+                    "started: neither Redis nor the spool could store them (the exporters "
+                    "retry; HTTP hook events were lost). Check the disk and `blueplane "
+                    "status` of Redis."]
         return []
     from blueplane_pipeline.capture import installers
 
