@@ -58,23 +58,32 @@ def collector_health(url: str) -> dict | None:
 def collector_warnings(info: dict) -> list[str]:
     """HTTP hooks or the OTel export pointed at a collector that is not running lose every
     event they send (the CLI only logs ECONNREFUSED): say so loudly."""
+    from blueplane_pipeline.capture import installers
+
     collector = info["services"].get("collector", {})
+    out = []
     if collector.get("up"):
         refused = ((collector.get("health") or {}).get("stored") or {}).get("refused") or 0
         if refused:
-            return [f"blueplane-collector answered 503 to {refused} request(s) since it "
-                    "started: neither Redis nor the spool could store them (the exporters "
-                    "retry; HTTP hook events were lost). Check the disk and `blueplane "
-                    "status` of Redis."]
-        return []
-    from blueplane_pipeline.capture import installers
-
+            out.append(f"blueplane-collector answered 503 to {refused} request(s) since it "
+                       "started: neither Redis nor the spool could store them (the exporters "
+                       "retry; HTTP hook events were lost). Check the disk and Redis.")
     try:
         path = installers.settings_path("claude-code")
         doc, _ = installers.load_document(path)
     except (installers.SettingsError, ValueError, OSError):
-        return []
-    out = []
+        return out
+    if collector.get("up"):
+        where = collector.get("url") or ""
+        targets = installers.http_hook_urls(doc) | {
+            v for k, v in installers.added_env(doc).items()
+            if k == "OTEL_EXPORTER_OTLP_ENDPOINT"}
+        stray = sorted(t for t in targets if where and not t.startswith(where))
+        if stray:
+            out.append(f"{path} sends to {', '.join(stray)} but blueplane-collector listens "
+                       f"on {where}: those events are lost. Reinstall (`blueplane install "
+                       "claude-code` with the same options) after changing collector_port.")
+        return out
     events = installers.http_events(doc)
     if events:
         out.append(f"HTTP hooks for {len(events)} Claude Code events are installed in {path} "

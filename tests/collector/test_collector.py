@@ -276,9 +276,10 @@ def test_collector_killed_mid_request_loses_and_doubles_nothing(redis_client):
     assert len(stored("otel")) == len(bodies)
 
 
-def test_up_starts_the_collector_status_shows_it_down_stops_it(bp_home):
+def test_up_starts_the_collector_status_shows_it_down_stops_it(bp_home, tmp_path, monkeypatch):
     bin_dir = Path(sys.executable).parent
     port = _free_port()
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path))
 
     def blueplane(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -295,6 +296,14 @@ def test_up_starts_the_collector_status_shows_it_down_stops_it(bp_home):
         assert info["services"]["collector"]["up"] is True
         assert info["services"]["collector"]["url"] == f"http://127.0.0.1:{port}"
         assert info["services"]["collector"]["health"]["stored"]["stream"] == 1
+        # HTTP hooks installed for another port than the running collector's: said loudly.
+        assert blueplane("install", "claude-code", "--transport", "http").returncode == 0
+        warnings = json.loads(blueplane("status", "--json").stdout)["warnings"]
+        assert any("4318/hook/claude-code" in w and "listens on" in w for w in warnings)
+        blueplane("config", "set", "collector_port", str(port))
+        assert blueplane("install", "claude-code", "--transport", "http").returncode == 0
+        warnings = json.loads(blueplane("status", "--json").stdout)["warnings"]
+        assert not any("collector" in w for w in warnings)
         assert [e["event_type"] for e in stored("claude_code")] == ["UserPromptSubmit"]
     finally:
         down = blueplane("down")
