@@ -573,6 +573,10 @@ def main() -> None:
     ap.add_argument("--burst-preload", action="store_true",
                     help="inject the burst while only Redis runs (`up --no-dagster "
                          "--no-datasette`), then `up` again: times draining a backlog")
+    ap.add_argument("--reference-interval", type=float, default=2.0,
+                    help="a compressed soak: with --interval below this, traffic runs that "
+                         "many times faster and storage is also reported per hour of "
+                         "traffic at the reference rate (per event) besides per real hour")
     ap.add_argument("--up-args", default="", help="extra arguments for `blueplane up`")
     ap.add_argument("--env", action="append", default=[], metavar="K=V",
                     help="environment for the CLI and services (e.g. PYTHONPATH=...)")
@@ -697,7 +701,14 @@ def main() -> None:
             "growth_per_hour_mb": {k: round((store1.get(k, 0) - store0.get(k, 0)) / hours
                                             / 2**20, 2) for k in store1},
             "events_sent": len(sent),
+            "speedup": round(args.reference_interval / args.interval, 2),
         }
+        # Traffic-driven growth (telemetry.db: rows per event) scales with the speed-up;
+        # time-driven growth (Dagster's reporting windows and ticks) does not, so its per
+        # real hour figure is an upper bound for the reference rate.
+        speedup = result["storage"]["speedup"]
+        result["storage"]["growth_per_reference_hour_mb"] = {
+            k: round(v / speedup, 2) for k, v in result["storage"]["growth_per_hour_mb"].items()}
 
         if args.idle_after_seconds > 0:
             log(f"idle after following {args.idle_after_seconds:.0f} s")
@@ -833,6 +844,15 @@ def report(r: dict, as_json: bool) -> None:
     for k, v in (st.get("growth_per_hour_mb") or {}).items():
         if v:
             row(f"storage growth {k} (MB/hour following)", f"{v}")
+    if st.get("speedup", 1) > 1:
+        row("traffic speed-up over the reference rate", f"{st['speedup']}x")
+        for k, v in (st.get("growth_per_reference_hour_mb") or {}).items():
+            if v and k.startswith("telemetry"):
+                row(f"  {k} per hour of reference traffic (MB)", f"{v}")
+    if st.get("bytes_at_end"):
+        for k, v in st["bytes_at_end"].items():
+            if k in ("dagster", "telemetry.db"):
+                row(f"size at end: {k} (MB)", f"{round(v / 2**20, 2)}")
     if "idle_after" in r:
         ia = r["idle_after"]
         row("CPU idle after following (% of one core)", f"{ia['cpu_pct']} %",

@@ -47,7 +47,7 @@ def main() -> None:
     from blueplane_pipeline.runtime import redis_server, services
     from blueplane_pipeline.runtime.processes import rss_mb
 
-    cmd = [str(BIN / "blueplane"), "up", "--dagster-port", str(free_port()),
+    cmd = [str(BIN / "blueplane"), "up", "--ui", "--dagster-port", str(free_port()),
            "--datasette-port", str(free_port())]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, env=env, capture_output=True)
@@ -56,7 +56,7 @@ def main() -> None:
     try:
         time.sleep(args.idle)
         total = 0.0
-        for name in ("dagster-code", "dagster-daemon", "dagster-webserver", "datasette"):
+        for name in ("blueplane-daemon", "dagster-code", "dagster-webserver", "datasette"):
             pid = services.read_pid(name)
             mb = rss_mb(pid) if pid else 0.0
             total += mb

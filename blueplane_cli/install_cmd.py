@@ -1,4 +1,8 @@
-"""``blueplane install|uninstall claude-code|cursor``: thin wiring over ``capture.installers``."""
+"""``blueplane install|uninstall <assistant>``: thin wiring over ``capture.installers``.
+
+The assistants are the registry's (``core.platforms``): each one whose module declares an
+``INSTALLER`` (Claude Code, Cursor, Codex), plus ``mcp`` (the MCP server registration).
+"""
 
 from __future__ import annotations
 
@@ -9,18 +13,29 @@ import click
 
 from blueplane_cli.output import emit_json, fail
 
-ASSISTANT_NAMES = {"claude-code": "Claude Code", "cursor": "Cursor"}
-RESTART_NOTE = {
-    "claude-code": "Claude Code reads hooks when a session starts: restart it, or review them "
-                   "with /hooks in a running session.",
-    "cursor": "Restart Cursor (or reload its window) so it reads the hooks file again.",
-}
 
-_assistant = click.argument("assistant", type=click.Choice(["claude-code", "cursor", "mcp"]))
+class AssistantChoice(click.Choice):
+    """The registry's assistants (by command-line name) and ``mcp``, read when parsed."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        from blueplane_pipeline.core import platforms
+
+        return (*(p.cli_name for p in platforms.assistants()), "mcp")
+
+    @choices.setter
+    def choices(self, _value: object) -> None:  # click.Choice.__init__ assigns it
+        pass
+
+
+_assistant = click.argument("assistant", type=AssistantChoice())
 _project = click.option(
     "--project", type=click.Path(file_okay=False, path_type=Path),
-    help="Change DIR/.claude/settings.json (or DIR/.cursor/hooks.json) instead of the "
-         "user-wide settings.")
+    help="Change DIR/.claude/settings.json (DIR/.cursor/hooks.json, DIR/.codex/hooks.json) "
+         "instead of the user-wide settings (Codex: $CODEX_HOME/hooks.json).")
 _dry_run = click.option("--dry-run", is_flag=True,
                         help="Print the change as a diff; write nothing.")
 _json = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -126,7 +141,12 @@ def _run(assistant: str, action: str, project: Path | None, dry_run: bool, as_js
          env: dict | None = None) -> None:
     from blueplane_pipeline.capture import installers
     from blueplane_pipeline.capture import statusline_install as sl
+    from blueplane_pipeline.core import platforms
 
+    try:
+        hooks_layout = installers.layout(assistant)
+    except ValueError:
+        fail(f"{assistant} has no hooks to install")
     replaced = restored = None
     try:
         if only_statusline:
@@ -155,7 +175,7 @@ def _run(assistant: str, action: str, project: Path | None, dry_run: bool, as_js
         fail(str(exc))
     except OSError as exc:
         fail(f"cannot write {exc.filename or 'the settings file'}: {exc.strerror}")
-    name = ASSISTANT_NAMES[assistant]
+    name = platforms.from_cli(assistant).label
     if as_json:
         emit_json({"assistant": assistant, "action": action, "path": str(change.path),
                    "changed": change.changed, "dry_run": dry_run, "events": change.events,
@@ -197,4 +217,4 @@ def _run(assistant: str, action: str, project: Path | None, dry_run: bool, as_js
                                                      else "."))
     if backup:
         click.echo(f"Previous file kept as {backup}.")
-    click.echo(RESTART_NOTE[assistant])
+    click.echo(hooks_layout.restart_note)

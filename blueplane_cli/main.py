@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "up": "blueplane_cli.services_cmd:up",
     "down": "blueplane_cli.services_cmd:down",
     "status": "blueplane_cli.services_cmd:status",
+    "ui": "blueplane_cli.services_cmd:ui",
     "ingest": "blueplane_cli.ingest_cmd:ingest",
     "refresh": "blueplane_cli.refresh_cmd:refresh",
     "import": "blueplane_cli.import_cmd:import_",
@@ -79,7 +80,7 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="blueplane")
 def cli() -> None:
-    """Blueplane: local telemetry and analytics for Claude Code and Cursor.
+    """Blueplane: local telemetry and analytics for Claude Code, Cursor, Codex and Gemini CLI.
 
     Everything stays on this machine, under BLUEPLANE_HOME (default ~/.blueplane).
     """

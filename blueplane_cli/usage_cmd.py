@@ -13,12 +13,17 @@ from collections.abc import Callable
 import click
 
 from blueplane_cli.output import fail
+from blueplane_cli.reading import PlatformChoice
 
-NO_DATA = ("No token usage yet: import transcripts with `blueplane import claude-code` "
-           "(or start the pipeline with `blueplane up`).")
+NO_DATA = ("No token usage yet: import history with `blueplane import claude-code` (or "
+           "`codex`, `gemini`), or start the pipeline with `blueplane up`.")
 
 
 def _options(func: Callable) -> Callable:
+    func = click.option("--agent", "--platform", "agent", default=None,
+                        type=PlatformChoice(),
+                        help="Only this assistant (`codex` prints ccusage's `codex` JSON "
+                             "shape). Default: all, with a per-assistant breakdown.")(func)
     func = click.option("--source", type=click.Choice(["transcript", "otel", "best"]),
                         default="transcript", show_default=True,
                         help="Whose token counts: the transcripts (ccusage-identical), "
@@ -44,11 +49,30 @@ def _options(func: Callable) -> Callable:
 
 @click.group(name="usage")
 def usage() -> None:
-    """Token and cost reports from Claude Code transcripts (totals match ccusage)."""
+    """Token and cost reports from every assistant's history (totals match ccusage)."""
+
+
+def _platform(agent: str | None) -> str | None:
+    from blueplane_pipeline.core import platforms
+
+    found = platforms.from_cli(agent)
+    return found.name if found is not None else None
+
+
+def _label(agent: str | None) -> str:
+    from blueplane_pipeline.core import platforms
+
+    found = platforms.from_cli(agent)
+    return found.label if found is not None else "All assistants'"
+
+
+def _by_agent(rows, agent: str | None) -> bool:
+    """A per-assistant breakdown when no ``--agent`` was given and several show up."""
+    return agent is None and len({r.platform for r in rows}) > 1
 
 
 def _load(grain: str, since: str | None, until: str | None, project: str | None,
-          tz_name: str | None, source: str = "transcript"):
+          tz_name: str | None, agent: str | None = None, source: str = "transcript"):
     from blueplane_cli.reading import reader
     from blueplane_pipeline.core import config
     from blueplane_pipeline.read.usage import report_rows
@@ -67,7 +91,7 @@ def _load(grain: str, since: str | None, until: str | None, project: str | None,
             with _progress(conn) as tick:
                 rows, origin = report_rows(conn, grain, since_ms=since_ms, until_ms=until_ms,
                                            project=project, tz=tz, on_event=tick,
-                                           source=source)
+                                           platform=_platform(agent), source=source)
         except ValueError as exc:  # prices are read only when token_usage is not built yet
             from blueplane_pipeline.core.pricing import PriceListError
 
@@ -130,28 +154,31 @@ def _emit(report: dict) -> None:
 
 
 def _period(period: str, since, until, project, breakdown, tz_name, as_json, week_start=6,
-            source="transcript"):
-    from blueplane_pipeline.usage.reports import period_report
+            agent=None, source="transcript"):
+    from blueplane_pipeline.usage.reports import codex_report, period_report
 
-    rows, tz = _load("day", since, until, project, tz_name, source)
-    report = period_report(rows, period, tz, week_start=week_start)
+    rows, tz = _load("day", since, until, project, tz_name, agent, source)
+    report = period_report(rows, period, tz, week_start=week_start,
+                           by_agent=_by_agent(rows, agent))
     if as_json:
-        _emit(report)
+        _emit(codex_report(rows, period, tz, week_start=week_start) if agent == "codex"
+              else report)
     elif not rows:
         click.echo(NO_DATA)
     else:
         label = {"daily": "Date", "weekly": "Week of", "monthly": "Month"}[period]
         key = {"daily": "date", "weekly": "week", "monthly": "month"}[period]
-        title = f"Claude Code token usage, {period} ({getattr(tz, 'key', tz)}){_by(source)}"
+        title = f"{_label(agent)} token usage, {period} ({getattr(tz, 'key', tz)}){_by(source)}"
         _table(title, label, [(r[key], r) for r in report[period]], report, breakdown)
         _missing_note(rows)
 
 
 @usage.command()
 @_options
-def daily(since, until, project, breakdown, tz_name, as_json, source) -> None:
+def daily(since, until, project, breakdown, tz_name, as_json, agent, source) -> None:
     """Tokens and cost per day."""
-    _period("daily", since, until, project, breakdown, tz_name, as_json, source=source)
+    _period("daily", since, until, project, breakdown, tz_name, as_json, agent=agent,
+            source=source)
 
 
 @usage.command()
@@ -160,47 +187,54 @@ def daily(since, until, project, breakdown, tz_name, as_json, source) -> None:
               type=click.Choice(["monday", "tuesday", "wednesday", "thursday", "friday",
                                  "saturday", "sunday"]),
               help="Day a week starts on.")
-def weekly(since, until, project, breakdown, tz_name, as_json, week_start, source) -> None:
+def weekly(since, until, project, breakdown, tz_name, as_json, agent, source,
+           week_start) -> None:
     """Tokens and cost per week."""
     from blueplane_pipeline.usage.reports import WEEKDAYS
 
     _period("weekly", since, until, project, breakdown, tz_name, as_json,
-            WEEKDAYS.index(week_start), source=source)
+            WEEKDAYS.index(week_start), agent=agent, source=source)
 
 
 @usage.command()
 @_options
-def monthly(since, until, project, breakdown, tz_name, as_json, source) -> None:
+def monthly(since, until, project, breakdown, tz_name, as_json, agent, source) -> None:
     """Tokens and cost per month."""
-    _period("monthly", since, until, project, breakdown, tz_name, as_json, source=source)
+    _period("monthly", since, until, project, breakdown, tz_name, as_json, agent=agent,
+            source=source)
 
 
 @usage.command()
 @_options
-def session(since, until, project, breakdown, tz_name, as_json, source) -> None:
+def session(since, until, project, breakdown, tz_name, as_json, agent, source) -> None:
     """Tokens and cost per session (transcript file), most expensive first."""
-    from blueplane_pipeline.usage.reports import session_report
+    from blueplane_pipeline.usage.reports import codex_report, session_report
 
-    rows, _tz = _load("session", since, until, project, tz_name, source)
-    report = session_report(rows)
+    rows, tz = _load("session", since, until, project, tz_name, agent, source)
+    report = session_report(rows, by_agent=_by_agent(rows, agent))
     if as_json:
-        _emit(report)
+        if agent == "gemini":  # ccusage's gemini sessions name no project and no times
+            for item in report["sessions"]:
+                for key in ("projectPath", "firstActivity", "lastActivity"):
+                    item.pop(key, None)
+        _emit(codex_report(rows, "session", tz) if agent == "codex" else report)
     elif not rows:
         click.echo(NO_DATA)
     else:
         items = [(f"{r['sessionId'][:8]} {r['projectPath']}", r) for r in report["sessions"]]
-        _table(f"Claude Code token usage by session{_by(source)}", "Session / project", items,
-               report, breakdown)
+        _table(f"{_label(agent)} token usage by session{_by(source)}", "Session / project",
+               items, report,
+               breakdown)
         _missing_note(rows)
 
 
 @usage.command()
 @_options
-def blocks(since, until, project, breakdown, tz_name, as_json, source) -> None:
+def blocks(since, until, project, breakdown, tz_name, as_json, agent, source) -> None:
     """5-hour billing windows (as Claude's usage limits count them), gaps included."""
     from blueplane_pipeline.usage.reports import blocks_report
 
-    rows, _tz = _load("message", since, until, project, tz_name, source)
+    rows, _tz = _load("message", since, until, project, tz_name, agent, source)
     report = blocks_report(rows, now_ms=int(time.time() * 1000))
     if as_json:
         _emit(report)

@@ -159,19 +159,31 @@ def _command(payload: dict, tool_use_id: str | None) -> str | None:
 def _write(
     conn: sqlite3.Connection, docs: list[tuple], stats: SearchIndexStats, watermark: int
 ) -> None:
+    """Append the entries not indexed yet (by ``doc_key``) in one transaction, two
+    ``executemany`` with ids assigned here (one statement per row was half the time)."""
     with state.write_transaction(conn):
+        fresh: dict[str, tuple] = {}
         for doc in docs:
-            cur = conn.execute(
-                "INSERT INTO search_docs (doc_key, session_id, platform, kind, ts_ms, tool_name,"
-                " raw_seq) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (doc_key) DO NOTHING",
-                doc[:7],
+            fresh.setdefault(doc[0], doc)
+        for chunk in state.chunks(list(fresh)):
+            marks = ",".join("?" * len(chunk))
+            for (key,) in conn.execute(
+                f"SELECT doc_key FROM search_docs WHERE doc_key IN ({marks})", chunk
+            ):
+                del fresh[key]
+        if fresh:
+            top = conn.execute("SELECT coalesce(max(doc_id), 0) FROM search_docs").fetchone()[0]
+            rows = [(top + i, *doc) for i, doc in enumerate(fresh.values(), 1)]
+            conn.executemany(
+                "INSERT INTO search_docs (doc_id, doc_key, session_id, platform, kind, ts_ms,"
+                " tool_name, raw_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [r[:8] for r in rows],
             )
-            if cur.rowcount:
-                conn.execute(
-                    "INSERT INTO search_fts (rowid, text) VALUES (?, ?)", (cur.lastrowid, doc[7])
-                )
-                stats.docs_added += 1
-                stats.text_bytes += len(doc[7].encode("utf-8", "replace"))
+            conn.executemany(
+                "INSERT INTO search_fts (rowid, text) VALUES (?, ?)", [(r[0], r[8]) for r in rows]
+            )
+            stats.docs_added += len(rows)
+            stats.text_bytes += sum(len(r[8].encode("utf-8", "replace")) for r in rows)
         state.put(conn, "search.last_seq", watermark)
 
 

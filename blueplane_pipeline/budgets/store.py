@@ -1,12 +1,12 @@
 """``budgets.json`` under the home: the budgets and the pause of the hard cap.
 
-Standard library only (the hook and the statusline read it). Written atomically, mode 0600.
+Standard library only (the hook and the statusline read it), and ``json`` is imported only
+where a caller passes no parser of its own: the statusline parses without it (see there).
+Written atomically, mode 0600.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 
 PERIODS = ("daily", "weekly", "monthly", "block")
@@ -17,11 +17,15 @@ def budget_id(period: str, project: str | None) -> str:
     return f"{period}:{project}" if project else period
 
 
-def load(path: str) -> dict:
+def load(path: str, loads=None) -> dict:
     """``{"budgets": [...], "paused_until_ms": int}``; a missing or broken file is empty."""
+    if loads is None:
+        import json
+
+        loads = json.loads
     try:
         with open(path, "rb") as fh:
-            doc = json.loads(fh.read())
+            doc = loads(fh.read())
     except (OSError, ValueError):
         return {"budgets": [], "paused_until_ms": 0}
     if not isinstance(doc, dict) or not isinstance(doc.get("budgets"), list):
@@ -46,6 +50,9 @@ def _valid(b: object) -> bool:
 
 def save(path: str, doc: dict) -> None:
     """Write ``doc``; with no budget left the file is removed (the hook's fast path)."""
+    import contextlib
+    import json
+
     if not doc.get("budgets"):
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
@@ -86,6 +93,8 @@ def remove(doc: dict, ident: str) -> tuple[dict, bool]:
 
 def write_atomic_json(path: str, data: dict) -> None:
     """Write a small JSON file atomically (its folder is created), mode 0600."""
+    import json
+
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -109,10 +109,31 @@ def sniff_string(data: bytes, key: str) -> str | None:
     return None
 
 
+def _no_constant(name: str) -> None:
+    """``NaN``, ``Infinity``, ``-Infinity``: not JSON, and no store downstream takes them."""
+    return None
+
+
+def _finite_float(text: str) -> float | None:
+    value = float(text)
+    return value if value - value == 0 else None  # 1e999 parses as inf
+
+
+def _bounded_int(text: str) -> int | float:
+    """Integers past 64 bits (which SQLite and the ingest parser refuse) become floats."""
+    value = int(text)
+    return value if -(1 << 63) <= value < (1 << 64) else float(value)
+
+
 def parse_stdin(data: bytes) -> tuple[dict | None, str | None]:
-    """Return (payload, None) for a JSON object, else (None, why it is invalid)."""
+    """Return (payload, None) for a JSON object, else (None, why it is invalid).
+
+    Non-finite numbers are normalised where they enter: ``NaN``/``Infinity`` (which
+    Python's parser accepts) and overflowing floats become ``null``, integers past 64 bits
+    floats, so the event is stored like any other instead of being dead-lettered later."""
     try:
-        payload = json.loads(data)
+        payload = json.loads(data, parse_constant=_no_constant, parse_float=_finite_float,
+                             parse_int=_bounded_int)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:300]
     if not isinstance(payload, dict):
@@ -120,7 +141,8 @@ def parse_stdin(data: bytes) -> tuple[dict | None, str | None]:
     return payload, None
 
 
-def invalid_payload(data: bytes, error: str, complete: bool, privacy_mode: str) -> dict:
+def invalid_payload(data: bytes, error: str, complete: bool, privacy_mode: str,
+                    counts: dict[str, int] | None = None) -> dict:
     """Describe unparseable input; how much of its text is kept depends on the privacy mode."""
     import hashlib
 
@@ -137,7 +159,8 @@ def invalid_payload(data: bytes, error: str, complete: bool, privacy_mode: str) 
     elif privacy_mode == "standard":
         from blueplane_pipeline.core.privacy import redact
 
-        payload["raw_text"] = redact(data[:STANDARD_RAW_HEAD].decode("utf-8", errors="replace"))
+        payload["raw_text"] = redact(data[:STANDARD_RAW_HEAD].decode("utf-8", errors="replace"),
+                                     counts)
         payload["truncated"] = len(data) > STANDARD_RAW_HEAD
     return payload
 
@@ -147,16 +170,18 @@ def build_envelope(platform: str, data: bytes, privacy_mode: str, complete: bool
     from blueplane_pipeline.core.privacy import filter_payload
 
     payload, error = parse_stdin(data) if complete else (None, "stdin not closed in time")
+    counts: dict[str, int] = {}  # secrets redacted, per rule (summed by ingest)
     if payload is None:
         session_id = sniff_string(data, "session_id") or sniff_string(data, "conversation_id")
         return make_envelope(platform, "hook", INVALID_INPUT,
-                             invalid_payload(data, error or "invalid", complete, privacy_mode),
-                             session_id=session_id)
+                             invalid_payload(data, error or "invalid", complete, privacy_mode,
+                                             counts),
+                             session_id=session_id, redactions=counts)
     event_type = payload.get("hook_event_name")
     session_id = payload.get("session_id") or payload.get("conversation_id")
-    filtered = filter_payload(payload, privacy_mode, _project_dir(payload))
+    filtered = filter_payload(payload, privacy_mode, _project_dir(payload), counts)
     return make_envelope(platform, "hook", str(event_type or "unknown"), filtered,
-                         session_id=str(session_id) if session_id else None)
+                         session_id=str(session_id) if session_id else None, redactions=counts)
 
 
 def _project_dir(payload: dict) -> str | None:

@@ -39,6 +39,7 @@ class HookLayout:
     tool_events: frozenset[str] = field(default_factory=frozenset)  # grouped: matcher "*"
     timeout_s: int | None = None  # grouped: seconds the assistant waits before killing us
     supports_async: bool = False
+    event_timeouts: dict[str, int] = field(default_factory=dict)  # events that need less
 
 
 # Our command, however it was registered: the console script, the launcher or the module,
@@ -159,8 +160,9 @@ def grouped_entry(hooks: HookLayout, event: str, command: str, run_async: bool =
             entry["headers"] = dict(http["headers"])
     else:
         entry = {"type": "command", "command": command}
-        if hooks.timeout_s is not None:
-            entry["timeout"] = hooks.timeout_s
+        timeout = hooks.event_timeouts.get(event, hooks.timeout_s)
+        if timeout is not None:
+            entry["timeout"] = timeout
         if run_async:
             entry["async"] = True
     group: dict = {"matcher": "*"} if event in hooks.tool_events else {}
@@ -469,11 +471,13 @@ def compile_hook_modules() -> None:
     import py_compile
 
     import blueplane_pipeline
-    from blueplane_pipeline import capture, core
-    from blueplane_pipeline.capture import hook, resp, spool
+    from blueplane_pipeline import budgets, capture, core
+    from blueplane_pipeline.budgets import evaluate, store
+    from blueplane_pipeline.capture import budget_gate, hook, resp, spool, statusline
     from blueplane_pipeline.core import config, envelope, privacy, times
 
     for module in (blueplane_pipeline, capture, core, config, envelope, platforms, privacy,
-                   times, hook, resp, spool):
+                   times, hook, resp, spool, statusline, budget_gate, budgets, evaluate,
+                   store):
         with contextlib.suppress(OSError, py_compile.PyCompileError):
             py_compile.compile(module.__file__, doraise=True)

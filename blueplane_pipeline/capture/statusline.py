@@ -21,8 +21,6 @@ always exits 0. The installer registers ``<python> -S …/capture/run_statusline
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import sys
 import time
@@ -50,6 +48,8 @@ def _get(doc: object, *path: str) -> object:
 def _num(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
         return None
+    if value in (float("inf"), float("-inf")):
+        return None
     return float(value)
 
 
@@ -75,13 +75,76 @@ class Painter:
         return self(text, {"ok": GREEN, "warn": YELLOW, "over": RED + BOLD}.get(level, ""))
 
 
+class _Parse:
+    """What ``_json.make_scanner`` asks of a decoder (``json.JSONDecoder``'s defaults)."""
+
+    strict = True
+    object_hook = object_pairs_hook = None
+    parse_float, parse_int, parse_constant = float, int, float
+    memo: dict = {}
+
+
+def loads(data: bytes | str) -> object:
+    """``json.loads`` without importing ``json``: it imports ``re`` (and ``enum``,
+    ``functools``, …), several milliseconds of a status line's budget. The C scanner alone
+    parses; anything it cannot is handed to ``json`` itself."""
+    try:
+        import _json
+
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        start = len(text) - len(text.lstrip(" \t\n\r"))
+        value, end = _json.make_scanner(_Parse())(text, start)
+        if text[end:].strip(" \t\n\r"):
+            raise ValueError("extra data")
+        return value
+    except (ImportError, AttributeError, TypeError):
+        import json
+
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        raise
+    except Exception:  # noqa: BLE001 - StopIteration / SystemError on truncated input
+        raise ValueError("not a JSON value") from None
+
+
 def _read_json(path: str) -> dict:
     try:
         with open(path, "rb") as fh:
-            doc = json.loads(fh.read())
-    except (OSError, ValueError):
+            doc = loads(fh.read())
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
         return {}
     return doc if isinstance(doc, dict) else {}
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise TimeoutError
+
+
+def _alarm(seconds: float) -> None:
+    try:
+        import _signal  # built in and loaded already (``signal`` would build its enums)
+
+        _signal.signal(_signal.SIGALRM, _stop)
+        _signal.setitimer(_signal.ITIMER_REAL, seconds)
+    except (ImportError, AttributeError, ValueError, OSError):
+        pass
+
+
+def _read_stdin(deadline_s: float = 3.0) -> bytes:
+    """All of stdin, within a hard deadline (as the hook reads it)."""
+    chunks: list[bytes] = []
+    _alarm(deadline_s)
+    try:
+        while True:
+            chunk = os.read(0, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except (TimeoutError, OSError):
+        pass
+    finally:
+        _alarm(0)
+    return b"".join(chunks)
 
 
 def render(doc: dict, spend: dict, budgets: dict, now_ms: int, env: dict) -> str:
@@ -132,6 +195,7 @@ def render(doc: dict, spend: dict, budgets: dict, now_ms: int, env: dict) -> str
 
 def capture(raw: bytes, doc: dict | None, home: str) -> None:
     """Send the JSON as a ``statusline`` event, unless only the clock moved since the last."""
+    import json
     import zlib
 
     from blueplane_pipeline.capture import hook
@@ -176,12 +240,11 @@ def main(argv: list[str] | None = None) -> None:
     line = "blueplane"
     raw, doc = b"", None
     try:
-        from blueplane_pipeline.capture.hook import read_stdin
         from blueplane_pipeline.core import config
 
-        raw, _ = read_stdin()
+        raw = _read_stdin()
         try:
-            parsed = json.loads(raw)
+            parsed = loads(raw)
             doc = parsed if isinstance(parsed, dict) else None
         except (ValueError, UnicodeDecodeError, RecursionError):
             doc = None
@@ -191,20 +254,43 @@ def main(argv: list[str] | None = None) -> None:
         if os.path.exists(config.budgets_path_str()):
             from blueplane_pipeline.budgets import store
 
-            budgets = store.load(config.budgets_path_str())
+            budgets = store.load(config.budgets_path_str(), loads)
         line = render(doc or {}, spend, budgets, int(time.time() * 1000), dict(os.environ))
     except BaseException:  # noqa: BLE001 - a status line must never show a traceback
         home = None
-    with contextlib.suppress(BaseException):
+    try:  # noqa: SIM105 - contextlib costs this process ~1 ms to import
         os.write(1, (line + "\n").encode("utf-8", "replace"))
+    except BaseException:  # noqa: BLE001
+        pass
     if home is not None and (argv or sys.argv[1:])[:1] != ["--no-capture"]:
-        try:
-            capture(raw, doc, home)
-        except BaseException as exc:  # noqa: BLE001
-            from blueplane_pipeline.capture.hook import _last_resort
-
-            _last_resort(exc)
+        _capture_after_exit(raw, doc, home)
     os._exit(0)
+
+
+def _capture_after_exit(raw: bytes, doc: dict | None, home: str) -> None:
+    """Capture in a forked child once the line is out: Claude Code shows the line when this
+    process exits and its stdout closes, so the child lets go of stdout and stderr first.
+    Where there is no ``fork`` (Windows) or it fails, capture here."""
+    pid = -1
+    if hasattr(os, "fork") and not os.environ.get("BLUEPLANE_STATUSLINE_FOREGROUND"):
+        try:
+            pid = os.fork()
+        except OSError:
+            pid = -1
+    if pid > 0:
+        return  # the parent: exit now
+    try:
+        if pid == 0:
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+        capture(raw, doc, home)
+    except BaseException as exc:  # noqa: BLE001
+        from blueplane_pipeline.capture.hook import _last_resort
+
+        _last_resort(exc)
+    if pid == 0:
+        os._exit(0)
 
 
 if __name__ == "__main__":

@@ -32,8 +32,10 @@ def ensure_group(r: redis.Redis) -> None:
 Entry = tuple[bytes, dict[bytes, bytes]]
 
 
-def read_new(r: redis.Redis, count: int) -> list[Entry]:
-    return _entries(r.xreadgroup(config.GROUP, CONSUMER, {config.STREAM_KEY: ">"}, count=count))
+def read_new(r: redis.Redis, count: int, block_ms: int | None = None) -> list[Entry]:
+    """New entries for the group; with ``block_ms``, wait up to that long for the first."""
+    return _entries(r.xreadgroup(config.GROUP, CONSUMER, {config.STREAM_KEY: ">"}, count=count,
+                                 block=block_ms))
 
 
 def read_pending(r: redis.Redis, count: int, after: bytes = b"0") -> list[Entry]:
@@ -196,3 +198,19 @@ def trim_acknowledged(r: redis.Redis) -> int:
 
 def _s(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value) if value is not None else ""
+
+
+def wait_for_lag(r: redis.Redis, timeout_ms: int) -> bool:
+    """Block until the stream holds entries the group has not been delivered (or
+    ``timeout_ms`` passes); True if it does. Costs nothing while the stream is quiet: one
+    XREAD BLOCK from the group's last delivered id, so entries added before the call count
+    too (a read from ``$`` would miss them)."""
+    last = "0-0"
+    try:
+        groups = r.xinfo_groups(config.STREAM_KEY)
+    except redis.ResponseError:  # no stream yet: XREAD BLOCK waits for its first entry
+        groups = []
+    group = next((g for g in groups if _s(g.get("name")) == config.GROUP), None)
+    if group is not None:
+        last = _s(group.get("last-delivered-id")) or "0-0"
+    return bool(r.xread({config.STREAM_KEY: last}, count=1, block=timeout_ms))

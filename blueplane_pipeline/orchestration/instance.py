@@ -1,9 +1,13 @@
 """Our own ``dagster.yaml`` under ``$BLUEPLANE_HOME/dagster`` (``DAGSTER_HOME``).
 
 Why not Dagster's defaults: they send telemetry, greet every new user with a dialog asking
-for an email ("Join the Dagster community"), write one event-log SQLite file per run and let
-ingest runs pile up. Here telemetry and that dialog are off, the event log is one
-consolidated SQLite file, ingest runs are limited to one at a time by tag, and sensor ticks
+for an email ("Join the Dagster community"), write one event-log SQLite file per run, start
+a new interpreter per run and need a queue daemon to start any. Here telemetry and that
+dialog are off, the event log is one consolidated SQLite file, runs are launched as soon
+as they are submitted (the stream sensor itself keeps ingest runs one at a time), by
+blueplane's launcher (``launcher.ThreadRunLauncher``: small runs in a thread of the
+daemon, heavy ones in their own process), step output is not captured to files (it is one
+shared process; Dagster's own event log keeps every structured log line), and sensor ticks
 are purged.
 """
 
@@ -27,10 +31,16 @@ local_artifact_storage:
   config:
     base_dir: {home}
 compute_logs:
-  module: dagster._core.storage.local_compute_log_manager
-  class: LocalComputeLogManager
-  config:
-    base_dir: {home}/compute_logs
+  module: dagster._core.storage.noop_compute_log_manager
+  class: NoOpComputeLogManager
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: DefaultRunCoordinator
+run_launcher:
+  module: blueplane_pipeline.orchestration.launcher
+  class: ThreadRunLauncher
+freshness:
+  enabled: false
 run_storage:
   module: dagster._core.storage.runs
   class: SqliteRunStorage
@@ -46,12 +56,6 @@ schedule_storage:
   class: SqliteScheduleStorage
   config:
     base_dir: {home}/storage
-concurrency:
-  runs:
-    max_concurrent_runs: 4
-    tag_concurrency_limits:
-      - key: {tag}
-        limit: 1
 retention:
   schedule:
     purge_after_days: 7
@@ -71,5 +75,5 @@ retention:
 def ensure_instance() -> Path:
     """Write ``dagster.yaml`` into ``DAGSTER_HOME`` and return that directory."""
     home = config.dagster_home()
-    (home / "dagster.yaml").write_text(TEMPLATE.format(home=home, tag=INGEST_TAG))
+    (home / "dagster.yaml").write_text(TEMPLATE.format(home=home))
     return home

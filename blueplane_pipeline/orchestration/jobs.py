@@ -15,6 +15,9 @@ from blueplane_pipeline.orchestration.resources import BlueplaneResource
 IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
              dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 ANALYTICS_GROUP = "analytics"
+# What sensor and schedule runs log to the daemon's output: warnings and errors only (the
+# event log in the UI keeps every step event either way).
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 ingest_job = dg.define_asset_job(
     "ingest_job",

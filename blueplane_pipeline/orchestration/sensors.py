@@ -1,12 +1,15 @@
 """Every sensor of the code location.
 
-- ``redis_stream_sensor``: launches ``ingest_job`` when the stream has lag, unacknowledged
-  entries or the spool has files, and never while an ingest run is in flight.
-- ``analytics_automation_sensor``: declarative automation, the analytics after each ingest.
-- ``analytics_catchup_sensor``: the analytics for events stored outside Dagster.
+- ``redis_stream_sensor``: launches a follow ``ingest_job`` run (it drains, then keeps
+  following the stream and refreshing the analytics until the stream is quiet for
+  ``FOLLOW_IDLE_S``) when the stream has lag, unacknowledged entries or the spool has
+  files, and never while an ingest run is in flight. The blueplane daemon evaluates it as
+  soon as entries arrive, so its short interval costs nothing while the stream is quiet.
+- ``analytics_catchup_sensor``: the analytics for events stored outside a follow run.
+- ``analytics_automation_sensor``: declarative automation, stopped by default (a follow
+  run refreshes the analytics itself; each automation tick and run costs a core-second).
 - one import sensor per platform with an ``Importer``: stats only; the job reads.
 """
-
 
 import hashlib
 
@@ -17,6 +20,7 @@ from blueplane_pipeline.ingest.trigger import ingest_decision
 from blueplane_pipeline.orchestration.jobs import (
     IMPORT_JOBS,
     IN_FLIGHT,
+    QUIET_LOGS,
     analytics_catchup_job,
     ingest_job,
 )
@@ -39,10 +43,17 @@ def _stream_state(url: str) -> tuple[int | None, int | None, str | None]:
     return s.lag, s.pending, None
 
 
-@dg.sensor(job=ingest_job, minimum_interval_seconds=5,
+FOLLOW_IDLE_S = 60.0
+
+
+def follow_run_config(idle_s: float = FOLLOW_IDLE_S) -> dict:
+    return {**QUIET_LOGS, "ops": {"raw_events": {"config": {"follow_idle_s": idle_s}}}}
+
+
+@dg.sensor(job=ingest_job, minimum_interval_seconds=2,
            default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Launches ingest_job when blueplane:events has lag or the spool has files; "
-                       "skips while an ingest run is queued or running.")
+           description="Launches a follow ingest_job run when blueplane:events has lag or the "
+                       "spool has files; skips while an ingest run is queued or running.")
 def redis_stream_sensor(context: dg.SensorEvaluationContext, blueplane: BlueplaneResource):
     in_flight = len(context.instance.get_run_records(
         dg.RunsFilter(job_name=ingest_job.name, statuses=IN_FLIGHT), limit=5))
@@ -52,7 +63,7 @@ def redis_stream_sensor(context: dg.SensorEvaluationContext, blueplane: Blueplan
                                      spool_files=files, redis_error=error)
     if not launch:
         return dg.SkipReason(reason)
-    return dg.RunRequest(tags={"blueplane/reason": reason[:200]})
+    return dg.RunRequest(tags={"blueplane/reason": reason[:200]}, run_config=follow_run_config())
 
 
 @dg.sensor(job=analytics_catchup_job, minimum_interval_seconds=30,
@@ -77,15 +88,17 @@ def analytics_catchup_sensor(context: dg.SensorEvaluationContext, blueplane: Blu
     events, days = backlog.get("events_waiting") or 0, backlog.get("days_waiting") or 0
     if not events and not days:
         return dg.SkipReason("the analytics are up to date")
-    return dg.RunRequest(tags={"blueplane/reason": f"{events} events, {days} days waiting"})
+    return dg.RunRequest(tags={"blueplane/reason": f"{events} events, {days} days waiting"},
+                         run_config=QUIET_LOGS)
 
 
-# Declarative automation: the analytics assets (eager-like conditions) refresh after each
-# ingest run without a person; running by default so `blueplane up` keeps tables fresh.
+# Declarative automation (the analytics assets carry eager-like conditions): stopped by
+# default, since follow runs keep the analytics fresh; start it in the UI to have the
+# analytics refreshed by runs of their own after each materialization of raw_events.
 automation_sensor = dg.AutomationConditionSensorDefinition(
     "analytics_automation_sensor",
     target=dg.AssetSelection.all(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=dg.DefaultSensorStatus.STOPPED,
     minimum_interval_seconds=10,
 )
 
@@ -110,7 +123,8 @@ def import_decision(context: dg.SensorEvaluationContext, job_name: str, changed:
     if context.cursor == mark:
         return dg.SkipReason(f"{len(changed)} {what} unchanged since the last requested run")
     context.update_cursor(mark)
-    return dg.RunRequest(tags={"blueplane/reason": f"{len(changed)} {what} new or changed"})
+    return dg.RunRequest(tags={"blueplane/reason": f"{len(changed)} {what} new or changed"},
+                         run_config=QUIET_LOGS)
 
 
 def _import_sensor(platform, job: dg.JobDefinition) -> dg.SensorDefinition:

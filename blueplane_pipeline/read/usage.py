@@ -48,7 +48,9 @@ def report_model(model: str | None, speed: str | None) -> str | None:
 
 _SUMS = ("sum(input_tokens), sum(output_tokens), sum(cache_creation_tokens),"
          " sum(cache_read_tokens), sum(cost_usd), count(*),"
-         " max(cost_source = 'unknown_model' AND total_tokens > 0)")
+         " max(cost_source = 'unknown_model' AND total_tokens > 0), platform,"
+         " sum(reasoning_tokens), sum(total_tokens - input_tokens - output_tokens"
+         " - cache_creation_tokens - cache_read_tokens)")
 
 
 def local_day_key(conn: sqlite3.Connection, tz: tzinfo, since_ms: int | None,
@@ -111,19 +113,22 @@ def query_rows(conn: sqlite3.Connection, grain: str, *, since_ms: int | None = N
         key = (local_day_key(conn, tz, since_ms, until_ms) if grain == "day"
                else f"ts_ms / {QUARTER_MS}")
         sql = (f"SELECT min(ts_ms), max(ts_ms), NULL, NULL, {_MODEL} AS m, {_SUMS}"
-               f" FROM token_usage{where} GROUP BY {key}, m")
+               f" FROM token_usage{where} GROUP BY {key}, m, platform")
     elif grain == "session":
         sql = (f"SELECT min(ts_ms), max(ts_ms), session_id, project, {_MODEL} AS m, {_SUMS}"
-               f" FROM token_usage{where} GROUP BY session_id, project, m")
+               f" FROM token_usage{where} GROUP BY session_id, project, m, platform")
     elif grain == "message":
         sql = (f"SELECT ts_ms, ts_ms, session_id, project, {_MODEL}, input_tokens, output_tokens,"
                " cache_creation_tokens, cache_read_tokens, cost_usd, 1,"
-               " cost_source = 'unknown_model' AND total_tokens > 0"
+               " cost_source = 'unknown_model' AND total_tokens > 0, platform,"
+               " reasoning_tokens, total_tokens - input_tokens - output_tokens"
+               " - cache_creation_tokens - cache_read_tokens"
                f" FROM token_usage{where} ORDER BY ts_ms")
     else:
         raise ValueError(f"unknown grain {grain!r}")
     return [UsageRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10],
-                     bool(r[11])) for r in conn.execute(sql, params)]
+                     bool(r[11]), r[12], r[13] or 0, r[14] or 0)
+            for r in conn.execute(sql, params)]
 
 
 def rows_from_events(conn: sqlite3.Connection, prices: PriceTable, *,
@@ -154,7 +159,8 @@ def _rows(records: Iterable[UsageRecord], prices: PriceTable, since_ms: int | No
                        report_model(rec.model, rec.speed),
                        rec.input_tokens, rec.output_tokens, rec.cache_creation_tokens,
                        rec.cache_read_tokens, cost, 1,
-                       source == "unknown_model" and rec.total_tokens > 0)
+                       source == "unknown_model" and rec.total_tokens > 0, rec.platform,
+                       rec.reasoning_tokens, rec.thoughts_tokens)
 
 
 def report_rows(conn: sqlite3.Connection, grain: str, *, since_ms: int | None = None,

@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -64,3 +65,48 @@ def _descendants(pid: int) -> list[int]:
             out.append(child)
             todo.append(child)
     return out
+
+
+@dataclass
+class Cost:
+    """What a process we started costs so far, with its descendants."""
+
+    rss_mb: float
+    cpu_s: float  # user+system CPU-seconds since it started, children it reaped included
+    uptime_s: float
+    processes: int
+
+    @property
+    def cpu_pct(self) -> float | None:
+        """Average CPU since start, as a percentage of one core."""
+        return round(100 * self.cpu_s / self.uptime_s, 2) if self.uptime_s > 0 else None
+
+
+def cost(pid: int) -> Cost | None:
+    """RSS, CPU-seconds and age of ``pid`` and its descendants (Linux /proc), or None."""
+    stat = _stat(pid)
+    if stat is None:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    cpu, started = stat[0] + stat[1], stat[2]
+    family = [pid, *_descendants(pid)]
+    for child in family[1:]:
+        s = _stat(child)
+        if s is not None:
+            cpu += s[0]  # its own; what it reaped is in its parent's cumulative count
+    try:
+        boot_uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError):
+        boot_uptime = 0.0
+    return Cost(rss_mb=round(rss_mb(pid), 1), cpu_s=round(cpu / tick, 2),
+                uptime_s=round(max(0.0, boot_uptime - started / tick), 1),
+                processes=len(family))
+
+
+def _stat(pid: int) -> tuple[int, int, int] | None:
+    """(own ticks, reaped children's ticks, start time in ticks since boot)."""
+    try:
+        parts = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return int(parts[11]) + int(parts[12]), int(parts[13]) + int(parts[14]), int(parts[19])

@@ -1,8 +1,12 @@
 """Starting, stopping and probing what ``blueplane up`` runs, detached, with pid files.
 
-Dagster runs as three processes sharing one code server on a unix socket (the webserver
-and the daemon would otherwise each spawn their own, ~150 MB apiece):
-``dagster api grpc`` + ``dagster-webserver`` + ``dagster-daemon``.
+The services are data (``SERVICES``): one entry per process, in start order, each in a
+group. ``core`` is what `blueplane up` keeps on while you work: the embedded Redis (not
+listed: ``redis_server``) and ``blueplane-daemon`` (``orchestration.daemon``: sensors,
+schedules and the small runs in one process), and ``blueplane-collector`` (OTLP/HTTP and
+HTTP hooks into the stream). ``ui`` starts on demand (`blueplane up
+--ui`, `blueplane ui`): the Dagster code server (on a unix socket), the webserver, and
+Datasette. A new always-on process is one more ``ServiceSpec`` with ``group="core"``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +34,28 @@ class Service:
     argv: list[str]
     url: str | None = None  # probed over HTTP when set
     socket: Path | None = None  # probed by existence when set
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Where the services with a port listen."""
+
+    host: str
+    dagster_port: int
+    datasette_port: int
+    collector_port: int
+
+    def port(self, kind: str) -> int:
+        return getattr(self, f"{kind}_port")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    group: str  # "core" (always on under `up`) or "ui" (on demand)
+    kind: str  # "dagster", "datasette", "collector": what `--no-<kind>` leaves out
+    build: Callable[[Listen], Service]
+    port_kind: str | None = None  # its port file in run/ ("dagster", "datasette", ...)
 
 
 class ServiceError(RuntimeError):
@@ -56,20 +83,54 @@ def workspace_file() -> Path:
     return path
 
 
-def dagster_services(host: str, port: int) -> list[Service]:
-    ws = str(workspace_file())
-    return [
-        Service("dagster-code", [_bin("dagster"), "api", "grpc", "-m", CODE_MODULE,
-                                 "--socket", str(code_server_socket())],
-                socket=code_server_socket()),
-        Service("dagster-daemon", [_bin("dagster-daemon"), "run", "-w", ws,
-                                   "--log-level", "warning"]),
-        # Dagster's own webserver command, with the loopback guard in front of its app.
-        Service("dagster-webserver", [sys.executable, "-m", "blueplane_pipeline.runtime.webserver",
-                                      "-h", host, "-p", str(port), "-w", ws,
-                                      "--dagster-log-level", "warning"],
-                url=f"http://{host}:{port}/server_info"),
-    ]
+def _daemon(_: Listen) -> Service:
+    return Service("blueplane-daemon", [sys.executable, "-m",
+                                        "blueplane_pipeline.orchestration.daemon"])
+
+
+def _code_server(_: Listen) -> Service:
+    return Service("dagster-code", [_bin("dagster"), "api", "grpc", "-m", CODE_MODULE,
+                                    "--socket", str(code_server_socket())],
+                   socket=code_server_socket())
+
+
+def _webserver(at: Listen) -> Service:
+    # Dagster's own webserver command, with the loopback guard in front of its app.
+    return Service("dagster-webserver", [
+        sys.executable, "-m", "blueplane_pipeline.runtime.webserver", "-h", at.host,
+        "-p", str(at.dagster_port), "-w", str(workspace_file()),
+        "--dagster-log-level", "warning"], url=f"http://{at.host}:{at.dagster_port}/server_info")
+
+
+def _datasette(at: Listen) -> Service:
+    return datasette_service(at.host, at.datasette_port)
+
+
+def _collector(at: Listen) -> Service:
+    return collector_service(at.host, at.collector_port)
+
+
+SERVICES: list[ServiceSpec] = [
+    ServiceSpec("collector", "core", "collector", _collector, port_kind="collector"),
+    ServiceSpec("blueplane-daemon", "core", "dagster", _daemon),
+    ServiceSpec("dagster-code", "ui", "dagster", _code_server),
+    ServiceSpec("dagster-webserver", "ui", "dagster", _webserver, port_kind="dagster"),
+    ServiceSpec("datasette", "ui", "datasette", _datasette, port_kind="datasette"),
+]
+# Stopped by `down` too, though no longer started: what older versions' `up` ran.
+RETIRED = ("dagster-daemon",)
+
+
+def service_names() -> list[str]:
+    return [spec.name for spec in SERVICES]
+
+
+def selected(groups: set[str], *, dagster: bool = True, datasette: bool = True,
+             collector: bool = True) -> list[ServiceSpec]:
+    """The specs of ``groups`` in start order, without the kinds left out."""
+    kinds = {k for k, on in (("dagster", dagster), ("datasette", datasette),
+                             ("collector", collector)) if on}
+    return [s for s in SERVICES if s.group in groups and s.kind in kinds]
 
 
 def datasette_service(host: str, port: int) -> Service:

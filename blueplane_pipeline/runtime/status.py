@@ -7,9 +7,7 @@ import sqlite3
 from blueplane_pipeline.capture import spool
 from blueplane_pipeline.core import config
 from blueplane_pipeline.runtime import redis_server, services
-
-SERVICE_NAMES = ("collector", "dagster-code", "dagster-daemon", "dagster-webserver",
-                 "datasette")
+from blueplane_pipeline.runtime.processes import cost
 
 
 def collect() -> dict:
@@ -22,14 +20,15 @@ def collect() -> dict:
         "kind": "embedded" if embedded else "external",
         "pid": redis_server.read_pid() if embedded else None,
     }
-    for name in SERVICE_NAMES:
-        pid = services.read_pid(name)
-        out["services"][name] = {"up": pid is not None, "pid": pid}
-    for name, kind in (("dagster-webserver", "dagster"), ("datasette", "datasette")):
-        if out["services"][name]["up"]:
-            out["services"][name]["url"] = f"http://{settings.host}:{_port(kind)}"
-    if out["services"]["collector"]["up"]:
-        url = f"http://{settings.host}:{_port('collector')}"
+    for spec in services.SERVICES:
+        pid = services.read_pid(spec.name)
+        out["services"][spec.name] = {"up": pid is not None, "pid": pid, "group": spec.group}
+        if pid is not None and spec.port_kind:
+            out["services"][spec.name]["url"] = f"http://{settings.host}:{_port(spec.port_kind)}"
+    out["cost"] = _costs(out["services"])
+    if out["services"].get("collector", {}).get("up"):
+        url = out["services"]["collector"].get("url") or (
+            f"http://{settings.host}:{_port('collector')}")
         out["services"]["collector"]["url"] = url
         out["services"]["collector"]["health"] = collector_health(url)
     out["stream"] = _stream() if out["services"]["redis"]["up"] else None
@@ -93,6 +92,24 @@ def collector_warnings(info: dict) -> list[str]:
         out.append(f"Claude Code's OpenTelemetry export ({path}) points at blueplane-collector, "
                    "which is not running: its data is being lost. Start it with `blueplane up`.")
     return out
+
+
+def _costs(found: dict) -> dict | None:
+    """Each running service's RSS and CPU-seconds since start (with its children); the
+    total over them. Nothing on systems without /proc."""
+    total = {"rss_mb": 0.0, "cpu_s": 0.0, "processes": 0}
+    for svc in found.values():
+        c = cost(svc["pid"]) if svc.get("pid") else None
+        if c is None:
+            continue
+        svc["cost"] = {"rss_mb": c.rss_mb, "cpu_s": c.cpu_s, "uptime_s": c.uptime_s,
+                       "cpu_pct": c.cpu_pct, "processes": c.processes}
+        total["rss_mb"] += c.rss_mb
+        total["cpu_s"] += c.cpu_s
+        total["processes"] += c.processes
+    if not total["processes"]:
+        return None
+    return {k: round(v, 2) if isinstance(v, float) else v for k, v in total.items()}
 
 
 def stopped_instigators() -> list[dict]:
@@ -176,7 +193,7 @@ def _storage() -> dict:
     if not path.exists():
         return {"db": str(path), "exists": False}
     from blueplane_pipeline.storage.db import connect
-    from blueplane_pipeline.storage.reader import storage_totals
+    from blueplane_pipeline.storage.reader import redaction_totals, storage_totals
 
     try:
         conn = connect(path, readonly=True)
@@ -184,6 +201,7 @@ def _storage() -> dict:
         return {"db": str(path), "exists": True, "error": str(exc)}
     try:
         totals = storage_totals(conn)
+        redacted = redaction_totals(conn)
         last = conn.execute(
             "SELECT finished_at, trigger, events_stored, events_per_s, batch_p50_ms,"
             " batch_p95_ms, lag_after FROM ingest_runs ORDER BY run_id DESC LIMIT 1").fetchone()
@@ -196,7 +214,8 @@ def _storage() -> dict:
     out = {"db": str(path), "exists": True, "db_bytes": path.stat().st_size,
            "raw_events": totals["events"], "raw_bytes": totals["raw_bytes"],
            "stored_bytes": totals["stored_bytes"],
-           "compression_ratio": round(ratio, 2) if ratio else None, "last_ingest": None}
+           "compression_ratio": round(ratio, 2) if ratio else None, "last_ingest": None,
+           "redactions": {"total": sum(redacted.values()), "by_rule": redacted}}
     if last:
         keys = ("finished_at", "trigger", "events_stored", "events_per_s", "batch_p50_ms",
                 "batch_p95_ms", "lag_after")

@@ -18,6 +18,21 @@ TIMES = "ISO-8601 UTC"
 PLATFORMS = ", ".join(f"`{p.name}`" for p in platforms.all_platforms())
 
 STORAGE_TABLE_DOCS: dict[str, dict] = {
+    "redaction_counts": {
+        "title": "Redactions",
+        "description": (
+            "How many secrets the privacy filter replaced with [REDACTED] before events were "
+            "stored, per day, platform and rule (docs/security.md lists the rules). Counts "
+            "only: what was redacted is stored nowhere. `blueplane status` sums them."
+        ),
+        "columns": {
+            "day": "UTC day of the events the secrets were in (YYYY-MM-DD)",
+            "platform": f"The platform that sent the events: {PLATFORMS}",
+            "rule": "The redaction rule that matched (core/redaction.py), e.g. "
+                    "aws-access-key-id, secret-assignment, card-number",
+            "count": "Secrets that rule replaced",
+        },
+    },
     "raw_events": {
         "title": "Raw events",
         "description": (
@@ -161,18 +176,22 @@ STORAGE_TABLE_DOCS: dict[str, dict] = {
     "token_usage": {
         "title": "Token usage",
         "description": (
-            "One row per deduplicated assistant API message from transcripts (ccusage's rule: "
-            "one entry per message id + request id, the larger token total wins), with its "
-            "cost."
+            "One row per deduplicated model response, from every assistant's history "
+            "(Claude Code transcripts, Codex rollouts, Gemini CLI sessions; ccusage's rules: "
+            "one entry per message id + request id, or per response), with its cost. "
+            "Input excludes cached input (a cache read) on every platform."
         ),
         "columns": {
             "id": "Row id",
             "dedup_key": "message id + request id: the deduplication key",
-            "message_id": "Anthropic message id",
+            "message_id": "Message id (Claude Code), thread + running total (Codex), "
+                          "session + message id (Gemini CLI)",
             "request_id": "API request id (NULL on old lines)",
             "session_id": "Session the transcript file belongs to",
             "line_session_id": "sessionId written on the line (differs after resume/fork)",
-            "project": "Project folder name under the Claude config projects/ dir",
+            "project": "Project folder name under the Claude config projects/ dir (Gemini "
+                       "CLI: under ~/.gemini/tmp; Codex: the rollout's path under "
+                       "sessions/, ccusage's session id)",
             "model": "Model that answered",
             "price_model": "Price-list entry used for the cost",
             "ts": f"When the message was written ({TIMES}, millisecond precision)",
@@ -183,7 +202,9 @@ STORAGE_TABLE_DOCS: dict[str, dict] = {
             "cache_creation_5m_tokens": "Cache-write tokens, 5-minute cache",
             "cache_creation_1h_tokens": "Cache-write tokens, 1-hour cache",
             "cache_read_tokens": "Cache-read tokens",
-            "total_tokens": "Sum of input, output, cache-write and cache-read tokens",
+            "total_tokens": "Sum of input, output, cache-write and cache-read tokens, plus "
+                            "Gemini's thinking tokens (billed at the output price, not in "
+                            "output_tokens)",
             "cost_usd": "Cost in USD: costUSD from the log when present, else computed",
             "cost_source": "`log`, `computed` or `unknown_model` (no price known: cost 0)",
             "log_cost_usd": "costUSD written in the log, if any",
@@ -191,7 +212,11 @@ STORAGE_TABLE_DOCS: dict[str, dict] = {
             "source_file": "Transcript file",
             "source_line": "Line number in that file",
             "raw_seq": "raw_events.seq of the line",
-            "platform": "the assistant that made the API call (`claude_code`, …)",
+            "platform": f"the assistant that made the API call: {PLATFORMS}",
+            "speed": "`fast` for a fast-mode request (billed at the model's fast multiplier; "
+                     "reported as `<model>-fast`), else NULL",
+            "reasoning_tokens": "Reasoning tokens, already inside output_tokens (Codex; not "
+                                "billed again)",
         },
     },
     "token_usage_state": {

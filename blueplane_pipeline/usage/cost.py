@@ -66,5 +66,6 @@ def message_cost(rec: UsageRecord, prices: PriceTable) -> tuple[float, str]:
     price = found[1] if found else None
     if price is None:
         return 0.0, "unknown_model"
-    return tokens_cost(price, rec.input_tokens, rec.output_tokens, rec.cache_creation_5m,
-                       rec.cache_creation_1h, rec.cache_read_tokens, rec.speed), "computed"
+    return tokens_cost(price, rec.input_tokens, rec.output_tokens + rec.thoughts_tokens,
+                       rec.cache_creation_5m, rec.cache_creation_1h, rec.cache_read_tokens,
+                       rec.speed), "computed"

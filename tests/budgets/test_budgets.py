@@ -61,15 +61,17 @@ def test_a_built_history_crosses_80_then_100_percent(redis_home, tmp_path):
     now = int(time.time() * 1000)
     doc = store.upsert({"budgets": []}, "daily", 10.0, None, enforce=False)
     doc = store.upsert(doc, "block", 3.0, "shop", enforce=False)
-    # $8.40 today: 2.8 M input tokens at $3/M, the last one 10 minutes ago
-    lines = [_line(now - 30 * 60_000, 1, 1_400_000), _line(now - 10 * 60_000, 2, 1_400_000)]
+    # $8.40 today: 2.8 M input tokens at $3/M in 20 messages of 140 k (below the 200 k
+    # long-context tier, which bills more), the last one 10 minutes ago
+    lines = [_line(now - (29 - n) * 60_000, n + 1, 140_000) for n in range(20)]
     data = _import(tmp_path / "claude", lines)
     assert data["days"][evaluate.local_days(now, "daily")[0]]["*"] == pytest.approx(8.4)
     states = {s["id"]: s for s in evaluate.evaluate(doc, data, now)}
     assert states["daily"]["level"] == "warn" and states["daily"]["ratio"] == pytest.approx(0.84)
     assert states["block:shop"]["level"] == "over"  # the project's block holds all of it
     # One more message: $10.20, over.
-    data = _import(tmp_path / "claude", [*lines, _line(now - 60_000, 3, 600_000)])
+    more = [_line(now - 60_000 + n, 21 + n, 150_000) for n in range(4)]
+    data = _import(tmp_path / "claude", [*lines, *more])
     daily = next(s for s in evaluate.evaluate(doc, data, now) if s["id"] == "daily")
     assert daily["level"] == "over" and daily["spent"] == pytest.approx(10.2)
     assert not daily["denies"]  # not enforced
@@ -168,3 +170,32 @@ def test_budget_commands_round_trip(bp_home):
     assert "not a duration" in run(cli, ["budget", "pause", "soon"]).output
     run(cli, ["budget", "rm", "weekly:shop"])
     assert not Path(config.budgets_path_str()).exists()  # the hook's fast path is back
+
+
+def test_readers_show_the_budget_states():
+    """`status`, `watch` and the MCP get_current_metrics show the same states."""
+    import asyncio
+
+    from mcp import Client
+
+    from mcp_server.server import build_server
+    from tests._telemetry_db import build_from_fixtures, temp_home
+
+    with temp_home() as home:
+        build_from_fixtures(home)
+        _over(home, enforce=True, spent_today=9.0)
+        run = CliRunner().invoke
+        status = json.loads(run(cli, ["status", "--json"]).output)
+        (state,) = status["budgets"]["budgets"]
+        assert (state["id"], state["level"], state["denies"]) == ("daily", "warn", False)
+        assert "budgets: daily $9.00/$10.00 (90 %) ⚠" in run(cli, ["status"]).output
+        watch = json.loads(run(cli, ["watch", "--once", "--json"]).output)
+        assert watch["budgets"]["budgets"] == [state]
+        assert "Budgets  daily $9.00/$10.00 (90 %)" in run(cli, ["watch", "--once"]).output
+
+        async def metrics() -> dict:
+            async with Client(build_server()) as client:
+                result = await client.call_tool("get_current_metrics", {"period": "all"})
+            return result.structured_content
+
+        assert asyncio.run(metrics())["budgets"] == [state]

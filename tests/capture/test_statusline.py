@@ -79,6 +79,15 @@ def test_the_json_is_captured_once_per_change_without_a_session(redis_home):
         doc = json.loads(raw)
         doc["cost"]["total_duration_ms"] += 1
         assert run(json.dumps(doc).encode()).returncode == 0
+    # Capture runs in a child after the line is out: wait for it to reach the stream.
+    from blueplane_pipeline.ingest import stream
+
+    r = stream.client()
+    deadline = time.monotonic() + 20
+    while r.xlen(config.STREAM_KEY) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # (a third event, if one were wrongly sent, would have arrived too)
+    r.close()
     ingest(config.db_path(), config.redis_url())
     conn = open_db(config.db_path())
     try:
@@ -125,3 +134,13 @@ def test_uninstall_statusline_only_keeps_the_hooks(bp_home, tmp_path, monkeypatc
     assert out.exit_code == 0 and "Removed our status line." in out.output
     doc = json.loads(path.read_text())
     assert "statusLine" not in doc and doc["hooks"]
+
+
+def test_the_parser_without_json_reads_what_json_reads():
+    for path in sorted(RECORDED.glob("*/*.json")):
+        assert statusline.loads(path.read_bytes()) == json.loads(path.read_bytes())
+    value = statusline.loads(b' {"a": NaN, "b": [1, -2.5e3, "\\u00e9"], "c": null} \n')
+    assert value["a"] != value["a"] and value["b"] == [1, -2500.0, "é"] and value["c"] is None
+    for bad in (b"", b"{", b'{"a": 1} x', b"[1,", b'"open'):
+        with pytest.raises(ValueError):
+            statusline.loads(bad)

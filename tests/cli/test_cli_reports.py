@@ -286,7 +286,9 @@ def test_platform_choices_come_from_the_registry(pipeline_db):
         assert run_json("sessions", "--platform", "fake_ai")["total"] == 0
         refused = run("tools", "--platform", "vscode")
         assert refused.exit_code == 2
-        assert "'vscode' is not one of 'claude_code', 'cursor', 'fake_ai'" in refused.output
+        assert "'vscode' is not one of" in refused.output
+        assert "'claude_code', 'cursor', 'codex'" in refused.output
+        assert "'fake_ai'" in refused.output
     finally:
         platforms.unregister("fake_ai")
     assert run("metrics", "--platform", "fake_ai").exit_code == 2

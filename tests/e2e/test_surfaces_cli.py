@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from harness import run_session
-from messages_standin import Script, StandIn, text, tool_use
+from messages_standin import MODEL, Script, StandIn, text, tool_use
 
 from blueplane_pipeline.core import config
 from blueplane_pipeline.ingest.drain import ingest
@@ -140,7 +140,9 @@ def _session(claude_cli, project: Path, home: Path, blueplane_home: Path, n: int
     scenario = [[tool_use(f"toolu_budget_{n}", "Bash", {"command": f"echo {marker}",
                                                         "description": "Print a marker"})],
                 [text(f"Session {n} done.")]]
-    run = run_session(claude_cli, project, home, blueplane_home, scenario=scenario)
+    # a model the shipped price list knows, so the session has a cost to budget against
+    run = run_session(claude_cli, project, home, blueplane_home, scenario=scenario,
+                      model=MODEL)
     assert run.returncode == 0, run.stderr
     results = [block for r in run.requests if r["body"] and r["path"].startswith("/v1/messages")
                for m in r["body"].get("messages", []) if isinstance(m.get("content"), list)
@@ -161,7 +163,11 @@ def test_enforce_denies_the_next_tool_call_and_pause_lifts_it(claude_cli, redis_
     blueplane("refresh")
     spend = json.loads((redis_home / "run" / "spend.json").read_text())
     today = max(spend["days"])
-    assert spend["days"][today]["*"] > 0.0001, spend
+    import sqlite3
+
+    priced = sqlite3.connect(redis_home / "telemetry.db").execute(
+        "SELECT model, cost_source, input_tokens, cost_usd FROM token_usage").fetchall()
+    assert spend["days"][today]["*"] > 0.0001, (spend, priced)
     set_ = blueplane("budget", "set", "daily", "0.0001", "--enforce", "--json")
     assert json.loads(set_.stdout)["denies"] is True
 

@@ -84,11 +84,12 @@ def fake_assistant():
 
 async def test_platform_choices_come_from_the_registry(db, fake_assistant):
     async with Client(build_server()) as client:
-        assert "Claude Code, Cursor and Fake AI sessions" in client.instructions
+        assert "Claude Code, Cursor, Codex CLI, Gemini CLI and Fake AI sessions" in \
+            client.instructions
         tools = {t.name: t for t in (await client.list_tools()).tools}
         for name in ("get_current_metrics", "get_tool_performance", "search_sessions"):
             choices = tools[name].input_schema["properties"]["platform"]["anyOf"][0]["enum"]
-            assert choices == ["claude_code", "cursor", "fake_ai"], name
+            assert choices == ["claude_code", "cursor", "codex", "gemini", "fake_ai"], name
         result = await client.call_tool("get_current_metrics",
                                         {"period": "all", "platform": "fake_ai"})
         assert not result.is_error, result.content[0].text
@@ -96,8 +97,8 @@ async def test_platform_choices_come_from_the_registry(db, fake_assistant):
         assert result.structured_content["sessions"] == 0  # none recorded by it
         unknown = await client.call_tool("get_current_metrics", {"platform": "vscode"})
     assert unknown.is_error
-    assert "unknown platform 'vscode': use one of claude_code, cursor, fake_ai" in \
-        unknown.content[0].text
+    assert ("unknown platform 'vscode': use one of claude_code, cursor, codex, gemini, fake_ai"
+            in unknown.content[0].text)
 
 
 async def test_session_metrics_by_prefix(db):

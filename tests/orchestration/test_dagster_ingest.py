@@ -136,16 +136,19 @@ def test_definitions_validate_from_workspace():
     assert "Validation successful" in proc.stderr + proc.stdout
 
 
-def test_instance_yaml_limits_ingest_and_disables_telemetry(bp_home):
+def test_instance_yaml_launches_in_threads_and_disables_telemetry(bp_home):
     from blueplane_pipeline.orchestration.instance import INGEST_TAG, ensure_instance
+    from blueplane_pipeline.orchestration.launcher import ThreadRunLauncher
 
     home = ensure_instance()
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.telemetry_enabled is False
         assert instance.nux_enabled is False  # no "Join the Dagster community" email dialog
-        limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
-        assert {"key": INGEST_TAG, "limit": 1} in limits
+        assert isinstance(instance.run_launcher, ThreadRunLauncher)
+        # Submitted runs launch at once: no queue daemon needs to run.
+        assert "QUEUED_RUN_COORDINATOR" not in instance.get_required_daemon_types()
         assert type(instance.event_log_storage).__name__ == "ConsolidatedSqliteEventLogStorage"
+        assert type(instance.compute_log_manager).__name__ == "NoOpComputeLogManager"
     assert defs.resolve_job_def("ingest_job").tags[INGEST_TAG]
 
 

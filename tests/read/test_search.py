@@ -173,3 +173,28 @@ async def test_mcp_search_tools_read_the_stored_index(db):
                                  " ('prompt', 'title')")[0][0]
     assert similar["indexed_texts"] == prompts_and_titles
     assert similar["matches"][0]["text"].startswith(PHRASE)
+
+
+def test_purge_takes_old_text_out_of_the_index():
+    from blueplane_pipeline.storage.purge import cutoff_ms, purge
+
+    with temp_home() as home:
+        db = build_from_fixtures(home)
+        cutoff = cutoff_ms("2026-01-01")
+        old = sql(db, "SELECT d.session_id, f.text FROM search_docs d JOIN search_fts f"
+                      " ON f.rowid = d.doc_id WHERE d.kind = 'prompt' AND d.ts_ms < ?", cutoff)
+        assert old
+        conn = open_db(db)
+        try:
+            stats = purge(conn, cutoff)
+            assert stats.search_docs >= len(old)
+            assert conn.execute("SELECT count(*) FROM search_docs WHERE ts_ms < ?",
+                                (cutoff,)).fetchone()[0] == 0
+            docs = conn.execute("SELECT count(*) FROM search_docs").fetchone()[0]
+            assert conn.execute("SELECT count(*) FROM search_fts").fetchone()[0] == docs
+            gone = {sid for sid, _ in old}
+            for _, text in old:
+                hits = text_search.find(conn, f'"{" ".join(text.split()[:8])}"')
+                assert not {h.session_id for h in hits} & gone
+        finally:
+            conn.close()

@@ -97,9 +97,10 @@ def test_the_real_servers_refuse_rebinding_and_forgery(bp_home):
 
     dport, sport = free_port(), free_port()
     env = os.environ.copy()
-    up = subprocess.run([str(BIN / "blueplane"), "up", "--no-collector", "--dagster-port",
-                         str(dport), "--datasette-port", str(sport)], capture_output=True,
-                        text=True, timeout=240, env=env)
+    up = subprocess.run([str(BIN / "blueplane"), "up", "--ui", "--no-collector",
+                         "--dagster-port", str(dport),
+                         "--datasette-port", str(sport)], capture_output=True, text=True,
+                        timeout=240, env=env)
     try:
         assert up.returncode == 0, up.stderr
         dagster, datasette = f"http://127.0.0.1:{dport}", f"http://127.0.0.1:{sport}"

@@ -397,23 +397,6 @@ def test_cli_import_json_and_errors(redis_home, monkeypatch):
     assert res.exit_code == 2 and "not a date" in res.output
 
 
-@pytest.mark.parametrize("secret", [
-    "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
-    "sk-ant-api03-abcdefghijklmnopqrstuv", "ghp_abcdefghijklmnopqrstuvwxyz12",
-    "xoxb-1234567890-abcdef", "AKIAABCDEFGHIJKLMNOP", "AIzaSyA1234567890abcdefghijklmnopqrstu",
-    "Authorization: Bearer abcdefghijklmnop1234", "PASSWORD=hunter22x", "api-key: q8w7e6r5t4",
-    "postgres://admin:s3cr3tpw@db/x",
-])
-def test_secret_precheck_never_hides_a_secret(secret):
-    """The cheap pre-check in ``redact`` must let every pattern's secrets through."""
-    from blueplane_pipeline.core.privacy import SECRET_PATTERNS, may_hold_secret, redact
-
-    text = f"see {secret} here"
-    assert any(p.search(text) for p, _ in SECRET_PATTERNS)
-    assert may_hold_secret(text)
-    assert "[REDACTED]" in redact(text)
-
-
 def test_big_import_is_ingested_by_a_second_process_meanwhile(redis_home, monkeypatch):
     from blueplane_pipeline.sources import run as run_mod
 

@@ -80,6 +80,13 @@ def session_tables(context: dg.AssetExecutionContext, config: AnalyticsConfig,
     """Events after the watermark → the sessions they touch, rebuilt in full."""
     stats = _run(blueplane, refresh_sessions, full=config.full_rebuild)
     context.log.info(f"{stats.new_events} new events, {stats.sessions_rebuilt} sessions rebuilt")
+    for name, metadata in session_metadata(stats).items():
+        yield dg.MaterializeResult(asset_key=name, metadata=metadata)
+
+
+def session_metadata(stats) -> dict[str, dict]:
+    """Each session table's materialization metadata after one ``refresh_sessions``."""
+    out = {}
     for spec in SESSION_SPECS:
         name = spec.key.path[-1]
         metadata = {"rows_changed": stats.rows_written.get(name, 0),
@@ -89,7 +96,8 @@ def session_tables(context: dg.AssetExecutionContext, config: AnalyticsConfig,
             metadata.update(new_events=stats.new_events, events_read=stats.events_read,
                             tokens_updated=stats.tokens_updated,
                             events_without_session=stats.events_without_session)
-        yield dg.MaterializeResult(asset_key=spec.key, metadata=metadata)
+        out[name] = metadata
+    return out
 
 
 @dg.multi_asset(specs=ROLLUP_SPECS, name="daily_rollups", can_subset=False)
@@ -98,11 +106,15 @@ def daily_rollups(context: dg.AssetExecutionContext, config: AnalyticsConfig,
     """Recompute the days queued by the session refresh (and days whose tokens changed)."""
     stats = _run(blueplane, refresh_rollups, full=config.full_rebuild)
     context.log.info(f"{stats.days} days recomputed")
-    yield dg.MaterializeResult(asset_key="metrics_daily", metadata={
-        "rows_changed": stats.metrics_daily_rows, "days": stats.days,
-        "token_days": stats.token_days, "seconds": stats.seconds})
-    yield dg.MaterializeResult(asset_key="tool_metrics", metadata={
-        "rows_changed": stats.tool_metrics_rows, "days": stats.days, "seconds": stats.seconds})
+    for name, metadata in rollup_metadata(stats).items():
+        yield dg.MaterializeResult(asset_key=name, metadata=metadata)
+
+
+def rollup_metadata(stats) -> dict[str, dict]:
+    return {"metrics_daily": {"rows_changed": stats.metrics_daily_rows, "days": stats.days,
+                              "token_days": stats.token_days, "seconds": stats.seconds},
+            "tool_metrics": {"rows_changed": stats.tool_metrics_rows, "days": stats.days,
+                             "seconds": stats.seconds}}
 
 
 @dg.asset(name="insights", group_name=GROUP, kinds={"sqlite"},
@@ -110,8 +122,11 @@ def daily_rollups(context: dg.AssetExecutionContext, config: AnalyticsConfig,
           description=TABLE_DOCS["insights"]["description"], automation_condition=AUTOMATION)
 def insights(context: dg.AssetExecutionContext, blueplane: BlueplaneResource):
     stats = _run(blueplane, refresh_insights)
-    return dg.MaterializeResult(metadata={"rows_changed": stats.insights,
-                                          "seconds": stats.seconds})
+    return dg.MaterializeResult(metadata=insights_metadata(stats))
+
+
+def insights_metadata(stats) -> dict:
+    return {"rows_changed": stats.insights, "seconds": stats.seconds}
 
 
 ANALYTICS_ASSETS = [session_tables, daily_rollups, insights]

@@ -24,11 +24,17 @@ from blueplane_pipeline.usage.store import refresh
 def token_usage(blueplane: BlueplaneResource) -> dg.MaterializeResult:
     conn = blueplane.writer()
     try:
-        stats = refresh(conn, load_price_table())
-        total = conn.execute("SELECT count(*) FROM token_usage").fetchone()[0]
+        metadata = refresh_token_usage(conn, load_price_table())
     finally:
         conn.close()
-    return dg.MaterializeResult(metadata={
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def refresh_token_usage(conn, prices) -> dict:
+    """Refresh ``token_usage`` on ``conn``; return its materialization metadata."""
+    stats = refresh(conn, prices)
+    total = conn.execute("SELECT count(*) FROM token_usage").fetchone()[0]
+    return {
         "rows_changed": stats.rows_changed,
         "rows_repriced": stats.rows_repriced,
         "rows_total": total,
@@ -37,5 +43,5 @@ def token_usage(blueplane: BlueplaneResource) -> dg.MaterializeResult:
         "seq_from": stats.watermark_from,
         "seq_to": stats.watermark_to,
         "seconds": dg.MetadataValue.float(round(stats.seconds, 4)),
-    })
+    }
 

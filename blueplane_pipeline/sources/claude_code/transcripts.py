@@ -100,7 +100,8 @@ def line_envelope(raw: bytes, lineno: int, ctx: FileContext) -> dict:
     session = line.get("sessionId")
     ts = line.get("timestamp")
     uid = line.get("uuid")
-    payload = filter_payload(line, ctx.privacy_mode)
+    counts: dict[str, int] = {}
+    payload = filter_payload(line, ctx.privacy_mode, None, counts)
     payload["_file"] = ctx.rel
     payload["_line"] = lineno
     return make_envelope(
@@ -112,6 +113,7 @@ def line_envelope(raw: bytes, lineno: int, ctx: FileContext) -> dict:
         event_id=deterministic_id(SOURCE, uid) if isinstance(uid, str) and uid
         else content_id(raw),
         captured_at=ctx.captured_at,
+        redactions=counts,
     )
 
 
