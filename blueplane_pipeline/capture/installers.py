@@ -287,6 +287,19 @@ def http_events(doc: dict) -> list[str]:
     return found
 
 
+def http_hook_urls(doc: dict) -> set[str]:
+    """The URLs of the Blueplane HTTP hook handlers in ``doc``."""
+    hooks = doc.get("hooks") if isinstance(doc, dict) else None
+    urls: set[str] = set()
+    for entries in (hooks.values() if isinstance(hooks, dict) else []):
+        for entry in entries if isinstance(entries, list) else []:
+            inner = entry.get("hooks") if isinstance(entry, dict) else None
+            for h in inner if isinstance(inner, list) else []:
+                if isinstance(h, dict) and h.get("type") == "http" and is_ours(h):
+                    urls.add(h["url"])
+    return urls
+
+
 # --- the settings' "env" block (Claude Code: OpenTelemetry export) ---------------------
 # The names of the variables install added, so that uninstall removes exactly those.
 ENV_MARKER = "BLUEPLANE_ADDED_ENV"
