@@ -209,3 +209,41 @@ if __name__ == "__main__":
         lines = envelopes(20_000, privacy_mode=mode)
         kinds = collections.Counter(json.loads(x)["event_type"] for x in lines)
         print(mode, describe(lines), dict(kinds.most_common()))
+
+
+def _real_text(size: int) -> str:
+    """``size`` characters of real text: the fixture transcripts' own lines, repeated."""
+    chunks, total = [], 0
+    paths = sorted(CLAUDE_HOME.glob("projects/*/*.jsonl"))
+    while total < size:
+        for path in paths:
+            text = path.read_text(errors="replace")
+            chunks.append(text)
+            total += len(text)
+            if total >= size:
+                break
+    return "".join(chunks)[:size]
+
+
+def with_large_reads(lines: list[bytes], *, every: int = 10_000,
+                     size: int = 700_000) -> list[bytes]:
+    """Every ``every``-th envelope replaced by a ``full``-privacy PostToolUse of a Read whose
+    response holds a ``size``-character file (the few huge events a real ``full`` stream
+    has: a big file read, a long command output), in that event's session and time."""
+    text = _real_text(size)
+    out = list(lines)
+    for i in range(every // 2, len(out), every):
+        env = json.loads(out[i])
+        payload = {"session_id": env["session_id"], "cwd": "/home/u/proj",
+                   "transcript_path": "/home/u/.claude/projects/-home-u-proj/x.jsonl",
+                   "hook_event_name": "PostToolUse", "tool_name": "Read",
+                   "tool_use_id": f"toolu_big_{i}", "permission_mode": "default",
+                   "tool_input": {"file_path": "/home/u/proj/data/big.log"},
+                   "tool_response": {"type": "text", "file": {
+                       "filePath": "/home/u/proj/data/big.log", "content": text,
+                       "numLines": text.count("\n"), "startLine": 1,
+                       "totalLines": text.count("\n")}}}
+        out[i] = dumps(make_envelope("claude_code", "hook", "PostToolUse", payload,
+                                     session_id=env["session_id"], ts=env["ts"],
+                                     event_id=env["event_id"], captured_at=env["captured_at"]))
+    return out

@@ -1,6 +1,7 @@
 """Drain benchmark: Redis stream -> SQLite with one consumer, on real-sized hook envelopes.
 
-Run:  python benchmarks/bench_ingest.py [--events 50000] [--repeat 3] [--baseline]
+Run:  python benchmarks/bench_ingest.py [--events 60000] [--repeat 3] [--baseline]
+      python benchmarks/bench_ingest.py --full-payloads    # full privacy + 700 kB events
 
 Each run starts the embedded Redis in a fresh temporary BLUEPLANE_HOME, XADDs the events
 first (untimed, pipelined), then times ``ingest()`` alone: read in batches, normalise,
@@ -26,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import print_info  # noqa: E402
-from _realistic import describe, envelopes  # noqa: E402
+from _realistic import describe, envelopes, with_large_reads  # noqa: E402
 
 
 def fresh_home() -> Path:
@@ -146,17 +147,25 @@ def spool_run(lines: list[bytes], run: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--events", type=int, default=60_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--privacy", default="standard", choices=("standard", "full", "strict"))
     parser.add_argument("--baseline", action="store_true")
+    parser.add_argument("--full-payloads", action="store_true",
+                        help="full privacy (unreduced payloads) plus one 700 kB event per "
+                             "10,000, as a full-privacy stream holds a few")
     parser.add_argument("--profile", action="store_true", help="cProfile one ingest() run")
     parser.add_argument("--spool", action="store_true",
                         help="drain one-event spool files (Redis down) instead of the stream")
     args = parser.parse_args()
+    if args.full_payloads:
+        args.privacy = "full"
     lines = envelopes(args.events, privacy_mode=args.privacy)
-    print(f"events ({args.privacy} privacy):", describe(lines))
+    if args.full_payloads:
+        lines = with_large_reads(lines)
+    print(f"events ({args.privacy} privacy{', with 700 kB reads' if args.full_payloads else ''}):",
+          describe(lines))
     if args.spool:
         import logging
 

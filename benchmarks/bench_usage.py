@@ -44,13 +44,16 @@ TEXT = ("I'll look at the failing test first, then trace the call into the parse
         "off-by-one in the range check. ") * 3
 
 
-def generate(root: Path, days: int, sessions: int, messages: int, seed: int = 1) -> tuple:
-    """Write the transcript tree; return (files, lines, bytes, envelopes)."""
+def generate(root: Path, days: int, sessions: int, messages: int, seed: int = 1,
+             start: float | None = None) -> tuple:
+    """Write the transcript tree; return (files, lines, bytes, envelopes). The history
+    starts on 2025-01-01 UTC unless ``start`` (epoch seconds of its first day) is given."""
     from blueplane_pipeline.core.envelope import deterministic_id, make_envelope
 
     rng = random.Random(seed)
     rid = lambda p, n: p + "".join(rng.choice(B62) for _ in range(n))  # noqa: E731
-    start = time.mktime((2025, 1, 1, 0, 0, 0, 0, 0, 0)) - time.timezone
+    if start is None:
+        start = time.mktime((2025, 1, 1, 0, 0, 0, 0, 0, 0)) - time.timezone
     envelopes, n_files, n_lines, n_bytes = [], 0, 0, 0
     for day in range(days):
         for s in range(sessions):

@@ -242,11 +242,17 @@ def generate(path: Path | str, *, sessions: int = 20_000, days: int = 180, seed:
     for table, values in rows.items():
         marks = ",".join("?" * len(values[0]))
         if table == "token_usage":
-            columns = [r[1] for r in conn.execute("PRAGMA table_info(token_usage)")][1:]
+            # the generated rows fill the columns in table order after the id; columns
+            # added later (speed, reasoning tokens) keep their defaults
+            columns = [r[1] for r in conn.execute("PRAGMA table_info(token_usage)")]
+            columns = columns[1 : 1 + len(values[0])]
             conn.executemany(f"INSERT INTO token_usage ({', '.join(columns)})"
                              f" VALUES ({marks})", values)
-        else:
-            conn.executemany(f"INSERT INTO {table} VALUES ({marks})", values)
+        else:  # the first columns: later migrations append columns (NULL here)
+            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+            columns = columns[:len(values[0])]
+            conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                             values)
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()

@@ -30,8 +30,12 @@ ERROR_COLUMNS = ("started_at", "tool_name", "status", "error_class", "error_text
 @click.argument("session_id", metavar="SESSION", shell_complete=complete_sessions)
 @click.option("--export", "export_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the analysis to FILE (.json, or .md for markdown).")
+@click.option("--turn", "turn_index", type=click.IntRange(0), metavar="N",
+              help="Only turn N: its whole prompt and every step (as `blueplane search` "
+                   "names hits).")
 @format_options
-def analyze(session_id: str, export_path: Path | None, fmt: str, as_json: bool) -> None:
+def analyze(session_id: str, export_path: Path | None, turn_index: int | None, fmt: str,
+            as_json: bool) -> None:
     """One session in depth: summary, turn timeline, tools, files, errors.
 
     SESSION is a session id or a unique prefix of one (as `blueplane sessions` shows).
@@ -50,6 +54,11 @@ def analyze(session_id: str, export_path: Path | None, fmt: str, as_json: bool) 
         fail(f"no session {session_id!r}")
     for turn in detail["turns"]:
         turn["timeline"] = _timeline(turn.get("timeline"))
+    if turn_index is not None:
+        return _one_turn(detail, turn_index, fmt)
+    from blueplane_pipeline.read.otel import otel_of_session
+
+    detail["otel"] = otel_of_session(detail["session"])
     if export_path:
         _export(detail, export_path)
     if fmt == "json":
@@ -92,6 +101,10 @@ def _print(detail: dict) -> None:
     width = max(len(k) for k, _ in pairs)
     for k, v in pairs:
         console.print(f"  [dim]{k.ljust(width)}[/]  {v}", highlight=False)
+    from blueplane_pipeline.read.otel import otel_lines
+
+    for line in otel_lines(detail["otel"]):
+        console.print(f"  {line}", highlight=False, markup=False)
     turns = _turn_rows(detail["turns"])
     for t in turns:
         t["prompt"] = t["prompt"][:70] + ("…" if len(t["prompt"]) > 70 else "")
@@ -136,3 +149,33 @@ def _markdown(detail: dict) -> str:
             out += ["", f"## {title}", ""]
             out += markdown_table(cols, [[r.get(c) for c in cols] for r in detail[key]])
     return "\n".join(out) + "\n"
+
+
+STEP_COLUMNS = ("t", "kind", "tool", "status", "latency_ms", "file")
+
+
+def _one_turn(detail: dict, index: int, fmt: str) -> None:
+    """``--turn N``: the turn's prompt in full and its timeline, step by step."""
+    turns = {t["turn_index"]: t for t in detail["turns"]}
+    sid = detail["session"]["session_id"]
+    turn = turns.get(index)
+    if turn is None:
+        known = f"turns 0–{max(turns)}" if turns else "no turns"
+        fail(f"session {sid[:8]} has no turn {index} (it has {known})")
+    if fmt == "json":
+        emit([], [], fmt, raw={"session_id": sid, **turn})
+        return
+    steps = [{**item, "t": str(item.get("t") or "")[11:19]} for item in turn["timeline"]]
+    if fmt == "csv":
+        emit(steps, STEP_COLUMNS, fmt)
+        return
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console()
+    console.print(f"[bold]Session {sid} · turn {index}[/]  [dim]{turn['started_at']} · "
+                  f"{human('duration_s', turn['duration_s'])}[/]", highlight=False)
+    prompt = turn.get("prompt_text") or f"({turn['prompt_chars']} characters, not kept)"
+    console.print(escape(prompt), highlight=False)
+    emit(steps, STEP_COLUMNS, "table", title=f"Steps ({len(steps)})",
+         cells=lambda c, v: str(v) if c == "t" else human(c, v))

@@ -16,6 +16,8 @@ DESCRIPTIONS = {
     "dagster_port": "Port of the Dagster UI started by `blueplane up` (127.0.0.1)",
     "datasette_port": "Port of Datasette started by `blueplane up` / `blueplane serve`",
     "host": "Address the local services listen on (loopback only)",
+    "collector_port": "Port of blueplane-collector (OTLP/HTTP and HTTP hooks) started by "
+                      "`blueplane up`",
 }
 
 

@@ -43,7 +43,7 @@ LABELS = {
     "primary_model": "model", "started_at": "started",
 }
 WRAPPED = frozenset({"title", "prompt", "prompt_text", "file_path", "detail", "error_text",
-                     "query", "description"})
+                     "query", "description", "snippet"})
 LEFT = frozenset({"key", "metric", "session_id", "platform", "project_name", "project",
                   "tool_name", "tool", "model", "primary_model", "started_at", "status",
                   "kind", "severity", "subject", "day", "file_ext", "error_class", "setting",

@@ -3,7 +3,7 @@
 ``python -m blueplane_cli.help_doc`` rewrites every block between
 ``<!-- [[[help COMMAND]]] -->`` and ``<!-- [[[end]]] -->`` with the current output of
 ``blueplane COMMAND --help`` (80 columns), and the ``<!-- [[[summaries]]] -->`` block with
-a table of the other commands' one-line summaries; ``tests/test_cli_docs.py`` fails when
+a table of the other commands' one-line summaries; ``tests/cli/test_cli_docs.py`` fails when
 a block is stale, as Datasette does with cog.
 """
 

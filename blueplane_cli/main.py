@@ -34,6 +34,9 @@ COMMANDS: dict[str, str] = {
     "config": "blueplane_cli.config_cmd:config",
     "purge": "blueplane_cli.purge_cmd:purge",
     "team": "blueplane_cli.team_cmd:team",
+    "search": "blueplane_cli.search_cmd:search",
+    "budget": "blueplane_cli.budget_cmd:budget",
+    "statusline": "blueplane_cli.statusline_cmd:statusline",
 }
 
 
@@ -77,7 +80,7 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="blueplane")
 def cli() -> None:
-    """Blueplane: local telemetry and analytics for Claude Code and Cursor.
+    """Blueplane: local telemetry and analytics for Claude Code, Cursor, Codex and Gemini CLI.
 
     Everything stays on this machine, under BLUEPLANE_HOME (default ~/.blueplane).
     """

@@ -72,6 +72,9 @@ def metrics(period: str, platform: str | None, project: str | None, group_by: st
         current = summary.summary(conn, window, only)
         before = summary.summary(conn, previous, only) if previous else None
         lag = backlog.analytics_backlog(conn)
+        from blueplane_pipeline.read.otel import otel_lines, otel_summary
+
+        otel = otel_summary(conn, window, only)
     changes = summary.compare(current, before)
     if fmt == "json":
         emit([], [], fmt, raw={"period": period, "window": window_dict(window),
@@ -79,7 +82,7 @@ def metrics(period: str, platform: str | None, project: str | None, group_by: st
                                "filters": {"platform": platform, "project": project},
                                "metrics": current, "previous": before,
                                "change": {k: v["change"] for k, v in changes.items()},
-                               "backlog": lag})
+                               "otel": otel, "backlog": lag})
         return
     rows = [{"metric": name, "value": current[name],
              "previous": before[name] if before else None,
@@ -95,6 +98,9 @@ def metrics(period: str, platform: str | None, project: str | None, group_by: st
     emit(shown, ("metric", "value", "previous", "trend") if before else ("metric", "value"),
          fmt, title=f"Metrics · {period} ({span})", cells=lambda _c, v: v,
          labels={"previous": previous.label if previous else ""})
+    if fmt != "csv":
+        for line in otel_lines(otel):
+            click.echo(line)
     if not current["sessions"] and not current["tool_calls"] and not current["prompts"]:
         note(f"No activity in this window ({span}). Try --period all, or check "
              "`blueplane status` that capture is running.")

@@ -41,10 +41,19 @@ def show(model: str | None, show_all: bool, as_json: bool) -> None:
                        "prices": price.as_dict()})
             return
         how = "exact" if key == model else f"matched entry {key!r}"
-        click.echo(f"{model}: {how} in {table.source}")
+        where = table.source if key in table.prices else "the shipped models.dev snapshot"
+        click.echo(f"{model}: {how} in {where}")
         for name, value in describe(price).items():
-            if value is not None:
-                click.echo(f"  {name:<18} ${value:g} / M tokens")
+            if value is None or name in ("fast", "threshold"):
+                continue
+            click.echo(f"  {name:<18} ${value:g} / M tokens")
+        if price.threshold is not None:
+            click.echo(f"  (*_above: the whole request once its prompt passes "
+                       f"{price.threshold:,} tokens)")
+        elif price.input_above is not None:
+            click.echo("  (*_above: each bucket's tokens beyond 200,000)")
+        if price.fast != 1.0:
+            click.echo(f"  fast mode          x{price.fast:g}")
         return
     names = sorted(k for k in table.prices if show_all or k.startswith("claude-"))
     if as_json:

@@ -49,6 +49,8 @@ def _materialize(full_rebuild: bool, quiet: bool) -> dict[str, dict]:
     from rich.console import Console
 
     from blueplane_pipeline.orchestration.assets.analytics import ANALYTICS_ASSETS
+    from blueplane_pipeline.orchestration.assets.otel import OTEL_ASSETS
+    from blueplane_pipeline.orchestration.assets.surfaces import SURFACE_ASSETS
     from blueplane_pipeline.orchestration.assets.token_usage import token_usage
     from blueplane_pipeline.orchestration.checks import ANALYTICS_CHECKS
     from blueplane_pipeline.orchestration.resources import BlueplaneResource
@@ -57,15 +59,16 @@ def _materialize(full_rebuild: bool, quiet: bool) -> dict[str, dict]:
     run_config: dict = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     if full_rebuild:
         run_config["ops"] = {"session_tables": {"config": {"full_rebuild": True}},
-                             "daily_rollups": {"config": {"full_rebuild": True}}}
+                             "daily_rollups": {"config": {"full_rebuild": True}},
+                             "search_index": {"config": {"full_rebuild": True}}}
     status = Console(stderr=True).status("Refreshing analytics…") if not quiet else None
     if status:
         status.start()
     try:
         # An ephemeral instance: nothing is written to DAGSTER_HOME.
-        # token_usage first (tokens and cost are joined from it), then the analytics.
+        # token_usage and the OTel tables first (joined into the analytics), then those.
         result = dg.materialize(
-            [token_usage, *ANALYTICS_ASSETS, *ANALYTICS_CHECKS],
+            [token_usage, *OTEL_ASSETS, *ANALYTICS_ASSETS, *SURFACE_ASSETS, *ANALYTICS_CHECKS],
             resources={"blueplane": BlueplaneResource()}, run_config=run_config,
             raise_on_error=True)
         failed = [e.asset_check_key.name for e in result.get_asset_check_evaluations()

@@ -30,10 +30,16 @@ def _listen_options(fn):
               help="Also start the Dagster UI and Datasette (otherwise: `blueplane ui`).")
 @click.option("--no-dagster", is_flag=True, help="Do not start the Dagster daemon (or UI).")
 @click.option("--no-datasette", is_flag=True, help="With --ui: do not start Datasette.")
+@click.option("--no-collector", is_flag=True,
+              help="Do not start blueplane-collector (OTLP/HTTP + HTTP hooks).")
+@click.option("--collector-port", type=int, default=None,
+              help="blueplane-collector port (default 4318, config collector_port).")
 @_listen_options
-def up(ui: bool, no_dagster: bool, no_datasette: bool, dagster_port: int | None,
-       datasette_port: int | None, timeout: float, allow_remote: bool, as_json: bool) -> None:
-    """Start Redis (embedded) and the blueplane daemon; with --ui, the UIs too.
+def up(ui: bool, no_dagster: bool, no_datasette: bool, no_collector: bool,
+       collector_port: int | None, dagster_port: int | None, datasette_port: int | None,
+       timeout: float, allow_remote: bool, as_json: bool) -> None:
+    """Start Redis (embedded), blueplane-collector and the blueplane daemon; with --ui,
+    the UIs too.
 
     The daemon runs the Dagster sensors and schedules and executes their small runs in
     its own threads, so capture and analytics keep up for about 1 % of a core. The Dagster
@@ -41,6 +47,7 @@ def up(ui: bool, no_dagster: bool, no_datasette: bool, dagster_port: int | None,
     """
     groups = {"core", "ui"} if ui else {"core"}
     _start(groups, dagster=not no_dagster, datasette=not no_datasette,
+           collector=not no_collector, collector_port=collector_port,
            dagster_port=dagster_port, datasette_port=datasette_port, timeout=timeout,
            allow_remote=allow_remote, as_json=as_json, redis=True)
 
@@ -69,7 +76,7 @@ def ui(stop: bool, no_datasette: bool, no_dagster: bool, dagster_port: int | Non
 
 def _start(groups: set[str], *, dagster: bool, datasette: bool, dagster_port: int | None,
            datasette_port: int | None, timeout: float, allow_remote: bool, as_json: bool,
-           redis: bool) -> None:
+           redis: bool, collector: bool = True, collector_port: int | None = None) -> None:
     import os
 
     from blueplane_pipeline.core import config
@@ -86,7 +93,8 @@ def _start(groups: set[str], *, dagster: bool, datasette: bool, dagster_port: in
                    "telemetry, prompts included, and stop the pipeline.", err=True)
         os.environ[config.ALLOWED_HOSTS_ENV] = "*"
     at = services.Listen(host, dagster_port or settings.dagster_port,
-                         datasette_port or settings.datasette_port)
+                         datasette_port or settings.datasette_port,
+                         collector_port or settings.collector_port)
     started: dict[str, str] = {}
     try:
         if redis and config.uses_embedded_redis():
@@ -97,11 +105,11 @@ def _start(groups: set[str], *, dagster: bool, datasette: bool, dagster_port: in
         from blueplane_pipeline.storage.db import open_db
 
         open_db(config.db_path()).close()  # schema exists before any reader starts
-        for spec in services.selected(groups, dagster=dagster, datasette=datasette):
-            if spec.port_kind:
-                port = at.dagster_port if spec.port_kind == "dagster" else at.datasette_port
-                if not services.read_pid(spec.name):
-                    (config.run_dir() / f"{spec.port_kind}.port").write_text(str(port))
+        for spec in services.selected(groups, dagster=dagster, datasette=datasette,
+                                      collector=collector):
+            if spec.port_kind and not services.read_pid(spec.name):
+                (config.run_dir() / f"{spec.port_kind}.port").write_text(
+                    str(at.port(spec.port_kind)))
             svc = spec.build(at)
             services.start(svc)
             services.wait_ready(svc, timeout)
@@ -143,14 +151,19 @@ def down() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(as_json: bool) -> None:
     """Services and what each costs (RSS, CPU-seconds since start), stream lag, pending
-    and dead letters, spool, storage, last ingest."""
+    and dead letters, spool, storage, secrets redacted before storage (per rule), last
+    ingest."""
+    from blueplane_pipeline.budgets.current import current_states, summary_line
     from blueplane_pipeline.runtime.status import collect
 
     info = collect()
+    info["budgets"] = current_states()
     if as_json:
         emit_json(info)
         return
     click.echo(f"home: {info['home']}   privacy: {info['privacy_mode']}")
+    if info["budgets"]:
+        click.echo(f"budgets: {summary_line(info['budgets'])}")
     for warning in info.get("warnings", []):
         click.echo(f"Warning: {warning}", err=True)
     for name, svc in info["services"].items():
@@ -191,6 +204,12 @@ def status(as_json: bool) -> None:
     click.echo(f"storage: {st['raw_events']} events, raw {human_bytes(st['raw_bytes'])} -> "
                f"stored {human_bytes(st['stored_bytes'])} "
                f"({st['compression_ratio'] or '-'}x), db file {human_bytes(st['db_bytes'])}")
+    red = st.get("redactions") or {}
+    if red.get("total"):
+        rules = ", ".join(f"{rule} {n}" for rule, n in red["by_rule"].items())
+        click.echo(f"redacted: {red['total']} secret(s) before storage ({rules})")
+    else:
+        click.echo("redacted: nothing yet")
     last = st.get("last_ingest")
     if last:
         click.echo(f"last ingest: {last['finished_at']} ({last['trigger']}): "

@@ -89,7 +89,7 @@ _REPORTS = ("daily", "developers", "projects", "models")
               help="JSON (daily: the shape of `usage daily --json`).")
 def report(which: str, since, until, tz_name, developer, project, as_json: bool) -> None:
     """Team totals per day, developer, project or model, from the team store."""
-    from blueplane_pipeline.team import pg, reports
+    from blueplane_pipeline.team import reports
     from blueplane_pipeline.usage.timeframe import TimeframeError, day_bounds, resolve_timezone
 
     settings = _settings()
@@ -100,25 +100,32 @@ def report(which: str, since, until, tz_name, developer, project, as_json: bool)
         fail(str(exc))
         return
     window = reports.Window(since_ms, until_ms, developer, project)
-    try:
-        conn = pg.open_reader(settings.url)
-        try:
-            out = (reports.daily(conn, window, tz) if which == "daily"
-                   else reports.grouped(conn, which, window))
-        finally:
-            conn.close()
-    except pg.TeamStoreError as exc:
-        fail(str(exc))
-        return
-    except pg.driver().Error as exc:
-        fail(f"cannot read the team store: {pg.describe(exc, settings.url)}")
-        return
+    out = _read_store(settings.url, "blueplane-report",
+                      lambda conn: reports.daily(conn, window, tz) if which == "daily"
+                      else reports.grouped(conn, which, window))
     if as_json:
         click.echo(json.dumps(out, indent=2, sort_keys=True))
     elif which == "daily":
         _daily_table(out, tz)
     else:
         _grouped_table(which, out)
+
+
+def _read_store(url: str, application_name: str, read):
+    """Run ``read(conn)`` on a read-only team-store connection; a store or driver error
+    becomes one error line (every report reads the store this one way)."""
+    from blueplane_pipeline.team import pg
+
+    try:
+        conn = pg.open_reader(url, application_name)
+        try:
+            return read(conn)
+        finally:
+            conn.close()
+    except pg.TeamStoreError as exc:
+        fail(str(exc))
+    except pg.driver().Error as exc:
+        fail(f"cannot read the team store: {pg.describe(exc, url)}")
 
 
 def _money(v: float) -> str:
@@ -164,26 +171,16 @@ def _grouped_table(which: str, out: dict) -> None:
 @click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
 def snapshot(out: Path) -> None:
     """Copy the team store into a SQLite file for Datasette (datasette OUT)."""
-    from blueplane_pipeline.team import pg
     from blueplane_pipeline.team import snapshot as snap
 
-    settings = _settings()
-    try:
-        conn = pg.open_reader(settings.url, "blueplane-snapshot")
+    def write(conn):
         conn.set_session(autocommit=False)
         try:
-            stats = snap.write(conn, out)
-        finally:
-            conn.close()
-    except pg.TeamStoreError as exc:
-        fail(str(exc))
-        return
-    except pg.driver().Error as exc:
-        fail(f"cannot read the team store: {pg.describe(exc, settings.url)}")
-        return
-    except OSError as exc:
-        fail(f"cannot write {out}: {exc.strerror}")
-        return
+            return snap.write(conn, out)
+        except OSError as exc:
+            fail(f"cannot write {out}: {exc.strerror}")
+
+    stats = _read_store(_settings().url, "blueplane-snapshot", write)
     click.echo(f"Wrote {out}: " + ", ".join(f"{n} {t}" for t, n in stats.rows.items())
                + f" in {stats.seconds:.1f} s. Browse it: datasette {out}")
 

@@ -13,12 +13,23 @@ from collections.abc import Callable
 import click
 
 from blueplane_cli.output import fail
+from blueplane_cli.reading import PlatformChoice
 
-NO_DATA = ("No token usage yet: import transcripts with `blueplane import claude-code` "
-           "(or start the pipeline with `blueplane up`).")
+NO_DATA = ("No token usage yet: import history with `blueplane import claude-code` (or "
+           "`codex`, `gemini`), or start the pipeline with `blueplane up`.")
 
 
 def _options(func: Callable) -> Callable:
+    func = click.option("--agent", "--platform", "agent", default=None,
+                        type=PlatformChoice(),
+                        help="Only this assistant (`codex` prints ccusage's `codex` JSON "
+                             "shape). Default: all, with a per-assistant breakdown.")(func)
+    func = click.option("--source", type=click.Choice(["transcript", "otel", "best"]),
+                        default="transcript", show_default=True,
+                        help="Whose token counts: the transcripts (ccusage-identical), "
+                             "Claude Code's OpenTelemetry api_request events (`blueplane "
+                             "install claude-code --otel`), or best: OTel for the sessions "
+                             "it covers without a lost batch, transcripts for the rest.")(func)
     func = click.option("--json", "as_json", is_flag=True,
                         help="ccusage-compatible JSON instead of a table.")(func)
     func = click.option("--timezone", "-z", "tz_name", default=None, metavar="TZ",
@@ -38,11 +49,30 @@ def _options(func: Callable) -> Callable:
 
 @click.group(name="usage")
 def usage() -> None:
-    """Token and cost reports from Claude Code transcripts (totals match ccusage)."""
+    """Token and cost reports from every assistant's history (totals match ccusage)."""
+
+
+def _platform(agent: str | None) -> str | None:
+    from blueplane_pipeline.core import platforms
+
+    found = platforms.from_cli(agent)
+    return found.name if found is not None else None
+
+
+def _label(agent: str | None) -> str:
+    from blueplane_pipeline.core import platforms
+
+    found = platforms.from_cli(agent)
+    return found.label if found is not None else "All assistants'"
+
+
+def _by_agent(rows, agent: str | None) -> bool:
+    """A per-assistant breakdown when no ``--agent`` was given and several show up."""
+    return agent is None and len({r.platform for r in rows}) > 1
 
 
 def _load(grain: str, since: str | None, until: str | None, project: str | None,
-          tz_name: str | None):
+          tz_name: str | None, agent: str | None = None, source: str = "transcript"):
     from blueplane_cli.reading import reader
     from blueplane_pipeline.core import config
     from blueplane_pipeline.read.usage import report_rows
@@ -54,22 +84,32 @@ def _load(grain: str, since: str | None, until: str | None, project: str | None,
     except TimeframeError as exc:
         fail(str(exc))
     if not config.db_path().exists():
+        _no_otel_note(source, "none")
         return [], tz
     with reader() as conn:
         try:
             with _progress(conn) as tick:
                 rows, origin = report_rows(conn, grain, since_ms=since_ms, until_ms=until_ms,
-                                           project=project, tz=tz, on_event=tick)
+                                           project=project, tz=tz, on_event=tick,
+                                           platform=_platform(agent), source=source)
         except ValueError as exc:  # prices are read only when token_usage is not built yet
             from blueplane_pipeline.core.pricing import PriceListError
 
             if not isinstance(exc, PriceListError):
                 raise
             fail(f"{exc} (`blueplane pricing reset` goes back to the shipped list)")
+    _no_otel_note(source, origin)
     if origin == "events":
         click.echo("(computed from stored transcript events: the token_usage table is not "
                    "built yet; `blueplane up` keeps it current and makes this instant)", err=True)
     return rows, tz
+
+
+def _no_otel_note(source: str, origin: str) -> None:
+    if source == "otel" and origin == "none":
+        from blueplane_pipeline.read.otel import NO_OTEL
+
+        click.echo(f"({NO_OTEL})", err=True)
 
 
 @contextlib.contextmanager
@@ -113,28 +153,32 @@ def _emit(report: dict) -> None:
     click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
 
 
-def _period(period: str, since, until, project, breakdown, tz_name, as_json, week_start=6):
-    from blueplane_pipeline.usage.reports import period_report
+def _period(period: str, since, until, project, breakdown, tz_name, as_json, week_start=6,
+            agent=None, source="transcript"):
+    from blueplane_pipeline.usage.reports import codex_report, period_report
 
-    rows, tz = _load("day", since, until, project, tz_name)
-    report = period_report(rows, period, tz, week_start=week_start)
+    rows, tz = _load("day", since, until, project, tz_name, agent, source)
+    report = period_report(rows, period, tz, week_start=week_start,
+                           by_agent=_by_agent(rows, agent))
     if as_json:
-        _emit(report)
+        _emit(codex_report(rows, period, tz, week_start=week_start) if agent == "codex"
+              else report)
     elif not rows:
         click.echo(NO_DATA)
     else:
         label = {"daily": "Date", "weekly": "Week of", "monthly": "Month"}[period]
         key = {"daily": "date", "weekly": "week", "monthly": "month"}[period]
-        title = f"Claude Code token usage, {period} ({getattr(tz, 'key', tz)})"
+        title = f"{_label(agent)} token usage, {period} ({getattr(tz, 'key', tz)}){_by(source)}"
         _table(title, label, [(r[key], r) for r in report[period]], report, breakdown)
         _missing_note(rows)
 
 
 @usage.command()
 @_options
-def daily(since, until, project, breakdown, tz_name, as_json) -> None:
+def daily(since, until, project, breakdown, tz_name, as_json, agent, source) -> None:
     """Tokens and cost per day."""
-    _period("daily", since, until, project, breakdown, tz_name, as_json)
+    _period("daily", since, until, project, breakdown, tz_name, as_json, agent=agent,
+            source=source)
 
 
 @usage.command()
@@ -143,47 +187,54 @@ def daily(since, until, project, breakdown, tz_name, as_json) -> None:
               type=click.Choice(["monday", "tuesday", "wednesday", "thursday", "friday",
                                  "saturday", "sunday"]),
               help="Day a week starts on.")
-def weekly(since, until, project, breakdown, tz_name, as_json, week_start) -> None:
+def weekly(since, until, project, breakdown, tz_name, as_json, agent, source,
+           week_start) -> None:
     """Tokens and cost per week."""
     from blueplane_pipeline.usage.reports import WEEKDAYS
 
     _period("weekly", since, until, project, breakdown, tz_name, as_json,
-            WEEKDAYS.index(week_start))
+            WEEKDAYS.index(week_start), agent=agent, source=source)
 
 
 @usage.command()
 @_options
-def monthly(since, until, project, breakdown, tz_name, as_json) -> None:
+def monthly(since, until, project, breakdown, tz_name, as_json, agent, source) -> None:
     """Tokens and cost per month."""
-    _period("monthly", since, until, project, breakdown, tz_name, as_json)
+    _period("monthly", since, until, project, breakdown, tz_name, as_json, agent=agent,
+            source=source)
 
 
 @usage.command()
 @_options
-def session(since, until, project, breakdown, tz_name, as_json) -> None:
+def session(since, until, project, breakdown, tz_name, as_json, agent, source) -> None:
     """Tokens and cost per session (transcript file), most expensive first."""
-    from blueplane_pipeline.usage.reports import session_report
+    from blueplane_pipeline.usage.reports import codex_report, session_report
 
-    rows, _tz = _load("session", since, until, project, tz_name)
-    report = session_report(rows)
+    rows, tz = _load("session", since, until, project, tz_name, agent, source)
+    report = session_report(rows, by_agent=_by_agent(rows, agent))
     if as_json:
-        _emit(report)
+        if agent == "gemini":  # ccusage's gemini sessions name no project and no times
+            for item in report["sessions"]:
+                for key in ("projectPath", "firstActivity", "lastActivity"):
+                    item.pop(key, None)
+        _emit(codex_report(rows, "session", tz) if agent == "codex" else report)
     elif not rows:
         click.echo(NO_DATA)
     else:
         items = [(f"{r['sessionId'][:8]} {r['projectPath']}", r) for r in report["sessions"]]
-        _table("Claude Code token usage by session", "Session / project", items, report,
+        _table(f"{_label(agent)} token usage by session{_by(source)}", "Session / project",
+               items, report,
                breakdown)
         _missing_note(rows)
 
 
 @usage.command()
 @_options
-def blocks(since, until, project, breakdown, tz_name, as_json) -> None:
+def blocks(since, until, project, breakdown, tz_name, as_json, agent, source) -> None:
     """5-hour billing windows (as Claude's usage limits count them), gaps included."""
     from blueplane_pipeline.usage.reports import blocks_report
 
-    rows, _tz = _load("message", since, until, project, tz_name)
+    rows, _tz = _load("message", since, until, project, tz_name, agent, source)
     report = blocks_report(rows, now_ms=int(time.time() * 1000))
     if as_json:
         _emit(report)
@@ -192,6 +243,75 @@ def blocks(since, until, project, breakdown, tz_name, as_json) -> None:
     else:
         _blocks_table(report, breakdown)
         _missing_note(rows)
+
+
+def _by(source: str) -> str:
+    return {"transcript": "", "otel": " — by OpenTelemetry",
+            "best": " — OTel where complete, else transcripts"}[source]
+
+
+@usage.command()
+@click.option("--since", "-s", default=None, metavar="DATE",
+              help="From DATE on (YYYYMMDD or YYYY-MM-DD).")
+@click.option("--until", "-u", default=None, metavar="DATE",
+              help="Up to and including DATE (YYYYMMDD or YYYY-MM-DD).")
+@click.option("--timezone", "-z", "tz_name", default=None, metavar="TZ",
+              help="Timezone for the dates (default: this machine's).")
+@click.option("--json", "as_json", is_flag=True, help="One object per session, as JSON.")
+def reconcile(since, until, tz_name, as_json) -> None:
+    """Per session: transcript vs OpenTelemetry tokens and cost, and OTel batches lost.
+
+    A positive difference is what the transcripts missed (OTel is Claude Code's own
+    accounting); `otel_events_lost` counts events of batches that never arrived.
+    """
+    from blueplane_cli.reading import reader
+    from blueplane_pipeline.core import config
+    from blueplane_pipeline.read.otel import NO_OTEL, has_otel, reconcile_rows
+    from blueplane_pipeline.usage.timeframe import TimeframeError, day_bounds, resolve_timezone
+
+    try:
+        since_ms, until_ms = day_bounds(since, until, resolve_timezone(tz_name))
+    except TimeframeError as exc:
+        fail(str(exc))
+    rows, otel = [], False
+    if config.db_path().exists():
+        with reader() as conn:
+            otel = has_otel(conn)
+            rows = reconcile_rows(conn, since_ms=since_ms, until_ms=until_ms)
+    if as_json:
+        _emit({"sessions": rows, "otel": otel})
+        return
+    if not otel:
+        click.echo(f"{NO_OTEL[0].upper()}{NO_OTEL[1:]}.")
+    if not rows:
+        click.echo(NO_DATA)
+        return
+
+    def num(v) -> str:
+        return "-" if v is None else _n(v)
+
+    def signed(v, cost: bool = False) -> str:
+        if v is None:
+            return "-"
+        return (f"{v:+,.4f}" if cost else f"{v:+,}") if v else "0"
+
+    table_rows = []
+    for r in rows:
+        t_tok = None if r["transcript_messages"] is None else sum(
+            r[f"transcript_{c}"] or 0 for c in ("input_tokens", "output_tokens",
+                                                "cache_creation_tokens", "cache_read_tokens"))
+        o_tok = None if r["otel_requests"] is None else sum(
+            r[f"otel_{c}"] or 0 for c in ("input_tokens", "output_tokens",
+                                          "cache_creation_tokens", "cache_read_tokens"))
+        table_rows.append(([
+            (r["session_id"] or "?")[:8], r["sources"], num(r["transcript_messages"]),
+            num(r["otel_requests"]), num(t_tok), num(o_tok),
+            signed(o_tok - t_tok if t_tok is not None and o_tok is not None else None),
+            signed(r["diff_cost_usd"], cost=True), num(r["otel_events_lost"])], False))
+    _render("Token reconciliation: transcripts vs OpenTelemetry (diff = OTel - transcript)",
+            ["Session", "Sources", "Messages", "API requests", "Transcript tokens",
+             "OTel tokens", "Diff tokens", "Diff cost", "OTel lost"],
+            {2, 3, 4, 5, 6, 7, 8}, table_rows)
 
 
 # --- tables --------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ def watch(interval: float, once: bool, fmt: str, as_json: bool) -> None:
     fmt = chosen(fmt, as_json)
     if once or fmt != "table":
         with reader() as conn:
-            data = recent_activity(conn)
+            data = _with_budgets(recent_activity(conn))
         if fmt == "table":
             from rich.console import Console
 
@@ -39,7 +39,7 @@ def watch(interval: float, once: bool, fmt: str, as_json: bool) -> None:
     from rich.live import Live
 
     with (reader() as conn,
-          Live(render(recent_activity(conn)), refresh_per_second=4) as live,
+          Live(render(_with_budgets(recent_activity(conn))), refresh_per_second=4) as live,
           contextlib.suppress(KeyboardInterrupt)):
         follow(conn, interval, live.update)
 
@@ -52,8 +52,15 @@ def follow(conn, interval: float, show, *, sleep=time.sleep, count: int | None =
     done = 0
     while count is None or done < count:
         sleep(interval)
-        show(render(recent_activity(conn)))
+        show(render(_with_budgets(recent_activity(conn))))
         done += 1
+
+
+def _with_budgets(data: dict) -> dict:
+    """The activity plus the budgets' states (``None`` when no budget is set)."""
+    from blueplane_pipeline.budgets.current import current_states
+
+    return {**data, "budgets": current_states()}
 
 
 def render(data: dict):
@@ -78,6 +85,14 @@ def render(data: dict):
     lag = backlog_note(data)
     if lag:
         head.append(f"\n{lag}", style="yellow")
+    budgets = data.get("budgets")
+    if budgets:
+        from blueplane_pipeline.budgets.current import summary_line
+
+        worst = {"over": "bold red", "warn": "yellow"}.get(
+            max((s["level"] for s in budgets["budgets"]),
+                key=("ok", "warn", "over").index), "green")
+        head.append(f"\nBudgets  {summary_line(budgets)}", style=worst)
     sessions = Table(title="Latest sessions", title_justify="left", expand=False)
     for col in ("session", "project", "last event", "prompts", "calls", "errors", "accept %",
                 "cost"):

@@ -26,6 +26,37 @@ class MetricChange(BaseModel):
     better: bool | None = Field(description="True when the change is good news")
 
 
+class OtelMetrics(BaseModel):
+    """What only Claude Code's OpenTelemetry export knows; every value None and ``note``
+    set when there is no OTel data (never a silent 0)."""
+
+    otel_api_requests: int | None = None
+    otel_cost_usd: float | None = None
+    otel_lines_added: int | None = None
+    otel_lines_removed: int | None = None
+    otel_active_user_s: float | None = None
+    otel_active_cli_s: float | None = None
+    user_decisions: int | None = None
+    user_accepts: int | None = None
+    user_acceptance_rate: float | None = None
+    note: str | None = None
+
+
+class BudgetState(BaseModel):
+    """One budget against its current window (`blueplane budget`)."""
+
+    id: str
+    period: str  # daily | weekly | monthly | block
+    project: str | None
+    amount: float  # US dollars
+    spent: float
+    ratio: float
+    level: str  # ok | warn (>= 80 %) | over (>= 100 %)
+    window: str
+    enforce: bool
+    denies: bool  # tool calls are refused now (hard cap over, not paused)
+
+
 class CurrentMetrics(BaseModel):
     period: str
     window_start: str | None
@@ -49,6 +80,8 @@ class CurrentMetrics(BaseModel):
     cost_usd: float
     changes: list[MetricChange]
     note: str | None = None
+    otel: OtelMetrics | None = None
+    budgets: list[BudgetState] = []
 
 
 class ToolUsage(BaseModel):
@@ -115,6 +148,7 @@ class SessionMetrics(BaseModel):
     total_tokens: int
     cost_usd: float
     compactions: int
+    otel: OtelMetrics | None = None
     tools: list[ToolUsage]
     files: list[FileActivity]
     failed_calls: list[FailedCall]

@@ -6,6 +6,7 @@ import json
 
 from mcp.server.mcpserver.exceptions import ToolError
 
+from blueplane_pipeline.read.otel import otel_of_session, otel_summary
 from blueplane_pipeline.read.sessions import (
     newest_session_end,
     resolve_session,
@@ -15,10 +16,12 @@ from blueplane_pipeline.read.sessions import (
 from blueplane_pipeline.read.summary import compare, summary
 from blueplane_pipeline.read.tools import tool_names, tool_performance
 from mcp_server.models import (
+    BudgetState,
     CurrentMetrics,
     FailedCall,
     FileActivity,
     MetricChange,
+    OtelMetrics,
     SessionMetrics,
     ToolPerformance,
     ToolStats,
@@ -37,6 +40,8 @@ def get_current_metrics(period: str = "24h", platform: Platform = None,
     """Headline metrics of a period (1h, 24h, 7d, 30d, <N>h, <N>d or all) with the change
     against the period just before it: sessions, prompts, tool calls and error rate, edit
     acceptance, exact latency percentiles, tokens and cost. Optional platform/project filter.
+    Also each budget's state now (`blueplane budget`: spent, level ok/warn/over, whether the
+    hard cap refuses tool calls).
     """
     cur, prev = window(period)
     with reading() as conn:
@@ -45,6 +50,7 @@ def get_current_metrics(period: str = "24h", platform: Platform = None,
         row = summary(conn, cur, flt)
         before = summary(conn, prev, flt) if prev else None
         newest = newest_session_end(conn)
+        otel = otel_summary(conn, cur, flt)
     changes = compare(row, before)
     note = None
     if not row["sessions"] and not row["tool_calls"]:
@@ -63,7 +69,16 @@ def get_current_metrics(period: str = "24h", platform: Platform = None,
         changes=[MetricChange(name=n, value=changes[n]["value"],
                               previous=changes[n]["previous"], change=changes[n]["change"],
                               better=changes[n]["good"]) for n in COMPARED] if prev else [],
-        note=note)
+        note=note, budgets=_budgets(),
+        otel=OtelMetrics(**{k: otel[k] for k in OtelMetrics.model_fields}))
+
+
+def _budgets() -> list[BudgetState]:
+    """The budgets' states now (`blueplane budget`); empty when none is set."""
+    from blueplane_pipeline.budgets.current import current_states
+
+    current = current_states()
+    return [BudgetState(**s) for s in current["budgets"]] if current else []
 
 
 def get_session_metrics(session_id: str) -> SessionMetrics:
@@ -91,6 +106,7 @@ def get_session_metrics(session_id: str) -> SessionMetrics:
         total_tokens=(s["input_tokens"] + s["output_tokens"] + s["cache_creation_tokens"]
                       + s["cache_read_tokens"]),
         cost_usd=s["cost_usd"], compactions=s["compactions"],
+        otel=OtelMetrics(**otel_of_session(s)),
         tools=[ToolUsage(**{k: t[k] for k in ToolUsage.model_fields}) for t in detail["tools"]],
         files=[FileActivity(**{k: f[k] or 0 if k not in ("file_path", "file_ext") else f[k]
                                for k in FileActivity.model_fields}) for f in detail["files"]],

@@ -35,7 +35,8 @@ def search_sessions(text: str | None = None, project: str | None = None,
                     platform: Platform = None, since: str | None = None,
                     until: str | None = None, min_acceptance: float | None = None,
                     limit: int = 20, offset: int = 0) -> SessionSearch:
-    """Find sessions: by words in their prompts and titles (ranked by relevance) and/or by
+    """Find sessions: by words in their prompts, assistant text, tool calls (names, commands,
+    files) and titles (ranked by relevance; the full-text index) and/or by
     project, platform, start date range (YYYY-MM-DD or ISO times, until exclusive) and
     minimum edit acceptance (0-1). Newest first when no text is given."""
     limit, offset = _clamp(limit), max(0, int(offset))
@@ -49,7 +50,8 @@ def search_sessions(text: str | None = None, project: str | None = None,
                                           min_acceptance=min_acceptance, limit=limit,
                                           offset=offset)
             return SessionSearch(total=total, sessions=[_brief(r) for r in rows])
-        hits = text_search.search(conn, config.db_path(), text, limit=2000)
+        hits = text_search.search(conn, config.db_path(), text, limit=2000,
+                                  kinds=text_search.KINDS[config.load_settings().privacy_mode])
         best: dict[str, float] = {}
         for hit in hits:
             best.setdefault(hit.session_id, hit.score)
@@ -67,8 +69,7 @@ def search_similar_tasks(task: str, limit: int = 10) -> SimilarTasks:
     (bm25), each with how that turn went and the tools it used."""
     limit = _clamp(limit)
     with reading() as conn:
-        index = text_search.index_for(conn, config.db_path())
-        hits = index.search(task, limit=limit)
+        hits, indexed = text_search.similar(conn, config.db_path(), task, limit=limit)
         keys = [(h.session_id, h.turn_index) for h in hits if h.turn_index is not None]
         turns = {(t["session_id"], t["turn_index"]): t
                  for t in turn_calls(conn, EVERYTHING, keys=keys)}
@@ -85,7 +86,7 @@ def search_similar_tasks(task: str, limit: int = 10) -> SimilarTasks:
             project_name=projects.get(h.session_id),
             succeeded=turn_succeeded(turn) if turn else None,
             tool_sequence=tool_sequence(turn["calls"]) if turn else None))
-    return SimilarTasks(query=task, indexed_texts=index.size, matches=matches)
+    return SimilarTasks(query=task, indexed_texts=indexed, matches=matches)
 
 
 def find_successful_patterns(period: str = "90d", platform: Platform = None,

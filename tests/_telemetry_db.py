@@ -39,6 +39,7 @@ def temp_home(prefix: str = "bp-rd-") -> Iterator[Path]:
 def refresh_tables(db_path: Path) -> None:
     """What the token_usage and analytics assets do, in order."""
     from blueplane_pipeline.analytics.refresh import refresh_all
+    from blueplane_pipeline.analytics.search_index import refresh_search_index
     from blueplane_pipeline.core.pricing import load_price_table
     from blueplane_pipeline.storage.db import open_db
     from blueplane_pipeline.usage.store import refresh
@@ -47,6 +48,7 @@ def refresh_tables(db_path: Path) -> None:
     try:
         refresh(conn, load_price_table())
         refresh_all(conn)
+        refresh_search_index(conn)
     finally:
         conn.close()
 

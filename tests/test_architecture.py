@@ -36,3 +36,17 @@ def test_every_other_path_named_exists():
     for name in PATH.findall(rest):
         candidates = [ROOT / name, PACKAGE / name, ROOT / "tests" / Path(name).name]
         assert any(c.exists() for c in candidates), f"{name} does not exist"
+
+
+FRONT_ENDS = {"cli", "mcp", "e2e"}
+
+
+def test_tests_mirror_the_rooms():
+    """Every test module sits in the folder of the room (or front end) it tests."""
+    rooms = {r.rstrip("/") for r in _rooms()} | FRONT_ENDS
+    stray = [p.relative_to(ROOT / "tests").as_posix()
+             for p in (ROOT / "tests").rglob("test_*.py")
+             if p.parent != ROOT / "tests" and p.relative_to(ROOT / "tests").parts[0] not in rooms]
+    at_top = sorted(p.name for p in (ROOT / "tests").glob("test_*.py"))
+    assert not stray, f"test modules outside any room's folder: {stray}"
+    assert at_top == ["test_architecture.py"], f"move these into their room's folder: {at_top}"

@@ -13,9 +13,11 @@ import re
 
 import orjson
 
+from blueplane_pipeline.core.privacy import text_lines
+
 # Claude Code's edit tools, Cursor's afterFileEdit hook (cursor_edit) and Cursor agent tools.
 EDIT_TOOLS = frozenset({"Edit", "MultiEdit", "Write", "NotebookEdit", "cursor_edit",
-                        "edit_file", "search_replace", "write"})
+                        "edit_file", "search_replace", "write", "apply_patch"})
 SUBAGENT_TOOLS = frozenset({"Task", "Agent"})
 PATH_INPUT_KEYS = ("file_path", "notebook_path", "path", "filePath")
 
@@ -88,10 +90,11 @@ def text_of(value: object) -> tuple[str | None, int]:
 
 
 def line_count(value: object) -> int:
-    """Lines of a file's content: newlines + 1, the way the privacy summary counts them,
-    so that full and standard mode agree."""
+    """Lines of a file's content, newline-terminated (a last line without a newline still
+    counts): ``core.privacy.text_lines``, which the privacy summary also uses, so that full
+    and standard mode agree."""
     if isinstance(value, str):
-        return value.count("\n") + (1 if value else 0)
+        return text_lines(value)
     if isinstance(value, dict) and value.get("redacted"):
         lines = value.get("lines")
         return lines if isinstance(lines, int) else 0
@@ -136,9 +139,34 @@ def response_edit_lines(response: object) -> tuple[int, int, bool] | None:
     return None
 
 
+def apply_patch_lines(patch: object) -> tuple[int, int, bool]:
+    """(added, removed, is_create) of a Codex ``apply_patch`` text: ``+`` lines of
+    ``*** Add File:`` sections, ``+``/``-`` lines of ``*** Update File:`` sections (a
+    ``*** Delete File:`` section carries no lines); ``is_create`` when it only adds files."""
+    if not isinstance(patch, str):
+        return 0, 0, False
+    added = removed = 0
+    section, kinds = None, set()
+    for line in patch.splitlines():
+        if line.startswith("*** "):
+            for kind in ("Add", "Update", "Delete"):
+                if line.startswith(f"*** {kind} File:"):
+                    section = kind
+                    kinds.add(kind)
+            continue
+        if section in ("Add", "Update") and line.startswith("+"):
+            added += 1
+        elif section == "Update" and line.startswith("-"):
+            removed += 1
+    return added, removed, kinds == {"Add"}
+
+
 def input_edit_lines(tool: str, tool_input: object) -> tuple[int, int, bool]:
     """(added, removed, is_create) estimated from what the edit asked for, when no
     response says what happened (a Write: its content; an Edit: new vs old string)."""
+    if tool == "apply_patch":
+        text = tool_input.get("command") if isinstance(tool_input, dict) else tool_input
+        return apply_patch_lines(text)
     inp = tool_input if isinstance(tool_input, dict) else {}
     if tool == "Write":
         return line_count(inp.get("content")), 0, True
@@ -207,8 +235,12 @@ def transcript_outcome(is_error: object, content: object, result: object,
     return "success", None, None
 
 
-def hook_failure_outcome(error: object, is_interrupt: object) -> tuple[str, str, str | None]:
+def hook_failure_outcome(error: object, is_interrupt: object,
+                         error_head: object = None) -> tuple[str, str, str | None]:
+    """``error_head``: the first line ``standard`` privacy keeps of a summarised ``error``."""
     text, _ = text_of(error)
+    if text is None and isinstance(error_head, str):
+        text = error_head
     if is_interrupt is True:
         return "interrupted", "user_interrupted", text[:200] if text else None
     found = refusal(text)

@@ -51,6 +51,13 @@ def acceptance_rate(accepted: int, rejected: int, digits: int | None = None) -> 
     return ratio(accepted, accepted + rejected, digits)
 
 
+def user_acceptance_rate(accepts: int | None, decisions: int | None,
+                         digits: int | None = None) -> float | None:
+    """Tool permission decisions a person made (OTel ``tool_decision``, source ``user_*``):
+    accepted ÷ decided. Configuration and hook decisions are not the user's."""
+    return ratio(accepts or 0, decisions or 0, digits)
+
+
 def user_modified_share(modified: int, accepted: int,
                         digits: int | None = None) -> float | None:
     """Accepted edits the user modified first ÷ accepted edits."""
@@ -97,6 +104,10 @@ def acceptance_rate_sql(accepted: str, rejected: str) -> str:
 
 def user_modified_share_sql(modified: str, accepted: str) -> str:
     return ratio_sql(modified, accepted)
+
+
+def user_acceptance_rate_sql(accepts: str, decisions: str) -> str:
+    return ratio_sql(accepts, decisions)
 
 
 # Over summed metrics_daily counters: what Datasette's canned queries and charts show.

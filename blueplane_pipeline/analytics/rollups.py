@@ -22,6 +22,8 @@ from blueplane_pipeline.analytics.metrics import (
     p50_p95_p99,
     rejection_rate,
 )
+from blueplane_pipeline.analytics.otel_join import DAILY_COLUMNS as OTEL_DAILY_COLUMNS
+from blueplane_pipeline.analytics.otel_join import daily_otel as otel_daily
 from blueplane_pipeline.analytics.token_source import TOKEN_COLUMNS, token_rows_sql
 
 DAY_BATCH = 60
@@ -141,9 +143,13 @@ def daily_rows(conn: sqlite3.Connection, days: list[str], token_sql: str | None)
             g = groups[(day, platform, project, model)]
             for col, v in zip((*TOKEN_COLUMNS, "cost_usd"), vals, strict=True):
                 g[col] += v or 0
+    otel = otel_daily(conn, days)
+    for key in otel:
+        groups[key]  # noqa: B018 - a group that only OTel saw is still a row
     rows = []
     for key in sorted(groups):
         g = groups[key]
+        g.update(otel.get(key) or dict.fromkeys(OTEL_DAILY_COLUMNS))
         day, platform, project, model = key
         p50, p95, p99 = p50_p95_p99(latencies.get(key, []))
         g.update(daily_rates(g, digits=STORED_DIGITS))

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from blueplane_pipeline.analytics import state
+from blueplane_pipeline.analytics import otel_join, state
 from blueplane_pipeline.analytics.facts import Fact, event_ts, extract
 from blueplane_pipeline.analytics.session_build import SessionRows, build_session
 from blueplane_pipeline.analytics.token_source import TOKEN_COLUMNS, token_rows_sql
@@ -99,6 +99,7 @@ def refresh_sessions(conn: sqlite3.Connection, *, full: bool = False,
         write({sid: _read_session(conn, sid, top, stats) for sid in sorted(pending)})
     with state.write_transaction(conn):
         stats.tokens_updated = reconcile_session_tokens(conn)
+        otel_join.reconcile(conn)
         state.put(conn, "sessions.last_seq", top)
         state.put(conn, "sessions.now_ms", now_ms)
     stats.sessions_rebuilt = len(rebuilt)

@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from blueplane_pipeline.storage.analytics_docs import TABLE_DOCS
+from blueplane_pipeline.storage.otel_docs import OTEL_JOINED
 
 CHUNK = 500  # SQLite parameters per IN (...) list
 
@@ -39,7 +40,9 @@ def insert_rows(conn: sqlite3.Connection, table: str, rows: list[dict]) -> None:
         return
     cols = list(TABLE_DOCS[table]["columns"])
     sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-    conn.executemany(sql, [tuple(r[c] for c in cols) for r in rows])
+    # The OTel columns are filled afterwards by ``analytics.otel_join`` (NULL until then).
+    conn.executemany(sql, [tuple(r.get(c) if c in OTEL_JOINED else r[c] for c in cols)
+                           for r in rows])
 
 
 class write_transaction:

@@ -109,10 +109,31 @@ def sniff_string(data: bytes, key: str) -> str | None:
     return None
 
 
+def _no_constant(name: str) -> None:
+    """``NaN``, ``Infinity``, ``-Infinity``: not JSON, and no store downstream takes them."""
+    return None
+
+
+def _finite_float(text: str) -> float | None:
+    value = float(text)
+    return value if value - value == 0 else None  # 1e999 parses as inf
+
+
+def _bounded_int(text: str) -> int | float:
+    """Integers past 64 bits (which SQLite and the ingest parser refuse) become floats."""
+    value = int(text)
+    return value if -(1 << 63) <= value < (1 << 64) else float(value)
+
+
 def parse_stdin(data: bytes) -> tuple[dict | None, str | None]:
-    """Return (payload, None) for a JSON object, else (None, why it is invalid)."""
+    """Return (payload, None) for a JSON object, else (None, why it is invalid).
+
+    Non-finite numbers are normalised where they enter: ``NaN``/``Infinity`` (which
+    Python's parser accepts) and overflowing floats become ``null``, integers past 64 bits
+    floats, so the event is stored like any other instead of being dead-lettered later."""
     try:
-        payload = json.loads(data)
+        payload = json.loads(data, parse_constant=_no_constant, parse_float=_finite_float,
+                             parse_int=_bounded_int)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         return None, f"{type(exc).__name__}: {exc}"[:300]
     if not isinstance(payload, dict):
@@ -120,7 +141,8 @@ def parse_stdin(data: bytes) -> tuple[dict | None, str | None]:
     return payload, None
 
 
-def invalid_payload(data: bytes, error: str, complete: bool, privacy_mode: str) -> dict:
+def invalid_payload(data: bytes, error: str, complete: bool, privacy_mode: str,
+                    counts: dict[str, int] | None = None) -> dict:
     """Describe unparseable input; how much of its text is kept depends on the privacy mode."""
     import hashlib
 
@@ -137,7 +159,8 @@ def invalid_payload(data: bytes, error: str, complete: bool, privacy_mode: str) 
     elif privacy_mode == "standard":
         from blueplane_pipeline.core.privacy import redact
 
-        payload["raw_text"] = redact(data[:STANDARD_RAW_HEAD].decode("utf-8", errors="replace"))
+        payload["raw_text"] = redact(data[:STANDARD_RAW_HEAD].decode("utf-8", errors="replace"),
+                                     counts)
         payload["truncated"] = len(data) > STANDARD_RAW_HEAD
     return payload
 
@@ -147,16 +170,18 @@ def build_envelope(platform: str, data: bytes, privacy_mode: str, complete: bool
     from blueplane_pipeline.core.privacy import filter_payload
 
     payload, error = parse_stdin(data) if complete else (None, "stdin not closed in time")
+    counts: dict[str, int] = {}  # secrets redacted, per rule (summed by ingest)
     if payload is None:
         session_id = sniff_string(data, "session_id") or sniff_string(data, "conversation_id")
         return make_envelope(platform, "hook", INVALID_INPUT,
-                             invalid_payload(data, error or "invalid", complete, privacy_mode),
-                             session_id=session_id)
+                             invalid_payload(data, error or "invalid", complete, privacy_mode,
+                                             counts),
+                             session_id=session_id, redactions=counts)
     event_type = payload.get("hook_event_name")
     session_id = payload.get("session_id") or payload.get("conversation_id")
-    filtered = filter_payload(payload, privacy_mode, _project_dir(payload))
+    filtered = filter_payload(payload, privacy_mode, _project_dir(payload), counts)
     return make_envelope(platform, "hook", str(event_type or "unknown"), filtered,
-                         session_id=str(session_id) if session_id else None)
+                         session_id=str(session_id) if session_id else None, redactions=counts)
 
 
 def _project_dir(payload: dict) -> str | None:
@@ -201,17 +226,24 @@ def deliver(line: bytes) -> str:
     return "spool"
 
 
+def envelope_line(platform: str, data: bytes, mode: str, complete: bool = True
+                  ) -> tuple[dict, bytes]:
+    """The envelope of one hook body and its stream line, never raising for odd input: what
+    the command hook and the collector's HTTP hook endpoint both store."""
+    try:
+        envelope = build_envelope(platform, data, mode, complete)
+        return envelope, encode(envelope)
+    except Exception as exc:  # noqa: BLE001 - a filter bug must not lose the event
+        envelope = _fallback_envelope(platform, data, f"capture failed: {exc!r}"[:300], mode)
+        return envelope, encode(envelope)
+
+
 def capture(platform: str, data: bytes, complete: bool = True) -> str:
     """Capture one event; return its event type."""
     from blueplane_pipeline.core import config
 
-    mode = config.load_settings().privacy_mode
-    try:
-        envelope = build_envelope(platform, data, mode, complete)
-        line = encode(envelope)
-    except Exception as exc:  # noqa: BLE001 - a filter bug must not lose the event
-        envelope = _fallback_envelope(platform, data, f"capture failed: {exc!r}"[:300], mode)
-        line = encode(envelope)
+    envelope, line = envelope_line(platform, data, config.load_settings().privacy_mode,
+                                   complete)
     deliver(line)
     return envelope["event_type"]
 
@@ -246,14 +278,33 @@ def main(argv: list[str] | None = None) -> None:
         event_type = capture(spec.name, data, complete)
     except BaseException as exc:  # noqa: BLE001 - a hook must never fail the assistant
         _last_resort(exc)
-    if spec is not None and (spec.hook_answers or spec.hook_fallback_answer):
-        try:
+    try:
+        answer = _budget_answer(spec, event_type, data)  # never raises
+        if answer is None and spec is not None and (spec.hook_answers
+                                                    or spec.hook_fallback_answer):
             answer = hook_answer(spec, event_type, data)
-            if answer is not None:
-                os.write(1, (json.dumps(answer) + "\n").encode())
-        except BaseException:  # noqa: BLE001
-            pass
+        if answer is not None:
+            os.write(1, (json.dumps(answer) + "\n").encode())
+    except BaseException:  # noqa: BLE001
+        pass
     os._exit(0)
+
+
+def _budget_answer(spec, event_type: str | None, data: bytes) -> dict | None:
+    """A budget's denial or notice (``capture.budget_gate``); without ``budgets.json`` this
+    is one ``stat`` and nothing is imported."""
+    try:
+        from blueplane_pipeline.core import config
+
+        if spec is None or not os.path.exists(config.budgets_path_str()):
+            return None
+        from blueplane_pipeline.capture import budget_gate
+
+        if event_type in (None, INVALID_INPUT, "unknown"):
+            event_type = sniff_string(data, "hook_event_name")
+        return budget_gate.answer(spec.name, event_type, data, config.home_str())
+    except BaseException:  # noqa: BLE001 - a budget must never break capture
+        return None
 
 
 ERROR_LOG = "hook-errors.log"

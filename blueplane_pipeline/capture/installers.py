@@ -39,6 +39,7 @@ class HookLayout:
     tool_events: frozenset[str] = field(default_factory=frozenset)  # grouped: matcher "*"
     timeout_s: int | None = None  # grouped: seconds the assistant waits before killing us
     supports_async: bool = False
+    event_timeouts: dict[str, int] = field(default_factory=dict)  # events that need less
 
 
 # Our command, however it was registered: the console script, the launcher or the module,
@@ -104,6 +105,36 @@ def owner_of(command: object) -> str | None:
     return platform.cli_name if platform is not None else None
 
 
+# Our HTTP hook handlers: the collector's hook endpoint on a loopback address.
+_OUR_URL = re.compile(r"^http://(?:127\.0\.0\.1|localhost|\[::1\]):\d+/hook/([a-z][a-z0-9_-]*)$")
+# Events Claude Code 2.1.328 never sends over HTTP ("HTTP hooks are not supported for
+# SessionStart"): they stay command hooks with ``--transport http``.
+COMMAND_ONLY_EVENTS = frozenset({"SessionStart", "Setup"})
+HTTP_TIMEOUT_S = 3  # the CLI's default for HTTP hooks is 600 s per event
+
+
+def owner_of_url(url: object) -> str | None:
+    """The assistant a Blueplane HTTP hook URL captures for, or None for any other URL."""
+    match = _OUR_URL.match(url) if isinstance(url, str) else None
+    if not match:
+        return None
+    platform = platforms.from_cli(match.group(1))
+    return platform.cli_name if platform is not None else None
+
+
+def is_ours(handler: object) -> bool:
+    """A hook handler Blueplane registered: our command, or an HTTP handler to our URL."""
+    if not isinstance(handler, dict):
+        return False
+    if handler.get("type") == "http":
+        return owner_of_url(handler.get("url")) is not None
+    return owner_of(handler.get("command")) is not None
+
+
+def http_hook_url(assistant: str, port: int, host: str = "127.0.0.1") -> str:
+    return f"http://{host}:{port}/hook/{assistant}"
+
+
 def _hooks_of(doc: dict) -> dict:
     """The ``hooks`` mapping of either settings shape, refusing shapes we must not edit."""
     if not isinstance(doc, dict):
@@ -119,12 +150,21 @@ def _hooks_of(doc: dict) -> dict:
 
 # --- grouped: {"hooks": {"<Event>": [{"matcher": "...", "hooks": [{...}]}]}} -------------
 
-def grouped_entry(hooks: HookLayout, event: str, command: str, run_async: bool = False) -> dict:
-    entry: dict = {"type": "command", "command": command}
-    if hooks.timeout_s is not None:
-        entry["timeout"] = hooks.timeout_s
-    if run_async:
-        entry["async"] = True
+def grouped_entry(hooks: HookLayout, event: str, command: str, run_async: bool = False,
+                  http: dict | None = None) -> dict:
+    """Our group for ``event``: the command hook, or with ``http`` (``{"url", "headers"}``)
+    an HTTP handler to the collector, except for the events that only run commands."""
+    if http is not None and event not in COMMAND_ONLY_EVENTS:
+        entry: dict = {"type": "http", "url": http["url"], "timeout": HTTP_TIMEOUT_S}
+        if http.get("headers"):
+            entry["headers"] = dict(http["headers"])
+    else:
+        entry = {"type": "command", "command": command}
+        timeout = hooks.event_timeouts.get(event, hooks.timeout_s)
+        if timeout is not None:
+            entry["timeout"] = timeout
+        if run_async:
+            entry["async"] = True
     group: dict = {"matcher": "*"} if event in hooks.tool_events else {}
     group["hooks"] = [entry]
     return group
@@ -141,7 +181,7 @@ def remove_grouped_hooks(settings: dict) -> dict:
             if not isinstance(inner, list):
                 kept_groups.append(group)
                 continue
-            kept = [h for h in inner if not (isinstance(h, dict) and owner_of(h.get("command")))]
+            kept = [h for h in inner if not is_ours(h)]
             if len(kept) == len(inner):
                 kept_groups.append(group)
             elif kept:
@@ -157,7 +197,7 @@ def remove_grouped_hooks(settings: dict) -> dict:
 
 
 def add_grouped_hooks(settings: dict, hooks_layout: HookLayout, command: str,
-                      run_async: bool = False) -> dict:
+                      run_async: bool = False, http: dict | None = None) -> dict:
     """A copy of ``settings`` with one Blueplane group per event (appended after the others).
 
     Idempotent: an event that already holds exactly our group is left as it is; any other
@@ -166,7 +206,7 @@ def add_grouped_hooks(settings: dict, hooks_layout: HookLayout, command: str,
     out = copy.deepcopy(settings)
     hooks = _hooks_of(out)
     for event in hooks_layout.events:
-        wanted = grouped_entry(hooks_layout, event, command, run_async)
+        wanted = grouped_entry(hooks_layout, event, command, run_async, http)
         groups = hooks.get(event, [])
         ours = [g for g in groups if _is_our_group(g)]
         if ours == [wanted]:
@@ -179,8 +219,7 @@ def add_grouped_hooks(settings: dict, hooks_layout: HookLayout, command: str,
 
 def _is_our_group(group: object) -> bool:
     inner = group.get("hooks") if isinstance(group, dict) else None
-    return isinstance(inner, list) and any(
-        isinstance(h, dict) and owner_of(h.get("command")) for h in inner)
+    return isinstance(inner, list) and any(is_ours(h) for h in inner)
 
 
 # --- flat: {"version": 1, "hooks": {"<event>": [{"command": "..."}]}} ---------------------
@@ -227,12 +266,71 @@ def installed_events(doc: dict) -> list[str]:
         for entry in entries:
             if not isinstance(entry, dict):
                 continue
-            commands = [entry.get("command")] + [
-                h.get("command") for h in entry.get("hooks") or [] if isinstance(h, dict)]
-            if any(owner_of(c) for c in commands):
+            handlers = [entry, *(entry.get("hooks") or [])]
+            if any(is_ours(h) for h in handlers):
                 found.append(event)
                 break
     return found
+
+
+def http_events(doc: dict) -> list[str]:
+    """Events whose Blueplane hook is an HTTP handler (they need the collector running)."""
+    hooks = doc.get("hooks") if isinstance(doc, dict) else None
+    found = []
+    for event, entries in (hooks.items() if isinstance(hooks, dict) else []):
+        for entry in entries if isinstance(entries, list) else []:
+            inner = entry.get("hooks") if isinstance(entry, dict) else None
+            if any(isinstance(h, dict) and h.get("type") == "http" and is_ours(h)
+                   for h in inner or []):
+                found.append(event)
+                break
+    return found
+
+
+# --- the settings' "env" block (Claude Code: OpenTelemetry export) ---------------------
+# The names of the variables install added, so that uninstall removes exactly those.
+ENV_MARKER = "BLUEPLANE_ADDED_ENV"
+
+
+def add_env(doc: dict, env: dict[str, str]) -> dict:
+    """A copy of ``doc`` with ``env`` in its ``"env"`` block. A variable already set to
+    another value is not ours to change: ``SettingsError`` names it."""
+    out = copy.deepcopy(doc)
+    block = out.get("env", {})
+    if not isinstance(block, dict):
+        raise SettingsError('"env" is not a JSON object')
+    added = set(filter(None, str(block.get(ENV_MARKER, "")).split(",")))
+    for key, value in env.items():
+        if key in block and key not in added and block[key] != value:
+            raise SettingsError(f'"env.{key}" is already set to {block[key]!r}; remove it or '
+                                "point it at the collector yourself")
+    for key, value in env.items():
+        if key not in block or key in added:
+            block[key] = value
+            added.add(key)
+    block[ENV_MARKER] = ",".join(sorted(added))
+    out["env"] = block
+    return out
+
+
+def remove_env(doc: dict) -> dict:
+    """A copy of ``doc`` without the variables install added (an emptied block goes too)."""
+    out = copy.deepcopy(doc)
+    block = out.get("env")
+    if not isinstance(block, dict) or ENV_MARKER not in block:
+        return out
+    for key in str(block.pop(ENV_MARKER)).split(","):
+        block.pop(key, None)
+    if not block:
+        del out["env"]
+    return out
+
+
+def added_env(doc: dict) -> dict[str, str]:
+    block = doc.get("env") if isinstance(doc, dict) else None
+    if not isinstance(block, dict) or ENV_MARKER not in block:
+        return {}
+    return {k: block[k] for k in str(block[ENV_MARKER]).split(",") if k in block}
 
 
 # --- files ------------------------------------------------------------------------------
@@ -292,8 +390,11 @@ class Change:
 
 
 def plan(assistant: str, action: str, project: Path | None = None,
-         command: str | None = None, run_async: bool = False) -> Change:
-    """Compute the change without touching the disk."""
+         command: str | None = None, run_async: bool = False, http: dict | None = None,
+         env: dict[str, str] | None = None) -> Change:
+    """Compute the change without touching the disk. ``http``: register HTTP handlers to
+    the collector (``{"url", "headers"}``); ``env``: variables for the settings' ``"env"``
+    (uninstall removes both, whatever install added)."""
     hooks_layout = layout(assistant)
     path = hooks_layout.settings_path(project)
     doc, text = load_document(path)
@@ -301,10 +402,14 @@ def plan(assistant: str, action: str, project: Path | None = None,
     try:
         if action == "install":
             command = command or hook_command(assistant)
-            new = (add_grouped_hooks(doc, hooks_layout, command, run_async=run_async)
+            new = (add_grouped_hooks(doc, hooks_layout, command, run_async=run_async,
+                                     http=http)
                    if grouped else add_flat_hooks(doc, hooks_layout, command))
+            if env:
+                new = add_env(new, env)
         elif action == "uninstall":
             new = remove_grouped_hooks(doc) if grouped else remove_flat_hooks(doc)
+            new = remove_env(new)
         else:
             raise ValueError(f"unknown action: {action}")
     except SettingsError as exc:
@@ -353,11 +458,13 @@ def compile_hook_modules() -> None:
     import py_compile
 
     import blueplane_pipeline
-    from blueplane_pipeline import capture, core
-    from blueplane_pipeline.capture import hook, resp, spool
+    from blueplane_pipeline import budgets, capture, core
+    from blueplane_pipeline.budgets import evaluate, store
+    from blueplane_pipeline.capture import budget_gate, hook, resp, spool, statusline
     from blueplane_pipeline.core import config, envelope, privacy, times
 
     for module in (blueplane_pipeline, capture, core, config, envelope, platforms, privacy,
-                   times, hook, resp, spool):
+                   times, hook, resp, spool, statusline, budget_gate, budgets, evaluate,
+                   store):
         with contextlib.suppress(OSError, py_compile.PyCompileError):
             py_compile.compile(module.__file__, doraise=True)

@@ -23,6 +23,7 @@ DEFAULTS: dict[str, object] = {
     "dagster_port": 3000,
     "datasette_port": 8001,
     "host": "127.0.0.1",
+    "collector_port": 4318,
 }
 
 
@@ -153,11 +154,13 @@ class Settings:
     """Effective settings (a plain class: ``dataclasses`` costs the hook ~5 ms to import)."""
 
     def __init__(self, privacy_mode: str = "standard", dagster_port: int = 3000,
-                 datasette_port: int = 8001, host: str = "127.0.0.1") -> None:
+                 datasette_port: int = 8001, host: str = "127.0.0.1",
+                 collector_port: int = 4318) -> None:
         self.privacy_mode = privacy_mode
         self.dagster_port = int(dagster_port)
         self.datasette_port = int(datasette_port)
         self.host = host
+        self.collector_port = int(collector_port)
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -278,3 +281,17 @@ def _dump_toml(data: dict, prefix: str = "") -> str:
             header = f"[{name}]\n" if scalars or not v else ""
             text += ("\n" if text else "") + header + body
     return text
+
+
+# Budgets (``blueplane budget``) and the spend they are measured against, both small JSON
+# files the hook and the statusline read: no file, no budget work at all.
+BUDGETS_FILE = "budgets.json"
+SPEND_FILE = os.path.join("run", "spend.json")
+
+
+def budgets_path_str() -> str:
+    return os.path.join(home_str(), BUDGETS_FILE)
+
+
+def spend_path_str() -> str:
+    return os.path.join(home_str(), SPEND_FILE)

@@ -15,7 +15,7 @@ from blueplane_pipeline.core.times import utc_now
 
 VERSION = 1
 PLATFORMS = ("claude_code", "cursor", "otel", "mcp")
-SOURCES = ("hook", "transcript", "cursor_db", "otlp", "mcp")
+SOURCES = ("hook", "transcript", "cursor_db", "otlp", "mcp", "statusline")
 # Namespace for deterministic ids (transcript lines, Cursor rows): re-imports store nothing twice.
 ID_NAMESPACE = "6f6d2a4e-3c55-4d7b-9a0e-b1e7a1a5c0de"
 
@@ -54,9 +54,13 @@ def make_envelope(
     ts: str | None = None,
     event_id: str | None = None,
     captured_at: str | None = None,
+    redactions: dict[str, int] | None = None,
 ) -> dict:
+    """``redactions``: how many secrets each redaction rule replaced in ``payload``
+    (``core.redaction``); kept in the envelope only when some were, and summed by ingest
+    into ``redaction_counts``."""
     now = captured_at or utc_now()
-    return {
+    envelope = {
         "v": VERSION,
         "event_id": event_id or random_id(),
         "platform": platform,
@@ -67,6 +71,9 @@ def make_envelope(
         "captured_at": now,
         "payload": payload,
     }
+    if redactions:
+        envelope["redactions"] = redactions
+    return envelope
 
 
 def dumps(envelope: dict) -> bytes:

@@ -124,5 +124,12 @@ register(Platform("cursor", "cursor", "Cursor", "blueplane_pipeline.sources.curs
                                 "beforeMCPExecution": _CURSOR_ALLOW,
                                 "beforeReadFile": _CURSOR_ALLOW},
                   hook_fallback_answer={"continue": True, "permission": "allow"}))
+register(Platform("codex", "codex", "Codex CLI", "blueplane_pipeline.sources.codex",
+                  pricing="openai"))
+register(Platform("gemini", "gemini", "Gemini CLI", "blueplane_pipeline.sources.gemini",
+                  pricing="gemini"))
 register(Platform("mcp", "mcp", "blueplane-mcp tracking", "blueplane_pipeline.sources.mcp",
+                  assistant=False))
+# OTLP exports the collector stored whole; decoded into the OTel tables by ``sources.otel``.
+register(Platform("otel", "otel", "OpenTelemetry (OTLP)", "blueplane_pipeline.sources.otel",
                   assistant=False))

@@ -58,11 +58,47 @@ def iso_dt(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+_DAY_MS: dict[str, int | None] = {}  # "YYYY-MM-DD" -> epoch ms of its midnight UTC
+
+
+def _canonical_iso_ms(value: str) -> int | None:
+    """The stored form ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (every envelope's ``ts``) without
+    ``datetime``: ingest parses one per event. ``None`` when ``value`` is not exactly it."""
+    if value[19] != "." or value[13] != ":" or value[16] != ":" or value[10] != "T":
+        return None
+    clock = value[11:13] + value[14:16] + value[17:19] + value[20:23]
+    if not clock.isdigit() or not clock.isascii():
+        return None
+    day = value[:10]
+    base = _DAY_MS.get(day, -1)
+    if base == -1:
+        from datetime import UTC, datetime
+
+        try:
+            base = int(datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp()) * 1000
+        except ValueError:
+            base = None
+        if len(_DAY_MS) < 100_000 and value[4] == "-" and value[7] == "-":
+            _DAY_MS[day] = base
+        elif value[4] != "-" or value[7] != "-":
+            return None
+    if base is None:
+        return None
+    h, m, sec, ms = int(clock[:2]), int(clock[2:4]), int(clock[4:6]), int(clock[6:])
+    if h > 23 or m > 59 or sec > 59:
+        return None
+    return base + ((h * 60 + m) * 60 + sec) * 1000 + ms
+
+
 def parse_iso_ms(value: object) -> int | None:
     """Epoch ms of an ISO-8601 string; naive times are UTC. Anything else -> ``None``."""
     if not isinstance(value, str) or not value:
         return None
-    from datetime import UTC, datetime
+    if len(value) == 24 and value[23] == "Z":
+        fast = _canonical_iso_ms(value)
+        if fast is not None:
+            return fast
+    from datetime import UTC, datetime, timedelta
 
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -70,8 +106,8 @@ def parse_iso_ms(value: object) -> int | None:
         return None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    try:
-        return int(dt.timestamp() * 1000)
+    try:  # integer arithmetic: ``timestamp() * 1000`` loses a millisecond to float rounding
+        return (dt - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
     except (OverflowError, OSError, ValueError):
         return None
 

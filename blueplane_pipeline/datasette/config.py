@@ -28,13 +28,13 @@ SETTINGS = {"sql_time_limit_ms": 5000, "max_returned_rows": 2000, "facet_time_li
 # Default table views: newest first, faceted on what people filter by.
 TABLE_VIEWS: dict[str, dict] = {
     "sessions": {"sort_desc": "started_at", "facets": ["platform", "project_name"]},
-    "tool_calls": {"sort_desc": "started_at", "facets": ["status", "tool_name"]},
+    "tool_calls": {"sort_desc": "started_at", "facets": ["platform", "status", "tool_name"]},
     "turns": {"sort_desc": "started_at"},
     "file_edits": {"sort_desc": "ts", "facets": ["status", "file_ext"]},
     "metrics_daily": {"sort_desc": "day"},
     "tool_metrics": {"sort_desc": "day"},
     "insights": {"facets": ["kind", "severity"]},
-    "token_usage": {"sort_desc": "ts_ms", "facets": ["model"]},
+    "token_usage": {"sort_desc": "ts_ms", "facets": ["platform", "model"]},
     "raw_events": {"sort_desc": "seq"},
     "raw_events_view": {"sort_desc": "seq", "facets": ["platform", "event_type"]},
     "ingest_runs": {"sort_desc": "run_id"},
@@ -66,8 +66,9 @@ def build_metadata(db_name: str | None = None, tables_present: set[str] | None =
         tables[table] = {"hidden": True}
     return {
         "title": "Blueplane telemetry",
-        "description": "Local telemetry of Claude Code and Cursor sessions. Everything here "
-                       "stays on this machine. Dashboard: /-/dashboards/" + DASHBOARD_SLUG,
+        "description": "Local telemetry of Claude Code, Cursor, Codex and Gemini CLI sessions. "
+                       "Everything here stays on this machine. Dashboard: /-/dashboards/"
+                       + DASHBOARD_SLUG,
         "databases": {
             name: {
                 "title": "telemetry.db",

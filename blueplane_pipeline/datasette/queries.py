@@ -8,7 +8,7 @@ averaged), so a canned query shows the numbers the CLI and the MCP server report
 
 from __future__ import annotations
 
-from blueplane_pipeline.analytics.metrics import DAILY_RATES_SQL
+from blueplane_pipeline.analytics.metrics import DAILY_RATES_SQL, user_acceptance_rate_sql
 
 _ACCEPTANCE = DAILY_RATES_SQL["acceptance_rate"]
 
@@ -235,10 +235,45 @@ DASHBOARD_CHARTS: dict[str, dict] = {
     },
 }
 
+_NO_OTEL = "'no OTel data'"
+_USER_RATE = user_acceptance_rate_sql("sum(user_accepts)", "sum(user_decisions)")
+# What only Claude Code's OpenTelemetry export knows (docs/collector.md); NULL columns mean
+# no OTel data, and the cards say so instead of showing 0.
+DASHBOARD_CHARTS.update({
+    "otel-user-acceptance": {
+        "title": "User-decided acceptance (OTel)",
+        "library": "metric",
+        "query": f"select case when sum(user_decisions) is null then {_NO_OTEL} "
+                 "when sum(user_decisions) = 0 then 'no decision by a person' "
+                 f"else round(100 * {_USER_RATE}, 1) || '%' end as rate from metrics_daily "
+                 f"where 1 = 1 {_DAY_FILTERS} {_PROJECT_FILTER}",
+        "display": {"field": "rate"},
+    },
+    "otel-lines": {
+        "title": "Lines of code (OTel)",
+        "library": "metric",
+        "query": "select coalesce('+' || sum(otel_lines_added) || ' / -' || "
+                 f"sum(otel_lines_removed), {_NO_OTEL}) as lines from metrics_daily "
+                 f"where 1 = 1 {_DAY_FILTERS} {_PROJECT_FILTER}",
+        "display": {"field": "lines"},
+    },
+    "otel-active-time": {
+        "title": "Active time: you / the CLI (OTel)",
+        "library": "metric",
+        "query": "select case when sum(otel_active_user_s) is null and "
+                 f"sum(otel_active_cli_s) is null then {_NO_OTEL} else "
+                 "printf('%.1f h / %.1f h', coalesce(sum(otel_active_user_s), 0) / 3600.0, "
+                 "coalesce(sum(otel_active_cli_s), 0) / 3600.0) end as active from "
+                 f"metrics_daily where 1 = 1 {_DAY_FILTERS} {_PROJECT_FILTER}",
+        "display": {"field": "active"},
+    },
+})
+
 DASHBOARD_LAYOUT = [
     ["sessions-count", "acceptance-overall", "cost-total"],
     ["acceptance-trend", "acceptance-trend", "tool-latency-p95"],
     ["tokens-per-day", "cost-per-day", "sessions-per-project"],
+    ["otel-user-acceptance", "otel-lines", "otel-active-time"],
 ]
 
 DASHBOARD_FILTERS: dict[str, dict] = {

@@ -34,9 +34,10 @@ analytics_job = dg.define_asset_job(
 
 analytics_catchup_job = dg.define_asset_job(
     "analytics_catchup_job",
-    selection=dg.AssetSelection.assets("token_usage") | dg.AssetSelection.groups(ANALYTICS_GROUP),
+    selection=(dg.AssetSelection.assets("token_usage") | dg.AssetSelection.groups("otel")
+               | dg.AssetSelection.groups(ANALYTICS_GROUP)),
     executor_def=dg.in_process_executor,
-    description="token_usage and every analytics table, incrementally.",
+    description="token_usage, the OTel tables and every analytics table, incrementally.",
 )
 
 

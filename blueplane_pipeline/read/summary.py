@@ -47,7 +47,7 @@ _KEYS = {
     "project": ("project_path", "project_path", "project_path", "project_path",
                 "coalesce((SELECT s.project_path FROM sessions s"
                 " WHERE s.session_id = token_usage.session_id), '')"),
-    "platform": ("platform", "platform", "platform", "platform", "'claude_code'"),
+    "platform": ("platform", "platform", "platform", "platform", "platform"),
 }
 
 
@@ -133,8 +133,8 @@ def _from_rows(conn: sqlite3.Connection, window: Window, filters: Filters,
             where.add("ts_ms >= ?", parse_iso_ms(window.start))
         if window.end:
             where.add("ts_ms < ?", parse_iso_ms(window.end))
-        if filters.platform and filters.platform != "claude_code":
-            where.add("0")
+        if filters.platform:
+            where.add("platform = ?", filters.platform)
         add_filters(where, conn, Filters(None, filters.project), via_session=True)
         merge(f"SELECT {keys[4]}, sum(input_tokens), sum(output_tokens),"
               " sum(cache_creation_tokens), sum(cache_read_tokens), sum(total_tokens),"

@@ -3,7 +3,8 @@
 The services are data (``SERVICES``): one entry per process, in start order, each in a
 group. ``core`` is what `blueplane up` keeps on while you work: the embedded Redis (not
 listed: ``redis_server``) and ``blueplane-daemon`` (``orchestration.daemon``: sensors,
-schedules and the small runs in one process). ``ui`` starts on demand (`blueplane up
+schedules and the small runs in one process), and ``blueplane-collector`` (OTLP/HTTP and
+HTTP hooks into the stream). ``ui`` starts on demand (`blueplane up
 --ui`, `blueplane ui`): the Dagster code server (on a unix socket), the webserver, and
 Datasette. A new always-on process is one more ``ServiceSpec`` with ``group="core"``.
 """
@@ -42,15 +43,19 @@ class Listen:
     host: str
     dagster_port: int
     datasette_port: int
+    collector_port: int
+
+    def port(self, kind: str) -> int:
+        return getattr(self, f"{kind}_port")
 
 
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
     group: str  # "core" (always on under `up`) or "ui" (on demand)
-    kind: str  # "dagster" or "datasette": what `--no-dagster` / `--no-datasette` leave out
+    kind: str  # "dagster", "datasette", "collector": what `--no-<kind>` leaves out
     build: Callable[[Listen], Service]
-    port_kind: str | None = None  # its URL's port file in run/ ("dagster", "datasette")
+    port_kind: str | None = None  # its port file in run/ ("dagster", "datasette", ...)
 
 
 class ServiceError(RuntimeError):
@@ -101,7 +106,12 @@ def _datasette(at: Listen) -> Service:
     return datasette_service(at.host, at.datasette_port)
 
 
+def _collector(at: Listen) -> Service:
+    return collector_service(at.host, at.collector_port)
+
+
 SERVICES: list[ServiceSpec] = [
+    ServiceSpec("collector", "core", "collector", _collector, port_kind="collector"),
     ServiceSpec("blueplane-daemon", "core", "dagster", _daemon),
     ServiceSpec("dagster-code", "ui", "dagster", _code_server),
     ServiceSpec("dagster-webserver", "ui", "dagster", _webserver, port_kind="dagster"),
@@ -115,10 +125,11 @@ def service_names() -> list[str]:
     return [spec.name for spec in SERVICES]
 
 
-def selected(groups: set[str], *, dagster: bool = True, datasette: bool = True
-             ) -> list[ServiceSpec]:
+def selected(groups: set[str], *, dagster: bool = True, datasette: bool = True,
+             collector: bool = True) -> list[ServiceSpec]:
     """The specs of ``groups`` in start order, without the kinds left out."""
-    kinds = {k for k, on in (("dagster", dagster), ("datasette", datasette)) if on}
+    kinds = {k for k, on in (("dagster", dagster), ("datasette", datasette),
+                             ("collector", collector)) if on}
     return [s for s in SERVICES if s.group in groups and s.kind in kinds]
 
 
@@ -126,6 +137,15 @@ def datasette_service(host: str, port: int) -> Service:
     from blueplane_pipeline.datasette.config import datasette_argv
 
     return Service("datasette", datasette_argv(host, port), url=f"http://{host}:{port}/-/versions.json")
+
+
+def collector_service(host: str, port: int) -> Service:
+    """``blueplane-collector``: OTLP/HTTP and HTTP hooks into the stream (docs/collector.md)."""
+    argv = [sys.executable, "-m", "blueplane_pipeline.collector.server", "--host", host,
+            "--port", str(port)]
+    if not config.is_loopback(host):
+        argv.append("--allow-remote")  # ``up`` already refused it unless --allow-remote
+    return Service("collector", argv, url=f"http://{host}:{port}/health")
 
 
 def pid_path(name: str) -> Path:

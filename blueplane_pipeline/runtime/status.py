@@ -36,6 +36,30 @@ def collect() -> dict:
     return out
 
 
+def collector_warnings(info: dict) -> list[str]:
+    """HTTP hooks or the OTel export pointed at a collector that is not running lose every
+    event they send (the CLI only logs ECONNREFUSED): say so loudly."""
+    if info["services"].get("collector", {}).get("up"):
+        return []
+    from blueplane_pipeline.capture import installers
+
+    try:
+        path = installers.settings_path("claude-code")
+        doc, _ = installers.load_document(path)
+    except (installers.SettingsError, ValueError, OSError):
+        return []
+    out = []
+    events = installers.http_events(doc)
+    if events:
+        out.append(f"HTTP hooks for {len(events)} Claude Code events are installed in {path} "
+                   "but blueplane-collector is not running: those events are being LOST. "
+                   "Start it with `blueplane up` (or reinstall with --transport command).")
+    if installers.added_env(doc):
+        out.append(f"Claude Code's OpenTelemetry export ({path}) points at blueplane-collector, "
+                   "which is not running: its data is being lost. Start it with `blueplane up`.")
+    return out
+
+
 def _costs(found: dict) -> dict | None:
     """Each running service's RSS and CPU-seconds since start (with its children); the
     total over them. Nothing on systems without /proc."""
@@ -90,6 +114,7 @@ def warnings(info: dict) -> list[str]:
     problem = config.home_mode_problem()
     if problem:
         out.append(problem)
+    out.extend(collector_warnings(info))
     for item in info.get("stopped", []):
         out.append(f"the {item['kind']} {item['name']} is stopped: start it again in the "
                    "Dagster UI (Automation), or nothing it drives will run")
@@ -111,7 +136,8 @@ def _port(kind: str) -> int:
         return int((config.run_dir() / f"{kind}.port").read_text())
     except (OSError, ValueError):
         settings = config.load_settings()
-        return settings.dagster_port if kind == "dagster" else settings.datasette_port
+        return {"dagster": settings.dagster_port, "collector": settings.collector_port
+                }.get(kind, settings.datasette_port)
 
 
 def _stream() -> dict | None:
@@ -133,7 +159,7 @@ def _storage() -> dict:
     if not path.exists():
         return {"db": str(path), "exists": False}
     from blueplane_pipeline.storage.db import connect
-    from blueplane_pipeline.storage.reader import storage_totals
+    from blueplane_pipeline.storage.reader import redaction_totals, storage_totals
 
     try:
         conn = connect(path, readonly=True)
@@ -141,6 +167,7 @@ def _storage() -> dict:
         return {"db": str(path), "exists": True, "error": str(exc)}
     try:
         totals = storage_totals(conn)
+        redacted = redaction_totals(conn)
         last = conn.execute(
             "SELECT finished_at, trigger, events_stored, events_per_s, batch_p50_ms,"
             " batch_p95_ms, lag_after FROM ingest_runs ORDER BY run_id DESC LIMIT 1").fetchone()
@@ -153,7 +180,8 @@ def _storage() -> dict:
     out = {"db": str(path), "exists": True, "db_bytes": path.stat().st_size,
            "raw_events": totals["events"], "raw_bytes": totals["raw_bytes"],
            "stored_bytes": totals["stored_bytes"],
-           "compression_ratio": round(ratio, 2) if ratio else None, "last_ingest": None}
+           "compression_ratio": round(ratio, 2) if ratio else None, "last_ingest": None,
+           "redactions": {"total": sum(redacted.values()), "by_rule": redacted}}
     if last:
         keys = ("finished_at", "trigger", "events_stored", "events_per_s", "batch_p50_ms",
                 "batch_p95_ms", "lag_after")

@@ -8,6 +8,7 @@ metadata repeats them. Column names are a contract with the readers: add, never 
 from __future__ import annotations
 
 from blueplane_pipeline.core.platforms import assistant_names
+from blueplane_pipeline.storage.otel_docs import OTEL_ANALYTICS_COLUMNS
 
 
 def _one_of(names: tuple[str, ...]) -> str:
@@ -295,6 +296,11 @@ TABLE_DOCS: dict[str, dict] = {
         "columns": {"day": DAY},
     },
 }
+
+
+# What OpenTelemetry adds to the session tables (documented with the OTel tables).
+for _table, _columns in OTEL_ANALYTICS_COLUMNS.items():
+    TABLE_DOCS[_table]["columns"].update(_columns)
 
 
 def render_markdown() -> str:

@@ -8,8 +8,10 @@ from __future__ import annotations
 import sqlite3
 
 from blueplane_pipeline.storage.schema_analytics import ANALYTICS_V4
+from blueplane_pipeline.storage.schema_otel import OTEL_V10
+from blueplane_pipeline.storage.schema_search import SEARCH_V9
 from blueplane_pipeline.storage.schema_sources import IMPORT_STATE_V2
-from blueplane_pipeline.storage.schema_usage import TOKEN_USAGE_V3, TOKEN_USAGE_V6
+from blueplane_pipeline.storage.schema_usage import TOKEN_USAGE_V3, TOKEN_USAGE_V6, TOKEN_USAGE_V8
 
 RAW_EVENTS_V1 = """
 CREATE TABLE IF NOT EXISTS event_kinds (
@@ -95,6 +97,20 @@ WHERE session IS NOT NULL GROUP BY session, block_id;
 DROP INDEX IF EXISTS raw_events_by_session;
 """
 
+# How many secrets the privacy filter redacted, per day, platform and rule
+# (``core.redaction``): counted into each envelope where it was filtered and summed here by
+# the raw-event writer, in the same transaction as the events (a re-delivered event adds
+# nothing). Counts only, never what was redacted.
+REDACTION_COUNTS_V7 = """
+CREATE TABLE IF NOT EXISTS redaction_counts (
+    day TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (day, platform, rule)
+) WITHOUT ROWID;
+"""
+
 MIGRATIONS: list[tuple[int, str]] = [
     (1, RAW_EVENTS_V1),
     (2, IMPORT_STATE_V2),
@@ -102,6 +118,10 @@ MIGRATIONS: list[tuple[int, str]] = [
     (4, ANALYTICS_V4),
     (5, RAW_EVENTS_V5),
     (6, TOKEN_USAGE_V6),
+    (7, REDACTION_COUNTS_V7),
+    (8, TOKEN_USAGE_V8),
+    (9, SEARCH_V9),
+    (10, OTEL_V10),
 ]
 
 

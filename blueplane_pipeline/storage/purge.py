@@ -47,6 +47,7 @@ class PurgeStats:
     sessions_to_rebuild: int = 0
     token_rows: int = 0
     rollup_rows: int = 0
+    search_docs: int = 0
     days_marked: int = 0
     seconds: float = 0.0
     rebuild_ids: list[str] = field(default_factory=list)
@@ -101,6 +102,8 @@ def purge(conn: sqlite3.Connection, cutoff: int,
                                             (cutoff,)).rowcount
     if "sessions" in tables:
         _purge_derived(conn, cutoff, straddling_raw, stats)
+    if "search_docs" in tables:
+        _purge_search(conn, cutoff, stats)
     _lower_watermarks(conn, tables, stats)
     # secure_delete zeroes what the purge freed, but the WAL and the old pages still hold
     # copies until they are checkpointed and the file is rebuilt.
@@ -228,6 +231,17 @@ def _purge_derived(conn: sqlite3.Connection, cutoff: int, straddling_raw: set[st
             stats.days_marked = len(days)
 
 
+def _purge_search(conn: sqlite3.Connection, cutoff: int, stats: PurgeStats) -> None:
+    """Search entries from before the cutoff; ``optimize`` rewrites the FTS5 segments so
+    no purged word stays in the index (this SQLite's FTS5 has no secure-delete)."""
+    with write_transaction(conn):
+        conn.execute("DELETE FROM search_fts WHERE rowid IN"
+                     " (SELECT doc_id FROM search_docs WHERE ts_ms < ?)", (cutoff,))
+        stats.search_docs = conn.execute("DELETE FROM search_docs WHERE ts_ms < ?",
+                                         (cutoff,)).rowcount
+        conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+
+
 def _lower_watermarks(conn: sqlite3.Connection, tables: set[str], stats: PurgeStats) -> None:
     """Make the next refreshes read what they must rebuild, and never skip new events."""
     if "raw_events" not in tables:
@@ -243,6 +257,8 @@ def _lower_watermarks(conn: sqlite3.Connection, tables: set[str], stats: PurgeSt
                 mark = min([int(row[0] or 0), top] + [f - 1 for f in firsts if f])
                 conn.execute("UPDATE analytics_state SET value = ? WHERE name = ?",
                              (str(mark), "sessions.last_seq"))
+            conn.execute("UPDATE analytics_state SET value = ? WHERE name = 'search.last_seq'"
+                         " AND CAST(value AS INTEGER) > ?", (str(top), top))
         if "token_usage_state" in tables:
             # A purged message may have a later copy (a resumed or forked transcript) among
             # the kept events that dedup had set aside: re-read them all (upserts are

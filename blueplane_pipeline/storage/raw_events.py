@@ -45,7 +45,9 @@ class NormalEvent:
     session_id: str | None
     body: bytes
     raw_size: int
-
+    # secrets the privacy filter redacted in this event, per rule (the envelope's
+    # ``redactions``; ``core.redaction``)
+    redactions: dict[str, int] | None = None
 
 
 def event_id_bytes(value: object, raw: bytes) -> bytes:
@@ -82,6 +84,7 @@ def normalise(raw: bytes) -> NormalEvent:
     event_id, session_id, event_type = (
         env.pop("event_id", None), env.pop("session_id", None), env.pop("event_type", None))
     del env["platform"], env["source"]  # what is left is the body (COLUMN_KEYS are columns)
+    redactions = env.get("redactions")  # stays in the body too: the event's own record
     body = _encode_body(env)
     return NormalEvent(
         event_id=event_id_bytes(event_id, raw),
@@ -92,7 +95,24 @@ def normalise(raw: bytes) -> NormalEvent:
         session_id=str(session_id) if session_id not in (None, "") else None,
         body=body,
         raw_size=len(raw),
+        redactions=_redaction_counts(redactions) if redactions else None,
     )
+
+
+def _redaction_counts(value: object) -> dict[str, int] | None:
+    """The envelope's ``{rule: count}``, with anything else in it ignored."""
+    if not isinstance(value, dict):
+        return None
+    out = {k[:64]: v for k, v in value.items()
+           if isinstance(k, str) and type(v) is int and 0 < v < 1 << 31}
+    return out or None
+
+
+def _utc_day(ts_ms: int) -> str:
+    try:
+        return time.strftime("%Y-%m-%d", time.gmtime(ts_ms / 1000))
+    except (OverflowError, OSError, ValueError):
+        return "unknown"
 
 
 def _encode_body(body: dict) -> bytes:
@@ -178,6 +198,7 @@ class RawEventWriter:
                         span[0], span[1] = min(span[0], seq), max(span[1], seq)
             rows.sort()
             conn.executemany("INSERT INTO raw_events VALUES (?,?,?,?,?,?,?,?)", rows)
+            self._count_redactions(fresh)
             conn.executemany(
                 "INSERT INTO session_spans (session, block_id, first_seq, last_seq)"
                 " VALUES (?,?,?,?) ON CONFLICT (session, block_id) DO UPDATE SET"
@@ -197,6 +218,21 @@ class RawEventWriter:
         result.last_seq = seq_next + len(fresh) - 1
         self._count += len(fresh)
         return result
+
+    def _count_redactions(self, events: list[NormalEvent]) -> None:
+        """Sum the events' redaction counts into ``redaction_counts`` (same transaction)."""
+        totals: dict[tuple[str, str, str], int] = {}
+        for ev in events:
+            if ev.redactions:
+                day = _utc_day(ev.ts_ms)
+                for rule, n in ev.redactions.items():
+                    key = (day, ev.platform, rule)
+                    totals[key] = totals.get(key, 0) + n
+        if totals:
+            self.conn.executemany(
+                "INSERT INTO redaction_counts (day, platform, rule, count) VALUES (?,?,?,?)"
+                " ON CONFLICT (day, platform, rule) DO UPDATE SET count = count + excluded.count",
+                [(*key, n) for key, n in totals.items()])
 
     def _drop_known(self, events: list[NormalEvent]) -> list[NormalEvent]:
         unique: dict[bytes, NormalEvent] = {}

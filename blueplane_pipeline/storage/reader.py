@@ -168,3 +168,15 @@ def storage_totals(conn: sqlite3.Connection) -> dict:
         "SELECT coalesce(sum(raw_bytes), 0), coalesce(sum(length(data)), 0)"
         " FROM raw_event_blocks").fetchone()
     return {"events": events, "raw_bytes": raw, "stored_bytes": stored}
+
+
+def redaction_totals(conn: sqlite3.Connection) -> dict[str, int]:
+    """Secrets redacted before storage, per rule, most first (``redaction_counts``; empty
+    for a database not yet migrated to it)."""
+    from blueplane_pipeline.storage.db import has_table
+
+    if not has_table(conn, "redaction_counts"):
+        return {}
+    return dict(conn.execute(
+        "SELECT rule, sum(count) AS n FROM redaction_counts GROUP BY rule"
+        " ORDER BY n DESC, rule").fetchall())

@@ -44,3 +44,14 @@ TOKEN_USAGE_V6 = """
 ALTER TABLE token_usage ADD COLUMN platform TEXT NOT NULL DEFAULT 'claude_code';
 CREATE INDEX IF NOT EXISTS token_usage_by_platform ON token_usage (platform, ts_ms);
 """
+
+# Migration 8: a message's speed tier (``fast`` bills the model's fast multiplier) and its
+# reasoning tokens (Codex and Gemini report them; they are inside ``output_tokens`` and
+# never billed twice). The table is derived from ``raw_events``, so it is emptied here and
+# rebuilt by the next refresh with the new columns filled and the new prices applied.
+TOKEN_USAGE_V8 = """
+ALTER TABLE token_usage ADD COLUMN speed TEXT;
+ALTER TABLE token_usage ADD COLUMN reasoning_tokens INTEGER NOT NULL DEFAULT 0;
+DELETE FROM token_usage;
+DELETE FROM token_usage_state;
+"""

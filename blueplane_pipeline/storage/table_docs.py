@@ -10,12 +10,29 @@ from __future__ import annotations
 
 from blueplane_pipeline.core import platforms
 from blueplane_pipeline.storage.analytics_docs import TABLE_DOCS
+from blueplane_pipeline.storage.otel_docs import OTEL_TABLE_DOCS
+from blueplane_pipeline.storage.schema_search import FTS_SHADOW_COLUMNS
 
 TIMES = "ISO-8601 UTC"
 # The platforms an event can name, from the registry (``core.platforms``).
 PLATFORMS = ", ".join(f"`{p.name}`" for p in platforms.all_platforms())
 
 STORAGE_TABLE_DOCS: dict[str, dict] = {
+    "redaction_counts": {
+        "title": "Redactions",
+        "description": (
+            "How many secrets the privacy filter replaced with [REDACTED] before events were "
+            "stored, per day, platform and rule (docs/security.md lists the rules). Counts "
+            "only: what was redacted is stored nowhere. `blueplane status` sums them."
+        ),
+        "columns": {
+            "day": "UTC day of the events the secrets were in (YYYY-MM-DD)",
+            "platform": f"The platform that sent the events: {PLATFORMS}",
+            "rule": "The redaction rule that matched (core/redaction.py), e.g. "
+                    "aws-access-key-id, secret-assignment, card-number",
+            "count": "Secrets that rule replaced",
+        },
+    },
     "raw_events": {
         "title": "Raw events",
         "description": (
@@ -159,18 +176,22 @@ STORAGE_TABLE_DOCS: dict[str, dict] = {
     "token_usage": {
         "title": "Token usage",
         "description": (
-            "One row per deduplicated assistant API message from transcripts (ccusage's rule: "
-            "one entry per message id + request id, the larger token total wins), with its "
-            "cost."
+            "One row per deduplicated model response, from every assistant's history "
+            "(Claude Code transcripts, Codex rollouts, Gemini CLI sessions; ccusage's rules: "
+            "one entry per message id + request id, or per response), with its cost. "
+            "Input excludes cached input (a cache read) on every platform."
         ),
         "columns": {
             "id": "Row id",
             "dedup_key": "message id + request id: the deduplication key",
-            "message_id": "Anthropic message id",
+            "message_id": "Message id (Claude Code), thread + running total (Codex), "
+                          "session + message id (Gemini CLI)",
             "request_id": "API request id (NULL on old lines)",
             "session_id": "Session the transcript file belongs to",
             "line_session_id": "sessionId written on the line (differs after resume/fork)",
-            "project": "Project folder name under the Claude config projects/ dir",
+            "project": "Project folder name under the Claude config projects/ dir (Gemini "
+                       "CLI: under ~/.gemini/tmp; Codex: the rollout's path under "
+                       "sessions/, ccusage's session id)",
             "model": "Model that answered",
             "price_model": "Price-list entry used for the cost",
             "ts": f"When the message was written ({TIMES}, millisecond precision)",
@@ -181,7 +202,9 @@ STORAGE_TABLE_DOCS: dict[str, dict] = {
             "cache_creation_5m_tokens": "Cache-write tokens, 5-minute cache",
             "cache_creation_1h_tokens": "Cache-write tokens, 1-hour cache",
             "cache_read_tokens": "Cache-read tokens",
-            "total_tokens": "Sum of input, output, cache-write and cache-read tokens",
+            "total_tokens": "Sum of input, output, cache-write and cache-read tokens, plus "
+                            "Gemini's thinking tokens (billed at the output price, not in "
+                            "output_tokens)",
             "cost_usd": "Cost in USD: costUSD from the log when present, else computed",
             "cost_source": "`log`, `computed` or `unknown_model` (no price known: cost 0)",
             "log_cost_usd": "costUSD written in the log, if any",
@@ -189,7 +212,11 @@ STORAGE_TABLE_DOCS: dict[str, dict] = {
             "source_file": "Transcript file",
             "source_line": "Line number in that file",
             "raw_seq": "raw_events.seq of the line",
-            "platform": "the assistant that made the API call (`claude_code`, …)",
+            "platform": f"the assistant that made the API call: {PLATFORMS}",
+            "speed": "`fast` for a fast-mode request (billed at the model's fast multiplier; "
+                     "reported as `<model>-fast`), else NULL",
+            "reasoning_tokens": "Reasoning tokens, already inside output_tokens (Codex; not "
+                                "billed again)",
         },
     },
     "token_usage_state": {
@@ -197,13 +224,43 @@ STORAGE_TABLE_DOCS: dict[str, dict] = {
         "description": "Watermarks of the token_usage refresh.",
         "columns": {"name": "State key", "value": "Its value"},
     },
+    "search_docs": {
+        "title": "Search index entries",
+        "description": (
+            "One row per searchable piece of a session, as far as the privacy mode keeps it: "
+            "a prompt, assistant text, a tool call (name, command, file) or a session title. "
+            "Its text is in search_fts (same rowid); `blueplane search` queries both."
+        ),
+        "columns": {
+            "doc_id": "Row id, equal to the search_fts rowid holding the text",
+            "doc_key": "What the entry is (kind, session and the prompt key, tool_use_id or "
+                       "event seq): the same prompt from the hook and the transcript is "
+                       "indexed once",
+            "session_id": "Session the text belongs to",
+            "platform": f"The platform of the session: {PLATFORMS}",
+            "kind": "`prompt`, `assistant`, `tool` or `title`",
+            "ts_ms": "When it happened, epoch milliseconds (UTC)",
+            "tool_name": "The tool, for `tool` entries",
+            "raw_seq": "The raw event it came from (raw_events.seq)",
+        },
+    },
+    "search_fts": {
+        "title": "Search index (FTS5)",
+        "description": "SQLite FTS5 full-text index over search_docs (rowid = doc_id).",
+        "columns": {"text": "The indexed text"},
+    },
+    **{name: {"title": f"{name} (internal)",
+              "description": "A table SQLite FTS5 keeps for search_fts.",
+              "columns": {c: "FTS5 internal column" for c in cols}}
+       for name, cols in FTS_SHADOW_COLUMNS.items()},
 }
 
 # Tables people do not need to browse: code dictionaries, compressed bytes, watermarks.
 HIDDEN_TABLES = frozenset({
     "event_kinds", "event_sessions", "session_spans", "codec_dicts", "raw_event_blocks",
     "import_offsets", "cursor_import_keys", "token_usage_state", "analytics_state",
-    "analytics_dirty_days", "sqlite_stat1", "sqlite_stat4",
+    "analytics_dirty_days", "sqlite_stat1", "sqlite_stat4", "otel_state",
+    "search_fts", *FTS_SHADOW_COLUMNS,
 })
 
 ANALYTICS_TITLES = {
@@ -222,7 +279,7 @@ ANALYTICS_TITLES = {
 def all_table_docs() -> dict[str, dict]:
     """``{table: {"title", "description", "columns": {column: description}}}`` for every
     table; analytics descriptions come from ``analytics.columns`` and win on a clash."""
-    docs = {name: dict(doc) for name, doc in STORAGE_TABLE_DOCS.items()}
+    docs = {name: dict(doc) for name, doc in {**STORAGE_TABLE_DOCS, **OTEL_TABLE_DOCS}.items()}
     for name, doc in TABLE_DOCS.items():
         docs[name] = {"title": ANALYTICS_TITLES.get(name, name.replace("_", " ").capitalize()),
                       "description": doc["description"], "columns": dict(doc["columns"])}

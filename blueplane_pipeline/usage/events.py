@@ -22,20 +22,29 @@ def usage_platforms() -> list[Platform]:
 
 
 def usage_records(conn: sqlite3.Connection, since_seq: int = 0, until_seq: int | None = None,
-                  on_event: Callable[[], None] | None = None) -> Iterator[UsageRecord]:
+                  on_event: Callable[[], None] | None = None,
+                  platform: str | None = None) -> Iterator[UsageRecord]:
     """Usage records of the stored events in ``(since_seq, until_seq]``, platform by
-    platform; ``on_event`` is called for every event read (counting, progress bars)."""
-    for platform in usage_platforms():
-        to_record = platform.attr("usage_record")
-        types = platform.attr("USAGE_EVENT_TYPES")
-        for ev in iter_events(conn, since_seq=since_seq, until_seq=until_seq,
-                              platform=platform.name, event_types=types):
-            if on_event is not None:
-                on_event()
-            rec = to_record(ev.seq, ev.envelope)
-            if rec is not None:
-                rec.platform = platform.name
-                yield rec
+    platform (or of one ``platform``); ``on_event`` is called for every event read."""
+    for platform_ in usage_platforms():
+        if platform is not None and platform_.name != platform:
+            continue
+        yield from _platform_records(conn, platform_, since_seq, until_seq, on_event)
+
+
+def _platform_records(conn: sqlite3.Connection, platform: Platform, since_seq: int,
+                      until_seq: int | None, on_event: Callable[[], None] | None
+                      ) -> Iterator[UsageRecord]:
+    to_record = platform.attr("usage_record")
+    types = platform.attr("USAGE_EVENT_TYPES")
+    for ev in iter_events(conn, since_seq=since_seq, until_seq=until_seq,
+                          platform=platform.name, event_types=types):
+        if on_event is not None:
+            on_event()
+        rec = to_record(ev.seq, ev.envelope)
+        if rec is not None:
+            rec.platform = platform.name
+            yield rec
 
 
 def count_usage_events(conn: sqlite3.Connection) -> int:

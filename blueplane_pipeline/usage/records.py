@@ -30,6 +30,9 @@ class UsageRecord:
     source_line: int
     seq: int = 0
     platform: str = "claude_code"  # set from the registry by ``usage.events``
+    speed: str | None = None  # "fast" bills the model's fast-mode multiplier
+    reasoning_tokens: int = 0  # inside output_tokens (Codex): reported, never billed twice
+    thoughts_tokens: int = 0  # beside output_tokens (Gemini): billed at the output price
 
     @property
     def cache_creation_tokens(self) -> int:
@@ -38,7 +41,7 @@ class UsageRecord:
     @property
     def total_tokens(self) -> int:
         return (self.input_tokens + self.output_tokens + self.cache_creation_tokens
-                + self.cache_read_tokens)
+                + self.cache_read_tokens + self.thoughts_tokens)
 
     @property
     def dedup_key(self) -> str:

@@ -36,6 +36,9 @@ class UsageRow:
     cost_usd: float
     entries: int = 1
     unpriced: bool = False
+    platform: str | None = None
+    reasoning_tokens: int = 0  # inside output_tokens (Codex)
+    thoughts_tokens: int = 0  # beside output_tokens, in the total (Gemini)
 
 
 @dataclass
@@ -51,18 +54,23 @@ class Tally:
     unpriced: bool = False
     first_ms: int | None = None
     last_ms: int | None = None
+    reasoning_tokens: int = 0
+    thoughts_tokens: int = 0
     models: dict[str, Tally] = field(default_factory=dict)
+    agents: dict[str, Tally] = field(default_factory=dict)
 
     @property
     def total_tokens(self) -> int:
         return (self.input_tokens + self.output_tokens + self.cache_creation_tokens
-                + self.cache_read_tokens)
+                + self.cache_read_tokens + self.thoughts_tokens)
 
-    def add(self, row: UsageRow, by_model: bool = True) -> None:
+    def add(self, row: UsageRow, by_model: bool = True, by_agent: bool = False) -> None:
         self.input_tokens += row.input_tokens
         self.output_tokens += row.output_tokens
         self.cache_creation_tokens += row.cache_creation_tokens
         self.cache_read_tokens += row.cache_read_tokens
+        self.reasoning_tokens += row.reasoning_tokens
+        self.thoughts_tokens += row.thoughts_tokens
         self.cost += row.cost_usd
         self.entries += row.entries
         self.unpriced = self.unpriced or row.unpriced
@@ -75,6 +83,18 @@ class Tally:
             if sub is None:
                 sub = self.models[row.model] = Tally()
             sub.add(row, by_model=False)
+        if by_agent:
+            name = row.platform or "unknown"
+            sub = self.agents.get(name)
+            if sub is None:
+                sub = self.agents[name] = Tally()
+            sub.add(row, by_model=False)
+
+    def agent_breakdowns(self) -> list[dict]:
+        """Per platform (``usage`` without ``--agent``): tokens and cost, costliest first."""
+        items = sorted(self.agents.items(), key=lambda kv: (-kv[1].cost, kv[0]))
+        return [{"agent": name, **sub.token_fields(), "totalTokens": sub.total_tokens,
+                 "totalCost": sub.cost} for name, sub in items]
 
     def models_used(self) -> list[str]:
         """Models in order of first use (ccusage's ``modelsUsed``)."""
@@ -136,8 +156,9 @@ def _totals(grand: Tally, rows: Sequence[UsageRow]) -> dict:
 
 
 def period_report(rows: Sequence[UsageRow], period: str, tz: tzinfo, *,
-                  week_start: int = 6, order: str = "asc") -> dict:
-    """``{"daily"|"weekly"|"monthly": [...], "totals": {...}}`` like ccusage."""
+                  week_start: int = 6, order: str = "asc", by_agent: bool = False) -> dict:
+    """``{"daily"|"weekly"|"monthly": [...], "totals": {...}}`` like ccusage; with
+    ``by_agent`` every period and the totals add ``agentBreakdowns`` (one per platform)."""
     groups: dict[str, Tally] = {}
     grand = Tally()
     cache: dict[int, str] = {}
@@ -149,30 +170,110 @@ def period_report(rows: Sequence[UsageRow], period: str, tz: tzinfo, *,
         tally = groups.get(key)
         if tally is None:  # (not setdefault: that would build a Tally per row)
             tally = groups[key] = Tally()
-        tally.add(row)
-        grand.add(row, by_model=False)
+        tally.add(row, by_agent=by_agent)
+        grand.add(row, by_model=False, by_agent=by_agent)
     label = {"daily": "date", "weekly": "week", "monthly": "month"}[period]
-    items = [{label: key, **tally.summary()}
+    items = [{label: key, **tally.summary(),
+              **({"agentBreakdowns": tally.agent_breakdowns()} if by_agent else {})}
              for key, tally in sorted(groups.items(), reverse=order == "desc")]
-    return {period: items, "totals": _totals(grand, rows)}
+    totals = _totals(grand, rows)
+    if by_agent:
+        totals["agentBreakdowns"] = grand.agent_breakdowns()
+    return {period: items, "totals": totals}
 
 
-def session_report(rows: Sequence[UsageRow], *, order: str = "desc") -> dict:
+def session_report(rows: Sequence[UsageRow], *, order: str = "desc",
+                   by_agent: bool = False) -> dict:
     """``{"sessions": [...], "totals": {...}}``: one entry per transcript session, most
-    expensive first (ccusage's order)."""
+    expensive first (ccusage's order); ``by_agent`` adds each session's ``agent``."""
     groups: dict[tuple[str, str], Tally] = {}
+    agent_of: dict[tuple[str, str], str] = {}
     grand = Tally()
     for row in rows:
-        groups.setdefault((row.session_id or "unknown", row.project or "unknown"),
-                          Tally()).add(row)
-        grand.add(row, by_model=False)
+        key = (row.session_id or "unknown", row.project or "unknown")
+        groups.setdefault(key, Tally()).add(row)
+        agent_of.setdefault(key, row.platform or "unknown")
+        grand.add(row, by_model=False, by_agent=by_agent)
     items = []
-    for (session, project), tally in groups.items():
+    for key, tally in groups.items():
+        session, project = key
         items.append({"sessionId": session, "projectPath": project,
                       "firstActivity": iso_ms(tally.first_ms or 0),
-                      "lastActivity": iso_ms(tally.last_ms or 0), **tally.summary()})
+                      "lastActivity": iso_ms(tally.last_ms or 0), **tally.summary(),
+                      **({"agent": agent_of[key]} if by_agent else {})})
     items.sort(key=lambda s: (s["totalCost"], s["lastActivity"]), reverse=order == "desc")
-    return {"sessions": items, "totals": _totals(grand, rows)}
+    totals = _totals(grand, rows)
+    if by_agent:
+        totals["agentBreakdowns"] = grand.agent_breakdowns()
+    return {"sessions": items, "totals": totals}
+
+
+# --- Codex: ccusage's ``codex`` report shape ------------------------------------------------
+
+def _codex_fields(t: Tally) -> dict:
+    return {"inputTokens": t.input_tokens, "cacheReadTokens": t.cache_read_tokens,
+            "cacheCreationTokens": t.cache_creation_tokens, "outputTokens": t.output_tokens,
+            "reasoningOutputTokens": t.reasoning_tokens, "totalTokens": t.total_tokens}
+
+
+def _codex_entry(t: Tally) -> dict:
+    return {**_codex_fields(t), "costUSD": t.cost,
+            "models": {name: {**_codex_fields(sub), "isFallback": False}
+                       for name, sub in sorted(_unfast(t.models).items())}}
+
+
+def _unfast(models: dict[str, Tally]) -> dict[str, Tally]:
+    """ccusage's codex report names a fast-tier model as the model itself."""
+    out: dict[str, Tally] = {}
+    for name, sub in models.items():
+        base = name.removesuffix("-fast")
+        if base in out:
+            merged = out[base]
+            for f in ("input_tokens", "output_tokens", "cache_creation_tokens",
+                      "cache_read_tokens", "reasoning_tokens", "thoughts_tokens", "cost"):
+                setattr(merged, f, getattr(merged, f) + getattr(sub, f))
+        else:
+            out[base] = Tally(sub.input_tokens, sub.output_tokens, sub.cache_creation_tokens,
+                              sub.cache_read_tokens, sub.cost,
+                              reasoning_tokens=sub.reasoning_tokens,
+                              thoughts_tokens=sub.thoughts_tokens)
+    return out
+
+
+def codex_report(rows: Sequence[UsageRow], kind: str, tz: tzinfo, *, week_start: int = 6
+                 ) -> dict:
+    """``ccusage codex daily|weekly|monthly|session --json``'s shape: ``inputTokens``
+    without cached input, ``reasoningOutputTokens`` inside ``outputTokens``, ``costUSD``,
+    and ``models`` keyed by name; session rows carry ccusage's ``sessionId`` (the rollout
+    path under ``sessions/``), ``sessionFile``, ``directory`` and ``lastActivity``."""
+    groups: dict[str, Tally] = {}
+    grand = Tally()
+    for row in rows:
+        if kind == "session":  # ccusage's session: the rollout path, kept as the project
+            key = row.project or "unknown"
+        else:
+            key = period_key(local_date(row.ts_first_ms, tz), kind, week_start)
+        tally = groups.get(key)
+        if tally is None:
+            tally = groups[key] = Tally()
+        tally.add(row)
+        grand.add(row, by_model=False)
+    items = []
+    for key, tally in sorted(groups.items()):
+        entry = _codex_entry(tally)
+        if kind == "session":
+            directory, _, name = key.rpartition("/")
+            entry.update(sessionId=key, sessionFile=name, directory=directory,
+                         lastActivity=iso_ms(tally.last_ms or 0))
+        else:
+            entry[{"daily": "date", "weekly": "week", "monthly": "month"}[kind]] = key
+        items.append(entry)
+    label = "sessions" if kind == "session" else kind
+    totals = {**_codex_fields(grand), "costUSD": grand.cost}
+    missing = unpriced_models(rows)
+    if missing:
+        totals["unpricedModels"] = missing
+    return {label: items, "totals": totals}
 
 
 def _floor_hour(ts_ms: int) -> int:

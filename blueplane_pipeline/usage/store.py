@@ -27,8 +27,13 @@ _COLUMNS = (
     "model", "price_model", "ts", "ts_ms", "input_tokens", "output_tokens",
     "cache_creation_tokens", "cache_creation_5m_tokens", "cache_creation_1h_tokens",
     "cache_read_tokens", "total_tokens", "cost_usd", "cost_source", "log_cost_usd",
-    "is_sidechain", "source_file", "source_line", "raw_seq", "platform",
+    "is_sidechain", "source_file", "source_line", "raw_seq", "platform", "speed",
+    "reasoning_tokens",
 )
+# Tokens billed at the output price but not in output_tokens (Gemini's thinking tokens):
+# the part of total_tokens the four counts do not hold.
+THOUGHTS_SQL = ("(total_tokens - input_tokens - output_tokens - cache_creation_tokens"
+                " - cache_read_tokens)")
 _UPSERT = (
     f"INSERT INTO token_usage ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
     " ON CONFLICT (dedup_key) DO UPDATE SET "
@@ -55,7 +60,8 @@ def _row_values(rec: UsageRecord, prices: PriceTable) -> tuple:
             rec.input_tokens, rec.output_tokens, rec.cache_creation_tokens,
             rec.cache_creation_5m, rec.cache_creation_1h, rec.cache_read_tokens,
             rec.total_tokens, cost, source, rec.cost_usd_log, int(rec.is_sidechain),
-            rec.source_file, rec.source_line, rec.seq, rec.platform)
+            rec.source_file, rec.source_line, rec.seq, rec.platform, rec.speed,
+            rec.reasoning_tokens)
 
 
 # --- state -----------------------------------------------------------------------------------
@@ -77,10 +83,11 @@ def _stored_rivals(conn: sqlite3.Connection, keys: list[str]) -> dict[str, Usage
         chunk = keys[i:i + 500]
         sql = ("SELECT dedup_key, is_sidechain, input_tokens, output_tokens,"
                " cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens,"
-               " source_file, source_line FROM token_usage"
+               f" source_file, source_line, {THOUGHTS_SQL} FROM token_usage"
                f" WHERE dedup_key IN ({','.join('?' * len(chunk))})")
-        for key, side, inp, out_t, cw5, cw1, cr, file, line in conn.execute(sql, chunk):
+        for key, side, inp, out_t, cw5, cw1, cr, file, line, th in conn.execute(sql, chunk):
             out[key] = _stub(None, inp, out_t, cw5, cw1, cr, bool(side), file, line)
+            out[key].thoughts_tokens = th
     return out
 
 
@@ -97,11 +104,13 @@ def _stub(model: str | None, inp: int, out: int, cw5: int, cw1: int, cr: int,
 def _reprice(conn: sqlite3.Connection, prices: PriceTable) -> int:
     rows = conn.execute(
         "SELECT id, model, input_tokens, output_tokens, cache_creation_5m_tokens,"
-        " cache_creation_1h_tokens, cache_read_tokens FROM token_usage"
-        " WHERE cost_source != 'log'").fetchall()
+        f" cache_creation_1h_tokens, cache_read_tokens, speed, ts_ms, {THOUGHTS_SQL}"
+        " FROM token_usage WHERE cost_source != 'log'").fetchall()
     updates = []
-    for row_id, model, inp, out, cw5, cw1, cr in rows:
-        cost, source = message_cost(_stub(model, inp, out, cw5, cw1, cr), prices)
+    for row_id, model, inp, out, cw5, cw1, cr, speed, ts_ms, thoughts in rows:
+        stub = _stub(model, inp, out, cw5, cw1, cr)
+        stub.speed, stub.ts_ms, stub.thoughts_tokens = speed, ts_ms, thoughts
+        cost, source = message_cost(stub, prices)
         found = prices.lookup(model) if source == "computed" else None
         updates.append((cost, source, found[0] if found else None, row_id))
     conn.executemany("UPDATE token_usage SET cost_usd = ?, cost_source = ?, price_model = ?"

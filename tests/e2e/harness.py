@@ -117,8 +117,10 @@ class SessionRun:
 
 
 def run_session(binary: Path, project: Path, home: Path, blueplane_home: Path,
-                scenario: list[list[dict]] | None = None, timeout: float = 180) -> SessionRun:
-    """One ``claude -p`` session against the stand-in; HOME is a private folder."""
+                scenario: list[list[dict]] | None = None, timeout: float = 180,
+                model: str | None = None) -> SessionRun:
+    """One ``claude -p`` session against the stand-in; HOME is a private folder. ``model``
+    is passed as ``--model`` (the CLI's default model may be one no price list knows)."""
     home.mkdir(parents=True, exist_ok=True)
     with StandIn(Script(scenario or SCENARIO)) as api:
         env = {
@@ -138,7 +140,7 @@ def run_session(binary: Path, project: Path, home: Path, blueplane_home: Path,
         t = time.perf_counter()
         proc = subprocess.run(
             [str(binary), "-p", PROMPT, "--allowedTools", *ALLOWED_TOOLS,
-             "--output-format", "json"],
+             "--output-format", "json", *(["--model", model] if model else [])],
             cwd=project, env=env, capture_output=True, text=True, timeout=timeout,
             stdin=subprocess.DEVNULL)
         seconds = time.perf_counter() - t

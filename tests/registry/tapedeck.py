@@ -1,7 +1,7 @@
 """Tapedeck: a throwaway assistant that exists only to prove the registry's promise.
 
 Its history is ``*.tape`` files of JSON lines (``kind``: prompt, call, result, reply).
-Everything an assistant needs is in this one module; ``tests/test_registry.py`` registers
+Everything an assistant needs is in this one module; ``tests/core/test_registry.py`` registers
 it with one line and expects it in sessions, tool calls, usage and the MCP metrics.
 """
 

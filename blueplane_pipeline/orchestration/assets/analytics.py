@@ -20,6 +20,9 @@ from blueplane_pipeline.storage.analytics_docs import TABLE_DOCS
 GROUP = ANALYTICS_GROUP
 RAW = dg.AssetKey("raw_events")
 TOKEN_USAGE = dg.AssetKey("token_usage")
+# The OTel tables joined into sessions, tool_calls and metrics_daily (optional like
+# token_usage: no OTel data must not hold the analytics back).
+OTEL = [dg.AssetKey(name) for name in ("api_requests", "tool_decisions", "otel_session_daily")]
 
 # Eager, except that token_usage (built by the import part) may not exist or never have
 # been materialized: its absence must not hold the analytics back.
@@ -27,7 +30,8 @@ AUTOMATION = (
     dg.AutomationCondition.in_latest_time_window()
     & (dg.AutomationCondition.newly_missing()
        | dg.AutomationCondition.any_deps_updated()).since_last_handled()
-    & ~dg.AutomationCondition.any_deps_missing().ignore(dg.AssetSelection.assets(TOKEN_USAGE))
+    & ~dg.AutomationCondition.any_deps_missing().ignore(
+        dg.AssetSelection.assets(TOKEN_USAGE, *OTEL))
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
 ).with_label("eager (token_usage optional)")
@@ -50,13 +54,13 @@ def _spec(name: str, deps: list) -> dg.AssetSpec:
 # Written together in one pass; the dependencies between them are for the lineage (the
 # automation does not re-trigger on them: tested).
 SESSION_SPECS = [
-    _spec("tool_calls", [RAW]),
+    _spec("tool_calls", [RAW, dg.AssetKey("tool_decisions")]),
     _spec("turns", [RAW, "tool_calls"]),
     _spec("file_edits", ["tool_calls"]),
-    _spec("sessions", [RAW, TOKEN_USAGE, "tool_calls", "turns", "file_edits"]),
+    _spec("sessions", [RAW, TOKEN_USAGE, *OTEL, "tool_calls", "turns", "file_edits"]),
 ]
 ROLLUP_SPECS = [
-    _spec("metrics_daily", ["sessions", "tool_calls", "turns", TOKEN_USAGE]),
+    _spec("metrics_daily", ["sessions", "tool_calls", "turns", TOKEN_USAGE, *OTEL]),
     _spec("tool_metrics", ["tool_calls"]),
 ]
 

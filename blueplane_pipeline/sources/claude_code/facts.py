@@ -16,7 +16,8 @@ from blueplane_pipeline.analytics.facts import (
 )
 
 
-def _hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -> None:
+def hook_facts(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -> None:
+    """Facts of a hook payload in Claude Code's shape (Codex's hooks share it)."""
     src = "hook"
     name = p.get("hook_event_name") or etype
     note(base, "cwd", p.get("cwd"))
@@ -37,7 +38,8 @@ def _hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -
     elif name == "PostToolUseFailure" and tool:
         out.append(Fact(ts, seq, "fail", src, tid, tool, {
             **tool_info(tool, inp), "duration_ms": number(p.get("duration_ms")),
-            "outcome": classify.hook_failure_outcome(p.get("error"), p.get("is_interrupt"))}))
+            "outcome": classify.hook_failure_outcome(p.get("error"), p.get("is_interrupt"),
+                                                     p.get("error_head"))}))
     elif name == "PermissionRequest" and tool:
         out.append(Fact(ts, seq, "perm_request", src, tid, tool, tool_info(tool, inp)))
     elif name == "PermissionDenied" and tool:
@@ -141,4 +143,4 @@ def _first_text(blocks: list) -> object:
 
 
 # The platform's ``facts``: one extractor per envelope source.
-facts = by_source({"hook": _hook, "transcript": _transcript})
+facts = by_source({"hook": hook_facts, "transcript": _transcript})

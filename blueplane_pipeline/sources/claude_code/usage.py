@@ -165,6 +165,7 @@ def record_from_line(line: object, file: str, line_no: int = 0, seq: int = 0
         source_file=file,
         source_line=line_no,
         seq=seq,
+        speed=usage["speed"] if isinstance(usage.get("speed"), str) else None,
     )
 
 

@@ -295,7 +295,8 @@ def _bulk_summary(value: object) -> object:
 
 def record_envelope(rec: Record, db: StateDb, mode: str, fallback_ts: str,
                     captured_at: str) -> dict:
-    payload = filter_payload(shrink_bulky(rec.payload, mode), mode)
+    counts: dict[str, int] = {}
+    payload = filter_payload(shrink_bulky(rec.payload, mode), mode, None, counts)
     assert isinstance(payload, dict)
     payload["_key"] = rec.key
     payload["_scope"] = db.scope
@@ -304,7 +305,7 @@ def record_envelope(rec: Record, db: StateDb, mode: str, fallback_ts: str,
     return make_envelope("cursor", SOURCE, rec.event_type, payload, session_id=rec.session_id,
                          ts=rec.ts or fallback_ts,
                          event_id=deterministic_id(SOURCE, db.scope, rec.key, rec.digest),
-                         captured_at=captured_at)
+                         captured_at=captured_at, redactions=counts)
 
 
 # ---------------------------------------------------------------- the import

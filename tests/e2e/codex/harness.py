@@ -443,10 +443,12 @@ def _run_turn(argv: list[str], turn: Turn, cwd: Path, env: dict[str, str], hook_
 
 
 def run_session(binary: Path, root: Path, scenario: Scenario = MAIN, otel: bool = True,
-                timeout: float = 180) -> CodexRun:
+                timeout: float = 180, configure=None) -> CodexRun:
     """Run ``scenario`` (default: the two-turn MAIN one) in a fresh ``root/codex_home``
     (HOME is ``root/home``, the project ``root/project``). The first turn is
-    ``codex exec``, every later one ``codex exec resume --last``."""
+    ``codex exec``, every later one ``codex exec resume --last``. ``configure(codex_home)``
+    runs once the config and the recording hooks are written, before the first process
+    (e.g. ``blueplane install codex``, which adds its hooks beside the recording ones)."""
     root = Path(root)
     codex_home, home, project = root / "codex_home", root / "home", root / "project"
     for folder in (home, project):
@@ -460,6 +462,8 @@ def run_session(binary: Path, root: Path, scenario: Scenario = MAIN, otel: bool 
             OtlpRecorder() as trap:
         write_config(codex_home, api.base_url, otlp.url if otel else None, hook_log,
                      notify_log, extra_top_level=scenario.extra_config)
+        if configure is not None:
+            configure(codex_home)
         env = _env(codex_home, home, trap.url)
         thread_id = ""
         for n, turn in enumerate(scenario.turns):

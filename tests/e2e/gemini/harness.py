@@ -257,7 +257,7 @@ FLAGS = ["-m", MODEL, "--yolo", "--output-format", "json", "--skip-trust"]
 
 
 def run_session(cli: list[str], root: Path, scenario: str = "main",
-                timeout: float = 180) -> GeminiRun:
+                timeout: float = 180, configure=None) -> GeminiRun:
     """Turn 1 ``gemini -p`` + turn 2 ``gemini --resume latest -p`` with HOME (and
     GEMINI_CLI_HOME) = ``root/home`` and the project in ``root/project``.
 
@@ -285,6 +285,8 @@ def run_session(cli: list[str], root: Path, scenario: str = "main",
         else:
             telemetry = {"enabled": False}
         write_settings(gemini_dir, hook_log, telemetry)
+        if configure is not None:  # e.g. `blueplane install gemini` beside the recorders
+            configure(home)
         env = _env(home, api.url, trap.url)
         for argv in ([*cli, "-p", TURN1_PROMPT, *FLAGS],
                      [*cli, "--resume", "latest", "-p", TURN2_PROMPT, *FLAGS]):
