@@ -4,7 +4,10 @@ Why a thread: ingest must never wait for the analytics (a slow session rebuild w
 otherwise hold the next batch), and a Dagster run per refresh costs ~0.2 CPU-seconds of
 bookkeeping. The follow run pokes this thread after every stored batch; pokes that arrive
 during a refresh coalesce into one more refresh (O(Δ): the incremental path of
-``analytics/``), so the tables trail the stream by one refresh at most.
+``analytics/``), so the tables trail the stream by one refresh at most. A refresh is what
+the assets' own runs do, in their order: ``token_usage``, the OTel tables (when exports
+arrived), the session tables, the rollups, ``insights``, ``search_index``, and the
+budgets' ``spend_state`` (when tokens or sessions moved).
 
 What the run reports (``take``): per asset, one materialization per reporting window with
 the window's summed ``rows_changed`` (assets nothing changed in are not reported again),
@@ -104,6 +107,7 @@ class LiveRefresh:
                 self._errors.append(f"{type(exc).__name__}: {exc}")
 
     def _refresh_once(self, prices) -> None:
+        """Every asset a follow run keeps fresh, in the order their own runs have."""
         from blueplane_pipeline.analytics.insights import refresh_insights
         from blueplane_pipeline.analytics.rollups import refresh_rollups
         from blueplane_pipeline.analytics.session_refresh import refresh_sessions
@@ -112,16 +116,23 @@ class LiveRefresh:
             rollup_metadata,
             session_metadata,
         )
+        from blueplane_pipeline.orchestration.assets.otel import refresh_otel_tables
+        from blueplane_pipeline.orchestration.assets.surfaces import refresh_search, refresh_spend
         from blueplane_pipeline.orchestration.assets.token_usage import refresh_token_usage
 
         conn = self._blueplane.writer()
         try:
             found = {"token_usage": refresh_token_usage(conn, prices)}
+            found.update(refresh_otel_tables(conn, only_if_new=True)[1])
             found.update(session_metadata(refresh_sessions(conn)))
             found.update(rollup_metadata(refresh_rollups(conn)))
             found["insights"] = insights_metadata(refresh_insights(conn))
+            found["search_index"] = refresh_search(conn)
         finally:
             conn.close()
+        # The budgets' spend file: only when tokens or sessions moved (it reads a month).
+        if _changed(found["token_usage"]) or _changed(found["sessions"]):
+            found["spend_state"] = refresh_spend(self._blueplane)
         self._refreshes += 1
         self._since_checks += 1
         with self._lock:
@@ -150,8 +161,12 @@ def _changed(meta: dict) -> int:
 
 def _coalesce(pending: dict[str, dict], name: str, meta: dict) -> None:
     """Keep the latest metadata of ``name`` with the window's summed changes; an asset
-    whose refreshes changed nothing is not reported."""
+    whose refreshes changed nothing is not reported (one without a change count, like the
+    spend file, whenever it was refreshed)."""
     before = pending.get(name)
+    if "rows_changed" not in meta:
+        pending[name] = {**meta, "refreshes": (before["refreshes"] if before else 0) + 1}
+        return
     changed = _changed(meta) + (int(before["rows_changed"]) if before else 0)
     if not changed:
         return

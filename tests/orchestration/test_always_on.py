@@ -119,6 +119,10 @@ def test_a_follow_run_keeps_draining_and_reports_each_window(redis_client):
         calls = _materializations(instance, "tool_calls", run.run_id)
         assert sum(m["rows_changed"] for m in calls) >= 4
         assert _materializations(instance, "sessions", run.run_id)
+        # The surfaces the statusline, budgets and search read follow too.
+        assert sum(m["rows_changed"] for m in _materializations(
+            instance, "search_index", run.run_id)) > 0
+        assert _materializations(instance, "spend_state", run.run_id)
         checks = instance.get_event_records(
             dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
         )

@@ -48,12 +48,24 @@ def otel_tables(context: dg.AssetExecutionContext, blueplane: BlueplaneResource)
     """Exports after the watermark -> rows (idempotent), then the touched sessions' days."""
     conn = blueplane.writer()
     try:
-        stats = refresh(conn, config.load_settings().privacy_mode)
-        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
-        gaps = sequence_gaps(conn)
+        message, found = refresh_otel_tables(conn)
     finally:
         conn.close()
-    context.log.info(
+    context.log.info(message)
+    for name, metadata in found.items():
+        yield dg.MaterializeResult(asset_key=name, metadata=metadata)
+
+
+def refresh_otel_tables(conn, *, only_if_new: bool = False) -> tuple[str, dict[str, dict]]:
+    """Refresh the OTel tables on ``conn``: a log line and each table's materialization
+    metadata (none with ``only_if_new`` when no export was read: a follow run's refresh
+    skips the table counts then)."""
+    stats = refresh(conn, config.load_settings().privacy_mode)
+    if only_if_new and not stats.exports_read:
+        return "no new exports", {}
+    counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    gaps = sequence_gaps(conn)
+    message = (
         f"{stats.exports_read} exports, {stats.new_log_events} new log events, "
         f"{stats.new_metric_points} new points, {len(gaps)} sessions with gaps"
     )
@@ -63,6 +75,7 @@ def otel_tables(context: dg.AssetExecutionContext, blueplane: BlueplaneResource)
         "tool_decisions": stats.new_tool_decisions,
         "otel_metric_points": stats.new_metric_points,
     }
+    found = {}
     for name in TABLES:
         metadata = {
             "rows_changed": changed.get(name, len(stats.sessions)),
@@ -78,7 +91,8 @@ def otel_tables(context: dg.AssetExecutionContext, blueplane: BlueplaneResource)
                 lost_batches_sessions=len(gaps),
                 lost_events=sum(g.missing for g in gaps),
             )
-        yield dg.MaterializeResult(asset_key=name, metadata=metadata)
+        found[name] = metadata
+    return message, found
 
 
 OTEL_ASSETS = [otel_tables]

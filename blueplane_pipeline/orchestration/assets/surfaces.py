@@ -29,28 +29,33 @@ class SearchIndexConfig(dg.Config):
 def search_index(
     context: dg.AssetExecutionContext, config: SearchIndexConfig, blueplane: BlueplaneResource
 ):
+    conn = blueplane.writer()
+    try:
+        metadata = refresh_search(conn, full=config.full_rebuild)
+    finally:
+        conn.close()
+    context.log.info(f"{metadata['rows_changed']} entries indexed from "
+                     f"{metadata['events_read']} events")
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def refresh_search(conn, *, full: bool = False) -> dict:
+    """Refresh the search index on ``conn``; its materialization metadata."""
     from blueplane_pipeline.analytics.search_index import refresh_search_index
     from blueplane_pipeline.core import config as settings
 
-    conn = blueplane.writer()
-    try:
-        stats = refresh_search_index(
-            conn, full=config.full_rebuild, privacy_mode=settings.load_settings().privacy_mode
-        )
-    finally:
-        conn.close()
-    context.log.info(f"{stats.docs_added} entries indexed from {stats.events_read} events")
-    mb_s = stats.text_bytes / 1e6 / stats.seconds if stats.seconds else None
-    return dg.MaterializeResult(
-        metadata={
-            "rows_changed": stats.docs_added + stats.titles_changed,
-            "events_read": stats.events_read,
-            "text_bytes": stats.text_bytes,
-            "mb_per_s": round(mb_s, 1) if mb_s else None,
-            "seconds": stats.seconds,
-            "last_seq": stats.last_seq,
-        }
+    stats = refresh_search_index(
+        conn, full=full, privacy_mode=settings.load_settings().privacy_mode
     )
+    mb_s = stats.text_bytes / 1e6 / stats.seconds if stats.seconds else None
+    return {
+        "rows_changed": stats.docs_added + stats.titles_changed,
+        "events_read": stats.events_read,
+        "text_bytes": stats.text_bytes,
+        "mb_per_s": round(mb_s, 1) if mb_s else None,
+        "seconds": stats.seconds,
+        "last_seq": stats.last_seq,
+    }
 
 
 @dg.asset(
@@ -64,6 +69,11 @@ def search_index(
     "hook's hard cap and the statusline.",
 )
 def spend_state(context: dg.AssetExecutionContext, blueplane: BlueplaneResource):
+    return dg.MaterializeResult(metadata=refresh_spend(blueplane))
+
+
+def refresh_spend(blueplane: BlueplaneResource) -> dict:
+    """Write run/spend.json from the tables; its materialization metadata."""
     import time
 
     from blueplane_pipeline.budgets import spend
@@ -80,14 +90,12 @@ def spend_state(context: dg.AssetExecutionContext, blueplane: BlueplaneResource)
     path = str(Path(blueplane.home) / "run" / "spend.json") if blueplane.home else None
     written = spend.write(data, path)
     today = max(data["days"]) if data["days"] else None
-    return dg.MaterializeResult(
-        metadata={
-            "path": written,
-            "today_usd": round(data["days"][today]["*"], 4) if today else 0.0,
-            "block_usd": round(data["block"]["cost"], 4) if data.get("block") else 0.0,
-            "seconds": round(time.perf_counter() - t0, 3),
-        }
-    )
+    return {
+        "path": written,
+        "today_usd": round(data["days"][today]["*"], 4) if today else 0.0,
+        "block_usd": round(data["block"]["cost"], 4) if data.get("block") else 0.0,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
 
 
 SURFACE_ASSETS = [search_index, spend_state]
