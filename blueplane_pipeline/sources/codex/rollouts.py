@@ -35,10 +35,9 @@ import orjson
 from blueplane_pipeline.core.envelope import content_id, make_envelope
 from blueplane_pipeline.core.privacy import filter_payload
 from blueplane_pipeline.core.times import utc_now
-from blueplane_pipeline.sources.jsonl import JsonlSource, Transcript, walk_jsonl
+from blueplane_pipeline.sources.jsonl import JsonlSource, Transcript, invalid_line, walk_jsonl
 
 SOURCE = "codex_rollout"
-MAX_RAW_TEXT = 64 * 1024
 KNOWN_TYPES = frozenset(
     {
         "session_meta",
@@ -360,26 +359,10 @@ class RolloutReader:
         )
 
     def _invalid(self, raw: bytes, lineno: int, error: str) -> dict:
-        text = raw[:MAX_RAW_TEXT].decode("utf-8", errors="replace")
-        payload = filter_payload({"raw_text": text}, self.privacy_mode)
-        assert isinstance(payload, dict)
-        payload.update(
-            parse_error=error[:300],
-            raw_bytes=len(raw),
-            _file=self.rel,
-            _line=lineno,
-            _session=self.session,
-        )
-        return make_envelope(
-            "codex",
-            "rollout",
-            "invalid_line",
-            payload,
-            session_id=self.thread or self.fallback_session,
-            ts=self.mtime_iso,
-            event_id=content_id(raw),
-            captured_at=self.captured_at,
-        )
+        return invalid_line("codex", "rollout", raw, error, self.privacy_mode,
+                            session_id=self.thread or self.fallback_session, ts=self.mtime_iso,
+                            captured_at=self.captured_at, _file=self.rel, _line=lineno,
+                            _session=self.session)
 
     # -- what a line means, given the lines before it
     def _annotate(self, line: dict) -> dict | None:
