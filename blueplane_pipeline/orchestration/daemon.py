@@ -19,10 +19,12 @@ SIGTERM (``blueplane down``) ends a follow run cleanly (``host.SHUTDOWN``) befor
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 SENSOR_EVERY_S = 60.0  # the stream sensor is also evaluated as soon as entries arrive
 SCHEDULE_EVERY_S = 60.0  # cron schedules have minute resolution
@@ -112,6 +114,8 @@ def serve(stop: threading.Event) -> int:
     host_runs_in_this_process()
     for run_id in fail_orphans(instance, alive=alive):
         log.warning("run %s was left in flight by a process that is gone: marked failed", run_id)
+    daemon_id = str(uuid.uuid4())
+    ready = _storage_ready(instance, daemon_id)
     origin = InProcessCodeLocationOrigin(
         LoadableTargetOrigin(executable_path=sys.executable, module_name=CODE_MODULE),
         location_name=LOCATION_NAME,
@@ -119,7 +123,6 @@ def serve(stop: threading.Event) -> int:
     wake = threading.Event()
     watch = StreamWatch(launcher, wake, stop, config.redis_url())
     launcher.on_finished.append(lambda run_id, job: watch.run_finished.set())
-    daemon_id = str(uuid.uuid4())
     schedule_times: dict = {}
     with WorkspaceProcessContext(instance, InProcessWorkspaceLoadTarget(origin)) as ctx:
         entry = next(iter(ctx.create_request_context().get_code_location_entries().values()))
@@ -147,7 +150,23 @@ def serve(stop: threading.Event) -> int:
             wake.clear()
         host.SHUTDOWN.set()
         launcher.join(timeout=30)
+    ready.unlink(missing_ok=True)
     return 0
+
+
+def _storage_ready(instance, daemon_id: str) -> Path:
+    """Open every storage of the instance (creating and migrating a fresh one) and beat
+    once, so a UI started next finds the daemon healthy; then say so in the ready file
+    `blueplane up` waits for before it starts the UIs."""
+    from blueplane_pipeline.runtime.services import daemon_ready_file
+
+    instance.get_runs(limit=1)
+    instance.all_instigator_state()
+    instance.event_log_storage.get_maximum_record_id()
+    _heartbeat(instance, daemon_id)
+    path = daemon_ready_file()
+    path.write_text(str(os.getpid()))
+    return path
 
 
 def _guard(what: str, fn, *args) -> None:

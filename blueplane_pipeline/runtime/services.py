@@ -83,9 +83,17 @@ def workspace_file() -> Path:
     return path
 
 
+def daemon_ready_file() -> Path:
+    """Written by the daemon once Dagster's storage exists (its schema migrated), so
+    nothing else that opens the instance starts before it: two processes creating a fresh
+    SQLite storage at once can leave it with two alembic heads."""
+    return config.run_dir() / "blueplane-daemon.ready"
+
+
 def _daemon(_: Listen) -> Service:
     return Service("blueplane-daemon", [sys.executable, "-m",
-                                        "blueplane_pipeline.orchestration.daemon"])
+                                        "blueplane_pipeline.orchestration.daemon"],
+                   socket=daemon_ready_file())
 
 
 def _code_server(_: Listen) -> Service:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -123,6 +124,20 @@ def test_up_daemon_sensor_ingests_hook_events_then_down(bp_home, monkeypatch):
         assert where["redis"].startswith("unix://")
         assert where["blueplane-daemon"] == "running"
         assert "dagster-webserver" not in where and "datasette" not in where  # on demand
+        # `up` returns once the daemon has created Dagster's storage (one alembic head in
+        # each database), so a UI started right after cannot race it into two heads.
+        assert services.daemon_ready_file().exists()
+        dbs = sorted(config.dagster_home().rglob("*.db"))
+        assert dbs
+        for db in dbs:
+            conn = sqlite3.connect(db)
+            try:
+                heads = conn.execute("SELECT count(*) FROM alembic_version").fetchone()[0]
+            except sqlite3.OperationalError:
+                heads = 0  # a per-run event log database has no alembic table
+            finally:
+                conn.close()
+            assert heads <= 1, db
 
         send_session()
         assert wait_for(lambda: stored_by_dagster() == 3, 60), daemon_log()
