@@ -48,8 +48,8 @@ def filter_text(key: str, value: str, mode: str) -> str:
 
 def filter_attributes(attrs: dict, mode: str) -> dict:
     """Decoded attributes (``{key: value}``) with their text filtered."""
-    if mode == "full":
-        return attrs
+    if mode == "full" or TEXT_ATTRIBUTES.keys().isdisjoint(attrs):
+        return attrs  # most events (api_request, hook_*) carry no text: no copy
     return {
         k: filter_text(k, v, mode) if isinstance(v, str) and k in TEXT_ATTRIBUTES else v
         for k, v in attrs.items()

@@ -101,32 +101,34 @@ def any_value(value: object) -> object:
     return None
 
 
-_MISSING = object()
-
-
 def attributes(items: object) -> dict:
     """``[{"key", "value": AnyValue}]`` -> ``{key: value}``. String and JSON-integer values
     (nearly all of them) are taken directly: this runs for every attribute of every record,
-    ~25 per Claude Code event."""
+    ~25 per Claude Code event (subscripts, not ``.get``: a method call per lookup showed)."""
     out: dict = {}
     if not isinstance(items, list):
         return out
     for item in items:
         try:
-            key, value = item["key"], item.get("value")
-        except (KeyError, TypeError, AttributeError):
+            key = item["key"]
+            value = item["value"]
+        except (KeyError, TypeError, IndexError):
+            if type(item) is dict and type(item.get("key")) is str:
+                out[item["key"]] = None
             continue
         if type(key) is not str:
             continue
         if type(value) is dict:
-            raw = value.get("stringValue", _MISSING)
-            if type(raw) is str:
-                out[key] = raw
-                continue
-            raw = value.get("intValue", _MISSING)
-            if type(raw) is int:
-                out[key] = raw
-                continue
+            if "stringValue" in value:
+                raw = value["stringValue"]
+                if type(raw) is str:
+                    out[key] = raw
+                    continue
+            elif "intValue" in value:
+                raw = value["intValue"]
+                if type(raw) is int:
+                    out[key] = raw
+                    continue
         out[key] = any_value(value)
     return out
 
