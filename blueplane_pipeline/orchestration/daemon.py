@@ -33,6 +33,14 @@ CODE_MODULE = "blueplane_pipeline.definitions"
 log = logging.getLogger("blueplane.daemon")
 
 
+def ready_file():
+    """Written once the instance and the code location are loaded (``up`` waits for it, so
+    nothing started after it races the daemon creating Dagster's storage)."""
+    from blueplane_pipeline.core import config
+
+    return config.run_dir() / "blueplane-daemon.ready"
+
+
 def _drain(iterator) -> None:
     for _ in iterator or ():
         pass
@@ -127,6 +135,7 @@ def serve(stop: threading.Event) -> int:
             log.error("cannot load %s: %s", CODE_MODULE, entry.load_error.to_string())
             return 1
         watch.start()
+        ready_file().write_text(f"{daemon_id}\n")
         next_schedule = next_heartbeat = 0.0
         while not stop.is_set():
             now = time.monotonic()
@@ -147,6 +156,7 @@ def serve(stop: threading.Event) -> int:
             wake.clear()
         host.SHUTDOWN.set()
         launcher.join(timeout=30)
+    ready_file().unlink(missing_ok=True)
     return 0
 
 

@@ -84,8 +84,11 @@ def workspace_file() -> Path:
 
 
 def _daemon(_: Listen) -> Service:
+    from blueplane_pipeline.orchestration.daemon import ready_file
+
     return Service("blueplane-daemon", [sys.executable, "-m",
-                                        "blueplane_pipeline.orchestration.daemon"])
+                                        "blueplane_pipeline.orchestration.daemon"],
+                   socket=ready_file())  # ready once that file exists
 
 
 def _code_server(_: Listen) -> Service:
