@@ -123,6 +123,36 @@ def bench_ack(port: int, n: int) -> dict:
     }
 
 
+def bench_store(n: int) -> dict:
+    """Inside the request: building a hook envelope, the durable write (XADD), and a bare
+    Redis PING on the same server, to tell the collector's cost from Redis's."""
+    from blueplane_pipeline.capture import resp
+    from blueplane_pipeline.capture.hook import envelope_line
+    from blueplane_pipeline.collector.durable import DurableWriter
+    from blueplane_pipeline.core import config
+
+    body = json.dumps(
+        json.loads((HOOKS / "001-UserPromptSubmit.json").read_text())["body"]
+    ).encode()
+    writer = DurableWriter()
+    build, store, ping = [], [], []
+    sock = resp.connect(config.redis_url(), 1.0)
+    for _ in range(n):
+        t = time.perf_counter()
+        _, line = envelope_line("claude_code", body, "standard")
+        t1 = time.perf_counter()
+        writer.write([line])
+        t2 = time.perf_counter()
+        sock.sendall(resp.encode_command("PING"))
+        resp.read_reply(sock)
+        t3 = time.perf_counter()
+        build.append((t1 - t) * 1000)
+        store.append((t2 - t1) * 1000)
+        ping.append((t3 - t2) * 1000)
+    sock.close()
+    return {"envelope": pcts(build), "xadd": pcts(store), "ping": pcts(ping)}
+
+
 def _api_record() -> dict:
     doc = json.loads((OTEL / "003-logs.json").read_text())
     for rl in doc["resourceLogs"]:
@@ -369,10 +399,12 @@ def main() -> None:
         time.sleep(2.0)
         result["rss_idle_mb"] = rss_mb(proc.pid)
         result["ack"] = bench_ack(port, args.acks)
+        result["store"] = bench_store(args.acks)
         result["rss_after_acks_mb"] = rss_mb(proc.pid)
         print(
             json.dumps(
-                {k: result[k] for k in ("rss_idle_mb", "ack", "rss_after_acks_mb")}, indent=2
+                {k: result[k] for k in ("rss_idle_mb", "ack", "store", "rss_after_acks_mb")},
+                indent=2,
             ),
             flush=True,
         )

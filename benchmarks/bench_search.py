@@ -151,6 +151,8 @@ def main() -> None:
               f"from {full.events_read} events in {full.seconds:.2f} s = "
               f"{full.text_bytes / 1e6 / full.seconds:.1f} MB/s "
               f"({full.events_read / full.seconds:,.0f} events/s) -- target >= 20 MB/s")
+        print(f"  writing the entries (FTS5 tokenizing, rows) took {full.write_seconds:.2f} s"
+              f" of it = {full.text_bytes / 1e6 / full.write_seconds:.1f} MB/s of text")
         print(f"  = {event_bytes / 1e6 / full.seconds:.1f} MB/s of stored event JSON read "
               f"({event_bytes / 1e6:.1f} MB: decoded, facts extracted, text indexed)")
         print(f"  database grew {(size1 - size0) / 1e6:+.1f} MB with the index")

@@ -287,6 +287,19 @@ def http_events(doc: dict) -> list[str]:
     return found
 
 
+def http_hook_urls(doc: dict) -> set[str]:
+    """The URLs of the Blueplane HTTP hook handlers in ``doc``."""
+    hooks = doc.get("hooks") if isinstance(doc, dict) else None
+    urls: set[str] = set()
+    for entries in (hooks.values() if isinstance(hooks, dict) else []):
+        for entry in entries if isinstance(entries, list) else []:
+            inner = entry.get("hooks") if isinstance(entry, dict) else None
+            for h in inner if isinstance(inner, list) else []:
+                if isinstance(h, dict) and h.get("type") == "http" and is_ours(h):
+                    urls.add(h["url"])
+    return urls
+
+
 # --- the settings' "env" block (Claude Code: OpenTelemetry export) ---------------------
 # The names of the variables install added, so that uninstall removes exactly those.
 ENV_MARKER = "BLUEPLANE_ADDED_ENV"
@@ -452,19 +465,26 @@ def backup_path(path: Path) -> Path:
     return candidate
 
 
+# Every module of ours a hook process (capture, status line, budget gate) imports.
+# ``tests/capture/test_hook.py`` checks the hook imports nothing of ours not named here.
+HOOK_MODULES = (
+    "blueplane_pipeline", "blueplane_pipeline.capture", "blueplane_pipeline.core",
+    "blueplane_pipeline.core.config", "blueplane_pipeline.core.envelope",
+    "blueplane_pipeline.core.platforms", "blueplane_pipeline.core.privacy",
+    "blueplane_pipeline.core.redaction", "blueplane_pipeline.core.times",
+    "blueplane_pipeline.capture.hook", "blueplane_pipeline.capture.resp",
+    "blueplane_pipeline.capture.spool", "blueplane_pipeline.capture.statusline",
+    "blueplane_pipeline.capture.budget_gate", "blueplane_pipeline.budgets",
+    "blueplane_pipeline.budgets.evaluate", "blueplane_pipeline.budgets.store",
+)
+
+
 def compile_hook_modules() -> None:
     """Write bytecode for the modules the hook imports, so no event pays for compiling them
     (editable installs, or ``PYTHONDONTWRITEBYTECODE`` set when they were first imported)."""
+    import importlib
     import py_compile
 
-    import blueplane_pipeline
-    from blueplane_pipeline import budgets, capture, core
-    from blueplane_pipeline.budgets import evaluate, store
-    from blueplane_pipeline.capture import budget_gate, hook, resp, spool, statusline
-    from blueplane_pipeline.core import config, envelope, privacy, times
-
-    for module in (blueplane_pipeline, capture, core, config, envelope, platforms, privacy,
-                   times, hook, resp, spool, statusline, budget_gate, budgets, evaluate,
-                   store):
-        with contextlib.suppress(OSError, py_compile.PyCompileError):
-            py_compile.compile(module.__file__, doraise=True)
+    for name in HOOK_MODULES:
+        with contextlib.suppress(ImportError, OSError, py_compile.PyCompileError):
+            py_compile.compile(importlib.import_module(name).__file__, doraise=True)

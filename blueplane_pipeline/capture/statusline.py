@@ -11,9 +11,9 @@ the JSON itself, so the line moves with every answer.
 
 It also captures the JSON as an event (source ``statusline``: Claude Code's own running
 cost, context and rate-limit numbers, for reconciliation), through the privacy filter and
-the same deliver-or-spool path as the hook, and skips that when nothing but the clock
-changed since the last one. The event names its session only in its payload, so a
-status-line refresh never stretches a session's duration.
+the same deliver-or-spool path as the hook, in a child process once the line is out, and
+skips that when nothing but the clock changed since the last one. The event names its
+session only in its payload, so a status-line refresh never stretches a session's duration.
 
 Same rules as the hook: standard library only, never fails, never prints a traceback,
 always exits 0. The installer registers ``<python> -S …/capture/run_statusline.py``.
@@ -193,45 +193,63 @@ def render(doc: dict, spend: dict, budgets: dict, now_ms: int, env: dict) -> str
     return paint(SEP, DIM).join(parts) if parts else "blueplane"
 
 
-def capture(raw: bytes, doc: dict | None, home: str) -> None:
-    """Send the JSON as a ``statusline`` event, unless only the clock moved since the last."""
-    import json
+DURATION_KEY = b'"total_duration_ms"'
+
+
+def steady_mark(raw: bytes) -> str:
+    """A checksum of the JSON without ``cost.total_duration_ms`` (the wall clock, different
+    on every call): equal marks mean nothing worth a new event happened."""
     import zlib
 
+    i = raw.find(DURATION_KEY)
+    if i >= 0:
+        j = i + len(DURATION_KEY)
+        while j < len(raw) and raw[j] in b" \t\r\n:":
+            j += 1
+        k = j
+        while k < len(raw) and raw[k] in b"0123456789.-+eE":
+            k += 1
+        raw = raw[:j] + raw[k:]
+    return str(zlib.crc32(raw))
+
+
+def is_new(raw: bytes, home: str) -> bool:
+    """Whether this JSON differs from the last one captured (then it becomes the last).
+    Decided before the capture child starts, so calls in quick succession agree."""
+    mark = steady_mark(raw)
+    last = os.path.join(home, "run", "statusline.last")
+    try:
+        with open(last) as fh:
+            if fh.read() == mark:
+                return False
+    except OSError:
+        pass
+    try:
+        os.makedirs(os.path.dirname(last), mode=0o700, exist_ok=True)
+        with open(last, "w") as fh:
+            fh.write(mark)
+    except OSError:
+        pass
+    return True
+
+
+def capture(raw: bytes, doc: dict | None, home: str) -> None:
+    """Send the JSON as a ``statusline`` event through the privacy filter."""
     from blueplane_pipeline.capture import hook
     from blueplane_pipeline.core import config
     from blueplane_pipeline.core.envelope import make_envelope
 
-    if doc is not None:
-        cost = doc.get("cost")
-        steady = (
-            {**doc, "cost": {k: v for k, v in cost.items() if k != "total_duration_ms"}}
-            if isinstance(cost, dict)
-            else doc
-        )
-        mark = str(zlib.crc32(json.dumps(steady, sort_keys=True).encode()))
-        last = os.path.join(home, "run", "statusline.last")
-        try:
-            with open(last) as fh:
-                if fh.read() == mark:
-                    return
-        except OSError:
-            pass
-        try:
-            os.makedirs(os.path.dirname(last), mode=0o700, exist_ok=True)
-            with open(last, "w") as fh:
-                fh.write(mark)
-        except OSError:
-            pass
     mode = config.load_settings().privacy_mode
+    counts: dict[str, int] = {}
     if doc is None:
         payload = hook.invalid_payload(raw, "not a JSON object", True, mode)
     else:
         from blueplane_pipeline.core.privacy import filter_payload
 
         cwd = doc.get("cwd") if isinstance(doc.get("cwd"), str) else None
-        payload = filter_payload(doc, mode, cwd)
-    envelope = make_envelope("claude_code", "statusline", "statusline", payload)
+        payload = filter_payload(doc, mode, cwd, counts)
+    envelope = make_envelope("claude_code", "statusline", "statusline", payload,
+                             redactions=counts)
     hook.deliver(hook.encode(envelope))
 
 
@@ -263,7 +281,12 @@ def main(argv: list[str] | None = None) -> None:
     except BaseException:  # noqa: BLE001
         pass
     if home is not None and (argv or sys.argv[1:])[:1] != ["--no-capture"]:
-        _capture_after_exit(raw, doc, home)
+        try:
+            fresh = is_new(raw, home)
+        except BaseException:  # noqa: BLE001
+            fresh = True
+        if fresh:
+            _capture_after_exit(raw, doc, home)
     os._exit(0)
 
 

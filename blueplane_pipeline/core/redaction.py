@@ -144,17 +144,22 @@ def _card(match: re.Match[str]) -> str | None:
 
 # Names whose value is a secret whatever it looks like, and names whose value is one only
 # when it looks like a token (long, mixed, high entropy).
-_SECRET_NAME = (
-    r"[A-Za-z0-9_.\-]{0,40}?(?:passw(?:or)?d|passwd|pwd|passphrase|secret|token"
-    r"|api[_.\-]?key|apikey|private[_.\-]?key|access[_.\-]?key|auth[_.\-]?key"
-    r"|credentials?)[A-Za-z0-9_.\-]{0,40}"
+_SECRET_WORD = (
+    r"(?:passw(?:or)?d|passwd|pwd|passphrase|secret|token|api[_.\-]?key|apikey"
+    r"|private[_.\-]?key|access[_.\-]?key|auth[_.\-]?key|credentials?)"
 )
-_KEYISH_NAME = (
-    r"[A-Za-z0-9_.\-]{0,40}?(?:key|auth|access|credential|session)"
-    r"[A-Za-z0-9_.\-]{0,40}"
+_KEYISH_WORD = r"(?:key|auth|access|credential|session)"
+_NAME_TAIL = r"[A-Za-z0-9_.\-]{0,40}"
+# A whole JSON key that names a secret (``DB_PASSWORD``, ``apiKey``).
+_SECRET_NAME = r"[A-Za-z0-9_.\-]{0,40}?" + _SECRET_WORD + _NAME_TAIL
+# In text the match starts at the secret-like word, not at the start of its name
+# (``AWS_SECRET_ACCESS_KEY=`` matches from ``SECRET``): only the value is replaced, and a
+# leading ``[\w.-]*`` would make the engine retry 40 characters at every word boundary.
+# Then the rest of the name, an optional closing quote, the separator, and a quoted or a
+# bare value.
+_ASSIGN = (
+    r"({word}" + _NAME_TAIL + r"[\"']?\s*(?:=|:=|=>|:)\s*)(?:([\"'])([^\"'\n]*)\2|()([^\s\"'`,;]+))"
 )
-# name, optional closing quote, separator; then a quoted value or a bare one.
-_ASSIGN = r"(\b{name}[\"']?\s*(?:=|:=|=>|:)\s*)(?:([\"'])([^\"'\n]*)\2|()([^\s\"'`,;]+))"
 # "passw", not "pass": ``bypassPermissions`` is in nearly every Claude Code payload.
 _SECRET_KEYWORDS = (
     "passw",
@@ -188,7 +193,7 @@ def _assign_rule(
             )
         return _assigned_value(match.group(1), "", match.group(5), min_bare, high_entropy)
 
-    return Rule(name, keywords, _ASSIGN.format(name=names), replace, re.I)
+    return Rule(name, keywords, _ASSIGN.replace("{word}", names), replace, re.I)
 
 
 RULES: list[Rule] = [
@@ -287,10 +292,10 @@ RULES: list[Rule] = [
         r"(?:=|\s+))([\"']?)(?!-|\[REDACTED\])[^\s\"']{3,}\2",
         r"\1\2" + REDACTED + r"\2",
     ),
-    _assign_rule("secret-assignment", _SECRET_NAME, _SECRET_KEYWORDS, 4, high_entropy=False),
+    _assign_rule("secret-assignment", _SECRET_WORD, _SECRET_KEYWORDS, 4, high_entropy=False),
     _assign_rule(
         "high-entropy-assignment",
-        _KEYISH_NAME,
+        _KEYISH_WORD,
         ("key", "auth", "access", "credential", "session"),
         16,
         high_entropy=True,

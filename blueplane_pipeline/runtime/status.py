@@ -26,6 +26,11 @@ def collect() -> dict:
         if pid is not None and spec.port_kind:
             out["services"][spec.name]["url"] = f"http://{settings.host}:{_port(spec.port_kind)}"
     out["cost"] = _costs(out["services"])
+    if out["services"].get("collector", {}).get("up"):
+        url = out["services"]["collector"].get("url") or (
+            f"http://{settings.host}:{_port('collector')}")
+        out["services"]["collector"]["url"] = url
+        out["services"]["collector"]["health"] = collector_health(url)
     out["stream"] = _stream() if out["services"]["redis"]["up"] else None
     files = spool.pending_files(config.spool_dir())
     out["spool"] = {"files": len(files), "bytes": sum(p.stat().st_size for p in files)}
@@ -36,19 +41,48 @@ def collect() -> dict:
     return out
 
 
+def collector_health(url: str) -> dict | None:
+    """The running collector's own counters (``GET /health``), or None if it does not
+    answer within half a second."""
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=0.5) as resp:
+            return json.loads(resp.read())
+    except (OSError, ValueError):
+        return None
+
+
 def collector_warnings(info: dict) -> list[str]:
     """HTTP hooks or the OTel export pointed at a collector that is not running lose every
     event they send (the CLI only logs ECONNREFUSED): say so loudly."""
-    if info["services"].get("collector", {}).get("up"):
-        return []
     from blueplane_pipeline.capture import installers
 
+    collector = info["services"].get("collector", {})
+    out = []
+    if collector.get("up"):
+        refused = ((collector.get("health") or {}).get("stored") or {}).get("refused") or 0
+        if refused:
+            out.append(f"blueplane-collector answered 503 to {refused} request(s) since it "
+                       "started: neither Redis nor the spool could store them (the exporters "
+                       "retry; HTTP hook events were lost). Check the disk and Redis.")
     try:
         path = installers.settings_path("claude-code")
         doc, _ = installers.load_document(path)
     except (installers.SettingsError, ValueError, OSError):
-        return []
-    out = []
+        return out
+    if collector.get("up"):
+        where = collector.get("url") or ""
+        targets = installers.http_hook_urls(doc) | {
+            v for k, v in installers.added_env(doc).items()
+            if k == "OTEL_EXPORTER_OTLP_ENDPOINT"}
+        stray = sorted(t for t in targets if where and not t.startswith(where))
+        if stray:
+            out.append(f"{path} sends to {', '.join(stray)} but blueplane-collector listens "
+                       f"on {where}: those events are lost. Reinstall (`blueplane install "
+                       "claude-code` with the same options) after changing collector_port.")
+        return out
     events = installers.http_events(doc)
     if events:
         out.append(f"HTTP hooks for {len(events)} Claude Code events are installed in {path} "

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from blueplane_pipeline.core.times import parse_ts_ms
+from blueplane_pipeline.core.times import parse_iso_ms, parse_ts_ms
 from blueplane_pipeline.sources.offsets import (
     FileState,
     load_states,
@@ -33,6 +33,42 @@ from blueplane_pipeline.sources.stats import SentStats
 
 CHUNK_BYTES = 8 * 1024 * 1024
 SAVE_EVERY_S = 2.0
+MAX_RAW_TEXT = 64 * 1024  # of a bad line, what is kept (filtered like any text)
+
+
+def annotated_usage(envelope: dict, source: str) -> tuple[dict, dict, dict, int] | None:
+    """``(payload, _bp, usage, ts_ms)`` of a line whose reader annotated its token usage
+    (``payload["_bp"]["usage"]``, as the Codex and Gemini readers do), else None."""
+    if envelope.get("source") != source:
+        return None
+    payload = envelope.get("payload")
+    bp = payload.get("_bp") if isinstance(payload, dict) else None
+    usage = bp.get("usage") if isinstance(bp, dict) else None
+    if not isinstance(usage, dict):
+        return None
+    ts_ms = parse_iso_ms(envelope.get("ts"))
+    if ts_ms is None:
+        return None
+    return payload, bp, usage, ts_ms
+
+
+def invalid_line(platform: str, source: str, raw: bytes, error: str, privacy_mode: str, *,
+                 session_id: str | None, ts: str | None, captured_at: str | None,
+                 **fields: object) -> dict:
+    """The ``invalid_line`` envelope of a line that is not a JSON object (or cannot be
+    filtered): its first 64 kB as filtered text, why, and where it was (``fields``). Its id
+    is its bytes, so reading the file again stores it once."""
+    from blueplane_pipeline.core.envelope import content_id, make_envelope
+    from blueplane_pipeline.core.privacy import filter_payload
+
+    counts: dict[str, int] = {}
+    text = raw[:MAX_RAW_TEXT].decode("utf-8", errors="replace")
+    payload = filter_payload({"raw_text": text}, privacy_mode, None, counts)
+    assert isinstance(payload, dict)
+    payload.update(parse_error=error[:300], raw_bytes=len(raw), **fields)
+    return make_envelope(platform, source, "invalid_line", payload, session_id=session_id,
+                         ts=ts, event_id=content_id(raw), captured_at=captured_at,
+                         redactions=counts)
 
 
 @dataclass(slots=True)

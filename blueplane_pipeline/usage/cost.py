@@ -58,11 +58,23 @@ def _whole_request_cost(price: ModelPrice, input_tokens: int, output_tokens: int
             + cache_1h * p_in * ONE_HOUR_WRITE_FACTOR + cache_read * p_cr)
 
 
+def priced_model(rec: UsageRecord) -> str | None:
+    """The model a record is priced as: its own, or for a record that names none the
+    platform's fallback (``FALLBACK_MODEL`` in its module: Codex's ``gpt-5``, as ccusage)."""
+    if rec.model:
+        return rec.model
+    from blueplane_pipeline.core import platforms
+
+    platform = platforms.get(rec.platform)
+    fallback = platform.attr("FALLBACK_MODEL") if platform is not None else None
+    return fallback if isinstance(fallback, str) else None
+
+
 def message_cost(rec: UsageRecord, prices: PriceTable) -> tuple[float, str]:
     """``(cost in USD, where it came from)``: ``log``, ``computed`` or ``unknown_model``."""
     if rec.cost_usd_log is not None:
         return rec.cost_usd_log, "log"
-    found = prices.price_at(rec.model, rec.ts_ms)
+    found = prices.price_at(priced_model(rec), rec.ts_ms)
     price = found[1] if found else None
     if price is None:
         return 0.0, "unknown_model"

@@ -11,7 +11,7 @@ The JSON mirrors ccusage 20.0.24 (field names, nesting, order of rows and breakd
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
 
 from blueplane_pipeline.core.times import iso_ms
@@ -216,10 +216,19 @@ def _codex_fields(t: Tally) -> dict:
             "reasoningOutputTokens": t.reasoning_tokens, "totalTokens": t.total_tokens}
 
 
-def _codex_entry(t: Tally) -> dict:
-    return {**_codex_fields(t), "costUSD": t.cost,
-            "models": {name: {**_codex_fields(sub), "isFallback": False}
-                       for name, sub in sorted(_unfast(t.models).items())}}
+FALLBACK = "\x00fallback"  # the models key of rows that named no model
+
+
+def _codex_entry(t: Tally, fallback_model: str) -> dict:
+    models = _unfast(t.models)
+    out = {name: {**_codex_fields(sub), "isFallback": False}
+           for name, sub in sorted(models.items()) if name != FALLBACK}
+    if FALLBACK in models:  # priced as the fallback model, as ccusage reports them
+        fields = _codex_fields(models[FALLBACK])
+        if fallback_model in out:
+            fields = {k: v + out[fallback_model][k] for k, v in fields.items()}
+        out[fallback_model] = {**fields, "isFallback": True}
+    return {**_codex_fields(t), "costUSD": t.cost, "models": dict(sorted(out.items()))}
 
 
 def _unfast(models: dict[str, Tally]) -> dict[str, Tally]:
@@ -240,8 +249,8 @@ def _unfast(models: dict[str, Tally]) -> dict[str, Tally]:
     return out
 
 
-def codex_report(rows: Sequence[UsageRow], kind: str, tz: tzinfo, *, week_start: int = 6
-                 ) -> dict:
+def codex_report(rows: Sequence[UsageRow], kind: str, tz: tzinfo, *, week_start: int = 6,
+                 fallback_model: str = "gpt-5") -> dict:
     """``ccusage codex daily|weekly|monthly|session --json``'s shape: ``inputTokens``
     without cached input, ``reasoningOutputTokens`` inside ``outputTokens``, ``costUSD``,
     and ``models`` keyed by name; session rows carry ccusage's ``sessionId`` (the rollout
@@ -256,11 +265,13 @@ def codex_report(rows: Sequence[UsageRow], kind: str, tz: tzinfo, *, week_start:
         tally = groups.get(key)
         if tally is None:
             tally = groups[key] = Tally()
+        if row.model is None:
+            row = replace(row, model=FALLBACK)
         tally.add(row)
         grand.add(row, by_model=False)
     items = []
     for key, tally in sorted(groups.items()):
-        entry = _codex_entry(tally)
+        entry = _codex_entry(tally, fallback_model)
         if kind == "session":
             directory, _, name = key.rpartition("/")
             entry.update(sessionId=key, sessionFile=name, directory=directory,

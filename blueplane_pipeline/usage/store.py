@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from blueplane_pipeline.core.pricing import PriceTable
 from blueplane_pipeline.core.times import iso_ms
 from blueplane_pipeline.storage.reader import max_seq
-from blueplane_pipeline.usage.cost import message_cost
+from blueplane_pipeline.usage.cost import message_cost, priced_model
 from blueplane_pipeline.usage.dedup import dedupe, is_better
 from blueplane_pipeline.usage.events import usage_records
 from blueplane_pipeline.usage.records import UsageRecord
@@ -54,7 +54,7 @@ class RefreshStats:
 
 def _row_values(rec: UsageRecord, prices: PriceTable) -> tuple:
     cost, source = message_cost(rec, prices)
-    found = prices.lookup(rec.model) if source == "computed" else None
+    found = prices.lookup(priced_model(rec)) if source == "computed" else None
     return (rec.dedup_key, rec.message_id, rec.request_id, rec.session_id, rec.line_session_id,
             rec.project, rec.model, found[0] if found else None, iso_ms(rec.ts_ms), rec.ts_ms,
             rec.input_tokens, rec.output_tokens, rec.cache_creation_tokens,
@@ -104,14 +104,15 @@ def _stub(model: str | None, inp: int, out: int, cw5: int, cw1: int, cr: int,
 def _reprice(conn: sqlite3.Connection, prices: PriceTable) -> int:
     rows = conn.execute(
         "SELECT id, model, input_tokens, output_tokens, cache_creation_5m_tokens,"
-        f" cache_creation_1h_tokens, cache_read_tokens, speed, ts_ms, {THOUGHTS_SQL}"
-        " FROM token_usage WHERE cost_source != 'log'").fetchall()
+        f" cache_creation_1h_tokens, cache_read_tokens, speed, ts_ms, {THOUGHTS_SQL},"
+        " platform FROM token_usage WHERE cost_source != 'log'").fetchall()
     updates = []
-    for row_id, model, inp, out, cw5, cw1, cr, speed, ts_ms, thoughts in rows:
+    for row_id, model, inp, out, cw5, cw1, cr, speed, ts_ms, thoughts, platform in rows:
         stub = _stub(model, inp, out, cw5, cw1, cr)
         stub.speed, stub.ts_ms, stub.thoughts_tokens = speed, ts_ms, thoughts
+        stub.platform = platform
         cost, source = message_cost(stub, prices)
-        found = prices.lookup(model) if source == "computed" else None
+        found = prices.lookup(priced_model(stub)) if source == "computed" else None
         updates.append((cost, source, found[0] if found else None, row_id))
     conn.executemany("UPDATE token_usage SET cost_usd = ?, cost_source = ?, price_model = ?"
                      " WHERE id = ?", updates)

@@ -100,6 +100,22 @@ def test_the_hook_imports_only_the_standard_library_and_itself(redis_home):
                                                     "blueplane_pipeline.ingest.stream"))}
 
 
+def test_every_module_of_ours_the_hook_imports_gets_bytecode_at_install(redis_home):
+    """``compile_hook_modules`` (run by ``install``) writes bytecode for what the hook
+    imports; a module missing from its list is compiled from source on every event when
+    bytecode cannot be cached. The payload holds secrets, so the redaction rules load too."""
+    from blueplane_pipeline.capture.installers import HOOK_MODULES
+
+    payload = {"session_id": "s-bc", "hook_event_name": "UserPromptSubmit", "cwd": "/w",
+               "prompt": "use AKIAIOSFODNN7EXAMPLE and PGPASSWORD=hunter22"}
+    proc = run_hook(json.dumps(payload).encode(), python_args=("-X", "importtime"),
+                    env={"BLUEPLANE_PRIVACY_MODE": "standard"})
+    ours = {line.split("|")[-1].strip() for line in proc.stderr.decode().splitlines()
+            if line.startswith("import time:") and "blueplane_pipeline" in line}
+    assert "blueplane_pipeline.core.redaction" in ours
+    assert ours - set(HOOK_MODULES) == set()
+
+
 # --- garbage on stdin: captured, flagged, never dropped ------------------------------------
 
 TRUNCATED = (b'{"session_id": "sess-trunc", "hook_event_name": "PostToolUse", '

@@ -79,6 +79,9 @@ def test_the_json_is_captured_once_per_change_without_a_session(redis_home):
         doc = json.loads(raw)
         doc["cost"]["total_duration_ms"] += 1
         assert run(json.dumps(doc).encode()).returncode == 0
+    assert statusline.steady_mark(b'{"cost": {"total_duration_ms": 1041, "x": 1}}') == \
+        statusline.steady_mark(b'{"cost": {"total_duration_ms": 7061, "x": 1}}') != \
+        statusline.steady_mark(b'{"cost": {"total_duration_ms": 7061, "x": 2}}')
     # Capture runs in a child after the line is out: wait for it to reach the stream.
     from blueplane_pipeline.ingest import stream
 
@@ -144,3 +147,21 @@ def test_the_parser_without_json_reads_what_json_reads():
     for bad in (b"", b"{", b'{"a": 1} x', b"[1,", b'"open'):
         with pytest.raises(ValueError):
             statusline.loads(bad)
+
+
+def test_rate_limits_fast_mode_and_a_capped_budget_render():
+    """Fields the recorded API-key session lacks (subscription logins send rate_limits)."""
+    now = int(time.time() * 1000)
+    today = evaluate.local_days(now, "daily")[0]
+    doc = {**json.loads(AFTER), "fast_mode": True,
+           "rate_limits": {"five_hour": {"used_percentage": 92.4},
+                           "seven_day": {"used_percentage": 35}}}
+    doc["context_window"]["used_percentage"] = 75
+    budgets = store.upsert({"budgets": []}, "block", 1.0, "project", enforce=True)
+    spend_doc = {"days": {today: {"*": 3.0}}, "sessions": {},
+                 "block": {"start_ms": now - 60_000, "end_ms": now + 3600_000, "cost": 1.5,
+                           "by_project": {"project": 1.5}}}
+    line = statusline.render(doc, spend_doc, budgets, now, {"NO_COLOR": "1"})
+    assert line.endswith("ctx 75% │ 5h 92% │ 7d 35% │ fast │ block project 153% ⛔")
+    coloured = statusline.render(doc, spend_doc, budgets, now, {})
+    assert "\x1b[33m75%" in coloured and "\x1b[31m\x1b[1m92%" in coloured

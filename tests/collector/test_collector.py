@@ -276,9 +276,10 @@ def test_collector_killed_mid_request_loses_and_doubles_nothing(redis_client):
     assert len(stored("otel")) == len(bodies)
 
 
-def test_up_starts_the_collector_status_shows_it_down_stops_it(bp_home):
+def test_up_starts_the_collector_status_shows_it_down_stops_it(bp_home, tmp_path, monkeypatch):
     bin_dir = Path(sys.executable).parent
     port = _free_port()
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path))
 
     def blueplane(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -294,9 +295,32 @@ def test_up_starts_the_collector_status_shows_it_down_stops_it(bp_home):
         info = json.loads(blueplane("status", "--json").stdout)
         assert info["services"]["collector"]["up"] is True
         assert info["services"]["collector"]["url"] == f"http://127.0.0.1:{port}"
+        assert info["services"]["collector"]["health"]["stored"]["stream"] == 1
+        # HTTP hooks installed for another port than the running collector's: said loudly.
+        assert blueplane("install", "claude-code", "--transport", "http").returncode == 0
+        warnings = json.loads(blueplane("status", "--json").stdout)["warnings"]
+        assert any("4318/hook/claude-code" in w and "listens on" in w for w in warnings)
+        blueplane("config", "set", "collector_port", str(port))
+        assert blueplane("install", "claude-code", "--transport", "http").returncode == 0
+        warnings = json.loads(blueplane("status", "--json").stdout)["warnings"]
+        assert not any("collector" in w for w in warnings)
         assert [e["event_type"] for e in stored("claude_code")] == ["UserPromptSubmit"]
     finally:
         down = blueplane("down")
     assert "collector" in down.stdout
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+
+
+def test_status_warns_when_the_collector_had_to_refuse(bp_home, tmp_path):
+    from blueplane_pipeline.runtime.status import collector_health, collector_warnings
+
+    blocked = tmp_path / "spool"
+    blocked.write_text("not a directory")
+    with running_collector(DurableWriter(spool_dir=str(blocked))) as server:
+        port = server.server_address[1]
+        assert post(port, "/hook/claude-code", hook_bodies()[0])[0] == 503
+        health = collector_health(f"http://127.0.0.1:{port}")
+    assert health["stored"] == {"stream": 0, "spool": 0, "refused": 1}
+    (warning,) = collector_warnings({"services": {"collector": {"up": True, "health": health}}})
+    assert "503 to 1 request" in warning

@@ -76,7 +76,10 @@ def test_every_fired_hook_event_arrives_exactly_once(claude_cli, redis_home, tmp
 
     by_key = {_key(e["payload"]): e["payload"] for e in stored}
     failure = by_key[("PostToolUseFailure", "ls does-not-exist-e2e")]
-    assert "does-not-exist-e2e" in failure["error"] and failure["is_interrupt"] is False
+    # standard privacy keeps a failed tool's output as a size and its first line (redacted)
+    # to classify it, never the output itself (issue 9 item 2)
+    assert failure["error"]["redacted"] is True and failure["is_interrupt"] is False
+    assert failure["error_head"] and "does-not-exist-e2e" not in json.dumps(failure["error"])
     assert ("PermissionRequest", "touch refused-e2e.txt") in by_key
     assert ("PostToolUse", "touch refused-e2e.txt") not in by_key
     assert not (project / "refused-e2e.txt").exists()

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -203,3 +206,164 @@ def test_otel_protobuf_with_command_hooks(claude_cli, redis_home, monkeypatch):
     _check(run, conn)
     encodings = {e.envelope["payload"]["encoding"] for e in iter_events(conn, platform="otel")}
     assert encodings == {"protobuf"}
+
+
+def _pre_answered(home: Path, project: Path, version: str) -> None:
+    """Onboarding, the project's trust dialog and the dummy API key, answered in advance."""
+    (home / ".claude.json").write_text(
+        json.dumps(
+            {
+                "hasCompletedOnboarding": True,
+                "lastOnboardingVersion": version,
+                "theme": "dark",
+                "numStartups": 1,
+                "customApiKeyResponses": {
+                    "approved": ["sk-ant-e2e-dummy-key"[-20:]],
+                    "rejected": [],
+                },
+                "projects": {
+                    str(project): {
+                        "hasTrustDialogAccepted": True,
+                        "hasCompletedProjectOnboarding": True,
+                        "allowedTools": [],
+                    }
+                },
+            }
+        )
+    )
+
+
+def _wait(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.3)
+    return predicate()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_a_person_accepts_the_write_and_rejects_the_edit(
+    claude_cli, redis_home, tmp_path, monkeypatch
+):
+    """The interactive CLI (a private tmux server) in the default permission mode: the user
+    answers "1. Yes" to the Write and Esc to the Edit. OTel says who decided: both count
+    as user decisions, and the user-decided acceptance is 1 of 2."""
+    from messages_standin import Script, StandIn, text, tool_use
+
+    home, project = tmp_path / "home", tmp_path / "project"
+    home.mkdir()
+    project.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    version = subprocess.run(
+        [str(claude_cli), "--version"], capture_output=True, text=True
+    ).stdout.split()[0]
+    _pre_answered(home, project, version)
+    server = serve("127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    runner = CliRunner()
+    runner.invoke(cli, ["config", "set", "collector_port", str(server.server_address[1])])
+    assert (
+        runner.invoke(cli, ["install", "claude-code", "--otel", "--transport", "http"]).exit_code
+        == 0
+    )
+    notes = str(project / "notes.txt")
+    script = Script(
+        [
+            [tool_use("toolu_user_write", "Write", {"file_path": notes, "content": NOTES})],
+            [
+                tool_use(
+                    "toolu_user_edit",
+                    "Edit",
+                    {"file_path": notes, "old_string": "two", "new_string": "TWO"},
+                )
+            ],
+            [text("All done here.")],
+        ]
+    )
+    socket_name = f"bp-collector-{os.getpid()}"
+
+    def tmux(*args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", socket_name, *args], capture_output=True, text=True
+        ).stdout
+
+    def screen() -> str:
+        return tmux("capture-pane", "-p", "-t", "cc")
+
+    with StandIn(script) as api:
+        env = {
+            "HOME": str(home),
+            "ANTHROPIC_BASE_URL": api.url,
+            "ANTHROPIC_API_KEY": "sk-ant-e2e-dummy-key",
+            "TERM": "xterm-256color",
+            "BLUEPLANE_HOME": str(redis_home),
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "DISABLE_AUTOUPDATER": "1",
+            "DISABLE_TELEMETRY": "1",
+            "DISABLE_ERROR_REPORTING": "1",
+        }
+        env_args = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        cmd = (
+            f"cd {shlex.quote(str(project))} && env -i "
+            f"PATH={shlex.quote(os.environ['PATH'])} {env_args} "
+            f"{shlex.quote(str(claude_cli))} --permission-mode default"
+        )
+        try:
+            tmux("new-session", "-d", "-s", "cc", "-x", "150", "-y", "45", cmd)
+            assert _wait(lambda: "for shortcuts" in screen() or "❯" in screen(), 60), screen()
+            tmux("send-keys", "-t", "cc", "-l", "Write the notes, then edit them.")
+            time.sleep(0.3)
+            tmux("send-keys", "-t", "cc", "Enter")
+            assert _wait(lambda: "Do you want" in screen(), 60), screen()
+
+            def answer(key: str, done) -> None:
+                """Press ``key`` once the dialog takes input (a key sent while it is still
+                drawing is dropped), again if nothing happened."""
+                for _ in range(3):
+                    time.sleep(0.8)
+                    tmux("send-keys", "-t", "cc", key)
+                    if _wait(done, 10):
+                        return
+                raise AssertionError(screen())
+
+            answer("1", lambda: "Wrote 3 lines" in screen())  # "1. Yes" to the Write
+            assert _wait(lambda: "Do you want" in screen() and "TWO" in screen(), 60), screen()
+            answer("Escape", lambda: "Rejected" in screen())  # no to the Edit
+            tmux("send-keys", "-t", "cc", "-l", "/exit")
+            time.sleep(0.3)
+            tmux("send-keys", "-t", "cc", "Enter")
+            _wait(lambda: "cc" not in tmux("ls"), 15)
+        finally:
+            tmux("kill-server")
+    time.sleep(1.0)  # the exit flush
+    server.shutdown()
+    server.server_close()
+    assert (project / "notes.txt").read_text() == NOTES
+    ingest()
+    refreshed = runner.invoke(cli, ["refresh", "--json"])
+    assert refreshed.exit_code == 0, refreshed.output
+    conn = open_db(config.db_path())
+    decisions = conn.execute(
+        "SELECT tool_use_id, decision, source, user_decided FROM tool_decisions ORDER BY ts_ms"
+    ).fetchall()
+    assert decisions == [
+        ("toolu_user_write", "accept", "user_temporary", 1),
+        ("toolu_user_edit", "reject", "user_reject", 1),
+    ]
+    row = conn.execute(
+        "SELECT user_decisions, user_accepts, user_acceptance_rate, otel_lines_added FROM sessions"
+    ).fetchone()
+    assert row == (2, 1, 0.5, len(NOTES.split("\n")))
+    calls = dict(conn.execute("SELECT tool_use_id, decision_source FROM tool_calls"))
+    assert calls == {"toolu_user_write": "user_temporary", "toolu_user_edit": "user_reject"}
+    edits = conn.execute(
+        "SELECT tool_name, decision, source FROM otel_edit_decisions_daily ORDER BY tool_name"
+    ).fetchall()
+    assert edits == [("Edit", "reject", "user_reject"), ("Write", "accept", "user_temporary")]
+    metrics = json.loads(runner.invoke(cli, ["metrics", "--period", "all", "--json"]).stdout)[
+        "otel"
+    ]
+    assert (metrics["user_decisions"], metrics["user_acceptance_rate"]) == (2, 0.5)

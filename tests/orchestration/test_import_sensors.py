@@ -97,3 +97,33 @@ def test_cursor_sensor_and_job(redis_home, tmp_path, monkeypatch):
         cursor_import_job.execute_in_process(instance=instance, run_config=_quiet(),
                                             resources=RESOURCES)
         assert _count("cursor") == sum(fx.expected.values()) + 1
+
+
+def test_codex_sensor_imports_grown_rollouts(redis_home, tmp_path, monkeypatch):
+    """The Codex import sensor (built from the registry) asks for a run when a rollout
+    appears or grows (an ``exec resume`` appends to it), and only then."""
+    from pathlib import Path
+
+    src_home = Path(__file__).parents[1] / "fixtures" / "codex" / "codex_home"
+    src = next((src_home / "sessions").rglob("rollout-*.jsonl"))
+    home = tmp_path / "codex_home"
+    dest = home / "sessions" / src.relative_to(src_home / "sessions")
+    dest.parent.mkdir(parents=True)
+    lines = src.read_bytes().splitlines(keepends=True)
+    dest.write_bytes(b"".join(lines[:35]))  # turn 1 only; the resume comes later
+    monkeypatch.setenv("CODEX_HOME", str(home))
+    sensor, job = SENSORS["codex_import_sensor"], JOBS["codex_import_job"]
+    with dg.instance_for_test() as instance:
+        first, cursor = _tick(sensor, instance)
+        assert isinstance(first, dg.RunRequest)
+        assert job.execute_in_process(instance=instance, run_config=_quiet(),
+                                      resources=RESOURCES).success
+        assert _count("codex") == 35
+        idle, cursor = _tick(sensor, instance, cursor)
+        assert isinstance(idle, dg.SkipReason)
+        with dest.open("ab") as fh:
+            fh.write(b"".join(lines[35:]))
+        grown, cursor = _tick(sensor, instance, cursor)
+        assert isinstance(grown, dg.RunRequest)
+        job.execute_in_process(instance=instance, run_config=_quiet(), resources=RESOURCES)
+        assert _count("codex") == len(lines)

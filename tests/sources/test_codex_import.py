@@ -216,8 +216,11 @@ def test_usage_without_agent_breaks_down_by_assistant(redis_home, tmp_path):
     only_codex = usage_json("monthly")["totals"]["totalTokens"]
     assert only_codex == agents["codex"]["totalTokens"]
     # every reader's platform filter sees Codex's tokens and cost (via its sessions)
-    metrics = json.loads(CliRunner().invoke(
-        cli, ["metrics", "--period", "all", "--platform", "codex", "--json"]).stdout)
+    metrics = json.loads(
+        CliRunner()
+        .invoke(cli, ["metrics", "--period", "all", "--platform", "codex", "--json"])
+        .stdout
+    )
     assert metrics["metrics"]["total_tokens"] == only_codex
     assert same_cost(metrics["metrics"]["cost_usd"], usage_json("monthly")["totals"]["costUSD"])
     shutil.rmtree(tmp_path, ignore_errors=True)
@@ -237,8 +240,9 @@ TIER_CASES = [
 
 
 @pytest.mark.parametrize(("tiers", "config_tier", "ccusage_cost"), TIER_CASES)
-def test_codex_service_tier_bills_fast_like_ccusage(redis_home, tmp_path, tiers, config_tier,
-                                                    ccusage_cost):
+def test_codex_service_tier_bills_fast_like_ccusage(
+    redis_home, tmp_path, tiers, config_tier, ccusage_cost
+):
     src = next((FIX / "codex_home" / "sessions").rglob("rollout-*.jsonl"))
     home = tmp_path / "codex_home"
     dest = home / "sessions" / src.relative_to(FIX / "codex_home" / "sessions")
@@ -259,3 +263,24 @@ def test_codex_service_tier_bills_fast_like_ccusage(redis_home, tmp_path, tiers,
     report = usage_json("daily")
     assert same_cost(report["totals"]["costUSD"], ccusage_cost)
     assert list(report["daily"][0]["models"]) == ["gpt-5.5"]  # no "-fast" in codex's shape
+
+
+def test_a_rollout_naming_no_model_is_priced_as_gpt5_like_ccusage(redis_home, tmp_path):
+    """No ``turn_context`` (and no model anywhere): ccusage 20.0.24 prices it as gpt-5 and
+    says ``isFallback: true``; over exactly this file it printed costUSD 0.013953."""
+    src = next((FIX / "codex_home" / "sessions").rglob("rollout-*.jsonl"))
+    home = tmp_path / "codex_home"
+    dest = home / "sessions" / src.relative_to(FIX / "codex_home" / "sessions")
+    dest.parent.mkdir(parents=True)
+    lines = [
+        raw.replace('"model":"gpt-5.5"', '"model":null')
+        for raw in src.read_text().splitlines()
+        if '"type":"turn_context"' not in raw
+    ]
+    dest.write_text("\n".join(lines) + "\n")
+    import_homes(home)
+    report = usage_json("daily")
+    assert same_cost(report["totals"]["costUSD"], 0.013953)
+    (model,) = report["daily"][0]["models"].items()
+    assert model[0] == "gpt-5" and model[1]["isFallback"] is True
+    assert model[1]["totalTokens"] == 22720

@@ -18,12 +18,17 @@ import orjson
 from blueplane_pipeline.core.envelope import content_id, deterministic_id, make_envelope
 from blueplane_pipeline.core.privacy import filter_payload
 from blueplane_pipeline.core.times import utc_now
-from blueplane_pipeline.sources.jsonl import JsonlSource, Transcript, import_jsonl, walk_jsonl
+from blueplane_pipeline.sources.jsonl import (
+    JsonlSource,
+    Transcript,
+    import_jsonl,
+    invalid_line,
+    walk_jsonl,
+)
 from blueplane_pipeline.sources.jsonl import changed_signatures as _changed
 
 SOURCE = "claude_transcript"
 CHUNK_BYTES = 8 * 1024 * 1024
-MAX_RAW_TEXT = 64 * 1024
 # Line types seen in Claude Code 1.0-2.1 transcripts; others are kept and counted as unknown.
 KNOWN_TYPES = frozenset({
     "user", "assistant", "system", "summary", "queue-operation", "progress",
@@ -129,13 +134,9 @@ def encoded_line(raw: bytes, lineno: int, ctx: FileContext) -> tuple[dict, bytes
 
 
 def _invalid(raw: bytes, lineno: int, ctx: FileContext, error: str) -> dict:
-    text = raw[:MAX_RAW_TEXT].decode("utf-8", errors="replace")
-    payload = filter_payload({"raw_text": text}, ctx.privacy_mode)
-    assert isinstance(payload, dict)
-    payload.update(parse_error=error[:300], raw_bytes=len(raw), _file=ctx.rel, _line=lineno)
-    return make_envelope("claude_code", "transcript", "invalid_line", payload,
-                         session_id=ctx.fallback_session, ts=ctx.mtime_iso,
-                         event_id=content_id(raw), captured_at=ctx.captured_at)
+    return invalid_line("claude_code", "transcript", raw, error, ctx.privacy_mode,
+                        session_id=ctx.fallback_session, ts=ctx.mtime_iso,
+                        captured_at=ctx.captured_at, _file=ctx.rel, _line=lineno)
 
 
 

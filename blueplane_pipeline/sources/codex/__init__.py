@@ -10,6 +10,10 @@ from blueplane_pipeline.sources.codex.hooks import INSTALLER
 from blueplane_pipeline.sources.codex.usage import USAGE_EVENT_TYPES, usage_record
 from blueplane_pipeline.sources.importer import Importer
 
+# What a response is priced as when its rollout names no model (ccusage: gpt-5, reported
+# with ``isFallback: true``).
+FALLBACK_MODEL = "gpt-5"
+
 IMPORTER = Importer(
     what="rollouts",
     state_source=rollouts.SOURCE,
@@ -23,4 +27,4 @@ IMPORTER = Importer(
     "CODEX_HOME, else ~/.codex.",
 )
 
-__all__ = ["IMPORTER", "INSTALLER", "USAGE_EVENT_TYPES", "facts", "usage_record"]
+__all__ = ["FALLBACK_MODEL", "IMPORTER", "INSTALLER", "USAGE_EVENT_TYPES", "facts", "usage_record"]

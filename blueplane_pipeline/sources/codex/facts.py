@@ -18,6 +18,7 @@ from blueplane_pipeline.analytics.facts import (
     prompt_fact,
 )
 from blueplane_pipeline.sources.claude_code.facts import hook_facts
+from blueplane_pipeline.sources.codex.rollouts import conversation_text
 
 SRC = "rollout"
 
@@ -82,10 +83,10 @@ def _rollout(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]
         item = body.get("item") if isinstance(body.get("item"), dict) else {}
         kind = item.get("type")
         if kind == "UserMessage":
-            prompt_fact(ts, seq, SRC, _item_text(item), out)
+            prompt_fact(ts, seq, SRC, conversation_text(p), out)
         elif kind == "AgentMessage" and isinstance(item.get("id"), str):
             out.append(Fact(ts, seq, "assistant", SRC, item["id"], base.data.get("model")))
-            text, chars = classify.text_of(_item_text(item))
+            text, chars = classify.text_of(conversation_text(p))
             out.append(
                 Fact(
                     ts,
@@ -96,24 +97,13 @@ def _rollout(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]
                 )
             )
     elif etype == "user_message":  # older rollouts
-        prompt_fact(ts, seq, SRC, body.get("message"), out)
+        prompt_fact(ts, seq, SRC, conversation_text(p), out)
     elif etype == "task_complete":
         out.append(Fact(ts, seq, "stop", SRC, name="Stop"))
     elif etype == "turn_aborted":
         out.append(Fact(ts, seq, "interrupt", SRC))
     elif etype == "compacted":
         out.append(Fact(ts, seq, "compact", SRC, name="auto"))
-
-
-def _item_text(item: dict) -> object:
-    content = item.get("content")
-    if isinstance(content, list):
-        texts = [c.get("text") for c in content if isinstance(c, dict)]
-        texts = [t for t in texts if isinstance(t, str)]
-        if len(texts) == 1:
-            return texts[0]
-        return "\n".join(texts) if texts else None
-    return content
 
 
 facts = by_source({"hook": hook_facts, SRC: _rollout})

@@ -35,10 +35,9 @@ import orjson
 from blueplane_pipeline.core.envelope import content_id, make_envelope
 from blueplane_pipeline.core.privacy import filter_payload
 from blueplane_pipeline.core.times import utc_now
-from blueplane_pipeline.sources.jsonl import JsonlSource, Transcript, walk_jsonl
+from blueplane_pipeline.sources.jsonl import JsonlSource, Transcript, invalid_line, walk_jsonl
 
 SOURCE = "codex_rollout"
-MAX_RAW_TEXT = 64 * 1024
 KNOWN_TYPES = frozenset(
     {
         "session_meta",
@@ -92,8 +91,9 @@ def configured_tier(home: Path) -> str | None:
             value = tomllib.loads((home / "config.toml").read_text()).get("service_tier")
         except (OSError, ValueError, UnicodeDecodeError):
             value = None
-        _CONFIG_TIERS[key] = ("fast" if value in FAST_TIERS else
-                              "standard" if value in STANDARD_TIERS else None)
+        _CONFIG_TIERS[key] = (
+            "fast" if value in FAST_TIERS else "standard" if value in STANDARD_TIERS else None
+        )
     return _CONFIG_TIERS[key]
 
 
@@ -319,18 +319,23 @@ class RolloutReader:
             return self._invalid(raw, lineno, "line is not a JSON object")
         bp = self._annotate(line)
         payload = line.get("payload")
-        if kind_is(line, "session_meta") and self.privacy_mode != "full":
-            _digest_instructions(payload)
+        if self.privacy_mode != "full":
+            if kind_is(line, "session_meta"):
+                _digest_instructions(payload)
+            elif kind_is(line, "world_state"):
+                _digest_world_state(payload)
+        _as_conversation(line)
         kind = line.get("type") if isinstance(line.get("type"), str) else "unknown"
         event_type = kind
         if kind in ("event_msg", "response_item") and isinstance(payload, dict):
             sub = payload.get("type")
             if isinstance(sub, str) and sub:
                 event_type = sub if kind == "event_msg" else f"item.{sub}"
+        counts: dict[str, int] = {}
         if event_type in _NUMBERS_ONLY:
             filtered = dict(line)  # token counts and rate limits: no one's words to filter
         else:
-            filtered = filter_payload(line, self.privacy_mode, self.cwd)
+            filtered = filter_payload(line, self.privacy_mode, self.cwd, counts)
         filtered["_file"] = self.rel
         filtered["_line"] = lineno
         filtered["_session"] = self.session
@@ -350,29 +355,14 @@ class RolloutReader:
             ts=ts if isinstance(ts, str) and ts else self.mtime_iso,
             event_id=content_id(thread.encode("utf-8", "replace") + b"\x1f" + raw),
             captured_at=self.captured_at,
+            redactions=counts,
         )
 
     def _invalid(self, raw: bytes, lineno: int, error: str) -> dict:
-        text = raw[:MAX_RAW_TEXT].decode("utf-8", errors="replace")
-        payload = filter_payload({"raw_text": text}, self.privacy_mode)
-        assert isinstance(payload, dict)
-        payload.update(
-            parse_error=error[:300],
-            raw_bytes=len(raw),
-            _file=self.rel,
-            _line=lineno,
-            _session=self.session,
-        )
-        return make_envelope(
-            "codex",
-            "rollout",
-            "invalid_line",
-            payload,
-            session_id=self.thread or self.fallback_session,
-            ts=self.mtime_iso,
-            event_id=content_id(raw),
-            captured_at=self.captured_at,
-        )
+        return invalid_line("codex", "rollout", raw, error, self.privacy_mode,
+                            session_id=self.thread or self.fallback_session, ts=self.mtime_iso,
+                            captured_at=self.captured_at, _file=self.rel, _line=lineno,
+                            _session=self.session)
 
     # -- what a line means, given the lines before it
     def _annotate(self, line: dict) -> dict | None:
@@ -554,6 +544,46 @@ class RolloutReader:
         return None
 
 
+def _as_conversation(line: dict) -> None:
+    """A prompt or an answer (``item_completed`` UserMessage/AgentMessage, an older
+    ``user_message``/``agent_message``) is conversation: moved to a ``message`` with text
+    blocks, the shape the privacy filter keeps (redacted) as Claude Code's conversation,
+    instead of summarising it away like a file's content."""
+    p = line.get("payload")
+    if line.get("type") != "event_msg" or not isinstance(p, dict):
+        return
+    role = None
+    if p.get("type") == "item_completed" and isinstance(p.get("item"), dict):
+        item = p["item"]
+        role = {"UserMessage": "user", "AgentMessage": "assistant"}.get(item.get("type"))
+        if role is None:
+            return
+        content = item.pop("content", None)
+        texts = (
+            [c.get("text") for c in content if isinstance(c, dict)]
+            if isinstance(content, list)
+            else [content]
+        )
+    elif p.get("type") in ("user_message", "agent_message"):
+        role = "user" if p["type"] == "user_message" else "assistant"
+        texts = [p.pop("message", None)]
+    else:
+        return
+    blocks = [{"type": "text", "text": t} for t in texts if isinstance(t, str)]
+    line["message"] = {"role": role, "content": blocks}
+
+
+def conversation_text(envelope_payload: dict) -> object:
+    """The text of a prompt or answer moved by ``_as_conversation`` (after filtering)."""
+    message = envelope_payload.get("message")
+    blocks = message.get("content") if isinstance(message, dict) else None
+    texts = [b.get("text") for b in blocks or () if isinstance(b, dict)]
+    if len(texts) == 1:
+        return texts[0]
+    strings = [t for t in texts if isinstance(t, str)]
+    return "\n".join(strings) if strings else (texts[0] if texts else None)
+
+
 def kind_is(line: dict, kind: str) -> bool:
     return line.get("type") == kind
 
@@ -571,6 +601,22 @@ def _digest_instructions(payload: object) -> None:
             "redacted": True,
             "chars": len(text),
             "sha256": hashlib.sha256(text.encode("utf-8", "replace")).hexdigest(),
+        }
+
+
+def _digest_world_state(payload: object) -> None:
+    """``world_state.state`` is Codex's view of its environment (the skills and tools it
+    offers, sandboxes, permissions: ~6 kB per turn), which no analysis reads; redacting it
+    cost a quarter of an import's time. Kept as its size and hash."""
+    import hashlib
+
+    state = payload.get("state") if isinstance(payload, dict) else None
+    if isinstance(state, (dict, list)):
+        blob = orjson.dumps(state, option=orjson.OPT_SORT_KEYS)
+        payload["state"] = {
+            "redacted": True,
+            "chars": len(blob),
+            "sha256": hashlib.sha256(blob).hexdigest(),
         }
 
 

@@ -7,23 +7,17 @@ running total in older rollouts), so a response copied into a resumed file count
 
 from __future__ import annotations
 
-from blueplane_pipeline.core.times import parse_iso_ms
+from blueplane_pipeline.sources.jsonl import annotated_usage
 from blueplane_pipeline.usage.records import UsageRecord
 
 USAGE_EVENT_TYPES = ("token_usage_record", "token_count")
 
 
 def usage_record(seq: int, envelope: dict) -> UsageRecord | None:
-    if envelope.get("source") != "rollout":
+    found = annotated_usage(envelope, "rollout")
+    if found is None:
         return None
-    payload = envelope.get("payload")
-    bp = payload.get("_bp") if isinstance(payload, dict) else None
-    usage = bp.get("usage") if isinstance(bp, dict) else None
-    if not isinstance(usage, dict):
-        return None
-    ts_ms = parse_iso_ms(envelope.get("ts"))
-    if ts_ms is None:
-        return None
+    payload, bp, usage, ts_ms = found
     inp = int(usage.get("input_tokens") or 0)
     cached = min(int(usage.get("cached_input_tokens") or 0), inp)
     file = payload.get("_file") if isinstance(payload.get("_file"), str) else ""

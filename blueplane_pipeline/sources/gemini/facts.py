@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from blueplane_pipeline.analytics import classify
 from blueplane_pipeline.analytics.facts import TEXT_KEEP, Fact, by_source, note, prompt_fact
-from blueplane_pipeline.sources.gemini.sessions import TOOL_NAMES, shell_exit
+from blueplane_pipeline.sources.gemini.sessions import TOOL_NAMES, conversation_text, shell_exit
 
 SRC = "session"
 
@@ -18,8 +18,7 @@ SRC = "session"
 def _args_by_call(p: dict) -> dict[str, object]:
     """Each tool call's arguments on the (filtered) line, for the fingerprint a hook of
     the same call also computes."""
-    return {c.get("id"): c.get("args") for c in p.get("toolCalls") or []
-            if isinstance(c, dict)}
+    return {c.get("id"): c.get("args") for c in p.get("toolCalls") or [] if isinstance(c, dict)}
 
 
 def _hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -> None:
@@ -31,33 +30,49 @@ def _hook(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -
     if name == "BeforeAgent":
         prompt_fact(ts, seq, "hook", p.get("prompt"), out)
     elif name == "BeforeTool" and tool:
-        out.append(Fact(ts, seq, "pre", "hook", None, tool,
-                        {"fp": classify.fingerprint(tool, inp), "path": None}))
+        out.append(
+            Fact(
+                ts,
+                seq,
+                "pre",
+                "hook",
+                None,
+                tool,
+                {"fp": classify.fingerprint(tool, inp), "path": None},
+            )
+        )
     elif name == "AfterTool" and tool:
         response = p.get("tool_response") if isinstance(p.get("tool_response"), dict) else {}
-        code = shell_exit(response.get("llmContent")) if raw_tool == "run_shell_command" \
-            else None
-        outcome = (("error", "exit_code", f"exit code {code}") if code not in (0, None)
-                   else ("success", None, None))
-        out.append(Fact(ts, seq, "post", "hook", None, tool,
-                        {"fp": classify.fingerprint(tool, inp), "path": None,
-                         "outcome": outcome}))
+        code = shell_exit(response.get("llmContent")) if raw_tool == "run_shell_command" else None
+        outcome = (
+            ("error", "exit_code", f"exit code {code}")
+            if code not in (0, None)
+            else ("success", None, None)
+        )
+        out.append(
+            Fact(
+                ts,
+                seq,
+                "post",
+                "hook",
+                None,
+                tool,
+                {"fp": classify.fingerprint(tool, inp), "path": None, "outcome": outcome},
+            )
+        )
     elif name in ("AfterAgent", "SessionEnd"):
-        out.append(Fact(ts, seq, "stop", "hook", name="Stop" if name == "AfterAgent"
-                        else name))
+        out.append(Fact(ts, seq, "stop", "hook", name="Stop" if name == "AfterAgent" else name))
         if name == "SessionEnd":
             note(base, "end_reason", p.get("reason"))
 
 
 def _session(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]) -> None:
     bp = p.get("_bp") if isinstance(p.get("_bp"), dict) else {}
+    note(base, "cwd", p.get("cwd"))
     if etype == "user":
-        content = p.get("content")
-        parts = content if isinstance(content, list) else []
-        if any(isinstance(c, dict) and "functionResponse" in c for c in parts):
+        if "message" not in p:
             return  # tool results travel as user messages
-        texts = [c.get("text") for c in parts if isinstance(c, dict)]
-        text = texts[0] if len(texts) == 1 else content
+        text = conversation_text(p)
         if isinstance(text, str) and text.lstrip().startswith("<session_context>"):
             return
         prompt_fact(ts, seq, SRC, text, out)
@@ -67,14 +82,17 @@ def _session(ts: int, seq: int, etype: str, p: dict, base: Fact, out: list[Fact]
     model = bp.get("model")
     mid = p.get("id") if isinstance(p.get("id"), str) else f"line:{seq}"
     out.append(Fact(ts, seq, "assistant", SRC, mid, model))
-    text, chars = classify.text_of(p.get("content"))
+    text, chars = classify.text_of(conversation_text(p))
     if text:
         out.append(Fact(ts, seq, "text", SRC, data={"text": text[:TEXT_KEEP], "chars": chars}))
     args = _args_by_call(p)
     for call in bp.get("calls") or ():
         tool = str(call.get("tool") or "unknown")
-        data: dict = {"fp": classify.fingerprint(tool, args.get(call["id"])), "path": None,
-                      "model": model}
+        data: dict = {
+            "fp": classify.fingerprint(tool, args.get(call["id"])),
+            "path": None,
+            "model": model,
+        }
         out.append(Fact(ts, seq, "tool_use", SRC, call["id"], tool, data))
         result: dict = {}
         lines = call.get("lines")

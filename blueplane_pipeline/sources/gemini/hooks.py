@@ -20,8 +20,15 @@ from pathlib import Path
 
 from blueplane_pipeline.capture.installers import HookLayout
 
-EVENTS = ("SessionStart", "SessionEnd", "BeforeAgent", "AfterAgent", "BeforeTool",
-          "AfterTool", "Notification")
+EVENTS = (
+    "SessionStart",
+    "SessionEnd",
+    "BeforeAgent",
+    "AfterAgent",
+    "BeforeTool",
+    "AfterTool",
+    "Notification",
+)
 HOOK_TIMEOUT_MS = 10_000
 
 
@@ -33,8 +40,11 @@ def settings_path(project: Path | None) -> Path:
 
 
 INSTALLER = HookLayout(
-    shape="grouped", events=EVENTS, tool_events=frozenset(EVENTS),
+    shape="grouped",
+    events=EVENTS,
+    tool_events=frozenset(EVENTS),
     timeout_s=HOOK_TIMEOUT_MS,  # Gemini reads this value in milliseconds
     settings_path=settings_path,
     restart_note="Gemini CLI reads its settings when it starts: start a new session (hooks "
-                 "run only in trusted folders).")
+    "run only in trusted folders).",
+)

@@ -28,10 +28,9 @@ import orjson
 from blueplane_pipeline.core.envelope import content_id, make_envelope
 from blueplane_pipeline.core.privacy import filter_payload
 from blueplane_pipeline.core.times import utc_now
-from blueplane_pipeline.sources.jsonl import JsonlSource, Transcript, walk_jsonl
+from blueplane_pipeline.sources.jsonl import JsonlSource, Transcript, invalid_line, walk_jsonl
 
 SOURCE = "gemini_session"
-MAX_RAW_TEXT = 64 * 1024
 _EXIT = re.compile(r"^Exit Code: (-?\d+)\s*$", re.M)
 # Gemini's tool names -> the names the analytics share with the other assistants.
 TOOL_NAMES = {
@@ -77,8 +76,56 @@ def find_sessions(dirs: list[Path]) -> list[Transcript]:
     return out
 
 
+_PROJECTS: dict[str, dict[str, str]] = {}
+
+
+def project_paths(gemini_dir: Path) -> dict[str, str]:
+    """Project short name -> its folder, from ``projects.json`` (Gemini 0.61 names the
+    ``tmp/<project>`` folders after it)."""
+    key = str(gemini_dir)
+    if key not in _PROJECTS:
+        try:
+            data = orjson.loads((gemini_dir / "projects.json").read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            data = {}
+        projects = data.get("projects") if isinstance(data, dict) else None
+        _PROJECTS[key] = {
+            v: k for k, v in (projects or {}).items() if isinstance(k, str) and isinstance(v, str)
+        }
+    return _PROJECTS[key]
+
+
 def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _as_conversation(line: dict, event_type: str) -> None:
+    """A prompt (a user message of text parts) or an answer (a gemini message's text) is
+    conversation: moved to a ``message`` with text blocks, the shape the privacy filter
+    keeps (redacted) as Claude Code's conversation instead of summarising it away."""
+    content = line.get("content")
+    if event_type == "user" and isinstance(content, list):
+        if any(isinstance(c, dict) and "functionResponse" in c for c in content):
+            return  # tool results: summarised like any tool output
+        texts = [c.get("text") for c in content if isinstance(c, dict)]
+        line.pop("content")
+        line["message"] = {
+            "role": "user",
+            "content": [{"type": "text", "text": t} for t in texts if isinstance(t, str)],
+        }
+    elif event_type == "gemini" and isinstance(content, str):
+        line.pop("content")
+        line["message"] = {"role": "assistant", "content": [{"type": "text", "text": content}]}
+
+
+def conversation_text(payload: dict) -> object:
+    message = payload.get("message")
+    blocks = message.get("content") if isinstance(message, dict) else None
+    texts = [b.get("text") for b in blocks or () if isinstance(b, dict)]
+    if len(texts) == 1:
+        return texts[0]
+    strings = [t for t in texts if isinstance(t, str)]
+    return "\n".join(strings) if strings else (texts[0] if texts else None)
 
 
 def shell_exit(output: object) -> int | None:
@@ -139,6 +186,8 @@ class SessionReader:
         self.fallback_session = tr.path.stem
         self.privacy_mode = privacy_mode
         self.captured_at = utc_now()
+        self.last_ts: str | None = None
+        self.cwd = project_paths(tr.path.parents[3]).get(self.project)
         mtime = datetime.fromtimestamp(st.st_mtime, UTC).isoformat(timespec="milliseconds")
         self.mtime_iso = mtime.replace("+00:00", "Z")
         if start > 0:
@@ -182,11 +231,19 @@ class SessionReader:
             kind = line.get("type")
             event_type = kind if isinstance(kind, str) and kind else "unknown"
         bp = self._annotate(line, event_type)
-        filtered = filter_payload(line, self.privacy_mode)
+        _as_conversation(line, event_type)
+        if self.cwd and "cwd" not in line:
+            line["cwd"] = self.cwd  # the project folder (filtered like any cwd)
+        counts: dict[str, int] = {}
+        filtered = filter_payload(line, self.privacy_mode, self.cwd, counts)
         filtered.update(_file=self.rel, _line=lineno, _project=self.project)
         if bp:
             filtered["_bp"] = bp
         ts = line.get("timestamp") or line.get("startTime")
+        patch = line.get("$set") if isinstance(line.get("$set"), dict) else {}
+        ts = ts or patch.get("lastUpdated") or self.last_ts  # a patch is as old as its news
+        if isinstance(ts, str) and ts:
+            self.last_ts = ts
         return make_envelope(
             "gemini",
             "session",
@@ -196,6 +253,7 @@ class SessionReader:
             ts=ts if isinstance(ts, str) and ts else self.mtime_iso,
             event_id=content_id(raw),
             captured_at=self.captured_at,
+            redactions=counts,
         )
 
     def _annotate(self, line: dict, event_type: str) -> dict | None:
@@ -222,26 +280,10 @@ class SessionReader:
         return out or None
 
     def _invalid(self, raw: bytes, lineno: int, error: str) -> dict:
-        text = raw[:MAX_RAW_TEXT].decode("utf-8", errors="replace")
-        payload = filter_payload({"raw_text": text}, self.privacy_mode)
-        assert isinstance(payload, dict)
-        payload.update(
-            parse_error=error[:300],
-            raw_bytes=len(raw),
-            _file=self.rel,
-            _line=lineno,
-            _project=self.project,
-        )
-        return make_envelope(
-            "gemini",
-            "session",
-            "invalid_line",
-            payload,
-            session_id=self.session or self.fallback_session,
-            ts=self.mtime_iso,
-            event_id=content_id(raw),
-            captured_at=self.captured_at,
-        )
+        return invalid_line("gemini", "session", raw, error, self.privacy_mode,
+                            session_id=self.session or self.fallback_session, ts=self.mtime_iso,
+                            captured_at=self.captured_at, _file=self.rel, _line=lineno,
+                            _project=self.project)
 
 
 JSONL = JsonlSource(

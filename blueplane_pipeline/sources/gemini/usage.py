@@ -7,23 +7,17 @@ output price and counted in the total (``thoughts_tokens``; stored as the part o
 
 from __future__ import annotations
 
-from blueplane_pipeline.core.times import parse_iso_ms
+from blueplane_pipeline.sources.jsonl import annotated_usage
 from blueplane_pipeline.usage.records import UsageRecord
 
 USAGE_EVENT_TYPES = ("gemini",)
 
 
 def usage_record(seq: int, envelope: dict) -> UsageRecord | None:
-    if envelope.get("source") != "session":
+    found = annotated_usage(envelope, "session")
+    if found is None:
         return None
-    payload = envelope.get("payload")
-    bp = payload.get("_bp") if isinstance(payload, dict) else None
-    usage = bp.get("usage") if isinstance(bp, dict) else None
-    if not isinstance(usage, dict):
-        return None
-    ts_ms = parse_iso_ms(envelope.get("ts"))
-    if ts_ms is None:
-        return None
+    payload, bp, usage, ts_ms = found
     inp = int(usage.get("input") or 0)
     cached = min(int(usage.get("cached") or 0), inp)
     session = envelope.get("session_id") or "unknown"

@@ -157,9 +157,14 @@ def test_codex_live_and_imported_equal_the_standin_and_ccusage(codex_cli, redis_
         sessions = conn.execute(
             "SELECT count(*) FROM sessions WHERE platform = 'codex'"
         ).fetchone()[0]
+        prompts, title = conn.execute(
+            "SELECT prompts, title FROM sessions WHERE platform = 'codex'"
+        ).fetchone()
     finally:
         conn.close()
     assert sessions == 1  # exec and exec resume: one thread
+    # each prompt once, although both the hook and the rollout recorded it
+    assert prompts == 2 and title.startswith("Run the two shell commands")
     assert {k: v[:2] for k, v in calls.items()} == {
         "call_e2e_ok": ("Bash", "success"),
         "call_e2e_fail": ("Bash", "error"),  # exit 2; Codex's PostToolUse says nothing

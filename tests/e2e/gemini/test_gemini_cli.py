@@ -60,8 +60,9 @@ def gemini_cli():
 
 def blueplane(*args: str, env: dict | None = None) -> str:
     exe = Path(sys.executable).with_name("blueplane")
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, check=True,
-                          env=env).stdout
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, check=True, env=env
+    ).stdout
 
 
 def ccusage(gemini_dir: Path, report: str, home: Path) -> dict:
@@ -95,8 +96,9 @@ def test_gemini_live_and_imported_equal_the_standin(gemini_cli, redis_home, tmp_
     installed: list[str] = []
 
     def install(home: Path) -> None:
-        installed.append(blueplane("install", "gemini",
-                                   env={**os.environ, "GEMINI_CLI_HOME": str(home)}))
+        installed.append(
+            blueplane("install", "gemini", env={**os.environ, "GEMINI_CLI_HOME": str(home)})
+        )
 
     run = harness.run_session(gemini_cli, tmp_path, scenario="none", configure=install)
     assert run.ok, [s.stderr[-800:] for s in run.steps]
@@ -111,12 +113,18 @@ def test_gemini_live_and_imported_equal_the_standin(gemini_cli, redis_home, tmp_
     ingest(config.db_path(), trigger="e2e")
     conn = open_db(config.db_path())
     try:
-        ours = Counter(ev.envelope["event_type"] for ev in iter_events(conn, platform="gemini")
-                       if ev.envelope["source"] == "hook")
+        ours = Counter(
+            ev.envelope["event_type"]
+            for ev in iter_events(conn, platform="gemini")
+            if ev.envelope["source"] == "hook"
+        )
     finally:
         conn.close()
-    fired = Counter(h["payload"]["hook_event_name"] for h in run.hooks()
-                    if h["payload"]["hook_event_name"] in EVENTS)
+    fired = Counter(
+        h["payload"]["hook_event_name"]
+        for h in run.hooks()
+        if h["payload"]["hook_event_name"] in EVENTS
+    )
     assert ours == fired and fired["BeforeTool"] == fired["AfterTool"] == 4
 
     blueplane("import", "gemini", "--gemini-dir", str(run.gemini_dir))
@@ -129,7 +137,8 @@ def test_gemini_live_and_imported_equal_the_standin(gemini_cli, redis_home, tmp_
     try:
         rows = conn.execute(
             "SELECT input_tokens + cache_read_tokens, cache_read_tokens, output_tokens,"
-            " thoughts_tokens, total_tokens FROM token_usage WHERE platform = 'gemini'"
+            " total_tokens - input_tokens - output_tokens - cache_read_tokens, total_tokens"
+            " FROM token_usage WHERE platform = 'gemini'"
             " ORDER BY ts_ms"
         ).fetchall()
         written = conn.execute(
@@ -140,8 +149,9 @@ def test_gemini_live_and_imported_equal_the_standin(gemini_cli, redis_home, tmp_
             "SELECT tool_name, status, lines_added FROM tool_calls"
             " WHERE platform = 'gemini' ORDER BY started_at"
         ).fetchall()
-        sources = {r[0] for r in conn.execute(
-            "SELECT sources FROM tool_calls WHERE platform = 'gemini'")}
+        sources = {
+            r[0] for r in conn.execute("SELECT sources FROM tool_calls WHERE platform = 'gemini'")
+        }
     finally:
         conn.close()
     assert rows == [
