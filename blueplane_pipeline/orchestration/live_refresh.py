@@ -34,10 +34,13 @@ class LiveRefresh:
         *,
         checks_every_s: float = 600.0,
         settle_s: float = 0.25,
+        duty: float = 0.25,
         clock=time.monotonic,
     ) -> None:
         self._blueplane = blueplane
         self._settle_s = settle_s
+        self._duty = duty
+        self._last_took = 0.0
         self._checks_every_s = checks_every_s
         self._clock = clock
         self._wanted = threading.Event()
@@ -88,15 +91,23 @@ class LiveRefresh:
         while True:
             self._wanted.wait(timeout=1.0)
             if self._wanted.is_set():
-                # Events come in runs (a tool call's Pre and Post, a transcript's lines):
-                # one refresh for all that arrive within settle_s.
-                self._closing.wait(self._settle_s)
+                self._closing.wait(self._pause())
                 self._wanted.clear()
+                t0 = self._clock()
                 self._guarded(self._refresh_once, prices)
+                self._last_took = self._clock() - t0
             elif self._closing.is_set():
                 break
         if self._since_checks:
             self._guarded(self._evaluate_checks)
+
+    def _pause(self) -> float:
+        """How long to let pokes gather before the next refresh. Events come in runs (a
+        tool call's Pre and Post, a transcript's lines): at least ``settle_s``. And the
+        refreshes may take at most ``duty`` of the time: a session rebuilt in full grows
+        with the session, so one that took 1 s waits 3 s before the next (the tables then
+        trail by seconds, and the daemon's CPU stays bounded, however long the session)."""
+        return max(self._settle_s, self._last_took * (1 / self._duty - 1))
 
     def _guarded(self, fn, *args) -> None:
         try:

@@ -120,8 +120,10 @@ def test_a_follow_run_keeps_draining_and_reports_each_window(redis_client):
         assert sum(m["rows_changed"] for m in calls) >= 4
         assert _materializations(instance, "sessions", run.run_id)
         # The surfaces the statusline, budgets and search read follow too.
-        assert sum(m["rows_changed"] for m in _materializations(
-            instance, "search_index", run.run_id)) > 0
+        assert (
+            sum(m["rows_changed"] for m in _materializations(instance, "search_index", run.run_id))
+            > 0
+        )
         assert _materializations(instance, "spend_state", run.run_id)
         checks = instance.get_event_records(
             dg.EventRecordsFilter(event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
@@ -316,3 +318,15 @@ def test_a_full_rebuild_gets_its_own_process_and_ingest_goes_on(hosting, redis_c
     assert _count("SELECT count(*) FROM tool_calls WHERE status = 'success'") == 25
     sessions = _materializations(instance, "sessions", rebuild)
     assert sessions and sessions[0]["full_rebuild"] is True
+
+
+def test_the_analytics_take_a_bounded_share_of_the_time():
+    """A refresh that took 1 s (a long session rebuilt in full) is followed by a 3 s pause
+    at the default duty of 25 %; short refreshes wait only for their events to settle."""
+    from blueplane_pipeline.orchestration.live_refresh import LiveRefresh
+
+    live = LiveRefresh(BlueplaneResource(), settle_s=0.25, duty=0.25)
+    live._last_took = 0.01
+    assert live._pause() == 0.25
+    live._last_took = 1.0
+    assert live._pause() == pytest.approx(3.0)
