@@ -15,32 +15,17 @@ from collections import defaultdict
 
 from blueplane_pipeline.analytics.metrics import STORED_DIGITS, user_acceptance_rate
 from blueplane_pipeline.storage.db import table_columns
+from blueplane_pipeline.storage.schema_otel import OTEL_DAILY_COLUMNS
 
+DAILY_COLUMNS = OTEL_DAILY_COLUMNS
+# A session also keeps the tokens by the assistant's own accounting.
 SESSION_COLUMNS = (
-    "otel_api_requests",
+    DAILY_COLUMNS[0],
     "otel_input_tokens",
     "otel_output_tokens",
     "otel_cache_read_tokens",
     "otel_cache_creation_tokens",
-    "otel_cost_usd",
-    "otel_lines_added",
-    "otel_lines_removed",
-    "otel_active_user_s",
-    "otel_active_cli_s",
-    "user_decisions",
-    "user_accepts",
-    "user_acceptance_rate",
-)
-DAILY_COLUMNS = (
-    "otel_api_requests",
-    "otel_cost_usd",
-    "otel_lines_added",
-    "otel_lines_removed",
-    "otel_active_user_s",
-    "otel_active_cli_s",
-    "user_decisions",
-    "user_accepts",
-    "user_acceptance_rate",
+    *DAILY_COLUMNS[1:],
 )
 
 

@@ -12,6 +12,7 @@ import sqlite3
 
 from blueplane_pipeline.read.connect import has_rows
 from blueplane_pipeline.storage.db import table_columns
+from blueplane_pipeline.storage.schema_otel import OTEL_DAILY_COLUMNS
 from blueplane_pipeline.usage.reports import UsageRow
 
 SOURCES = ("transcript", "otel", "best")
@@ -146,17 +147,7 @@ def reconcile_rows(
 
 
 # What the readers show from OTel, per window or session (None everywhere = no OTel data).
-OTEL_FIELDS = (
-    "otel_api_requests",
-    "otel_cost_usd",
-    "otel_lines_added",
-    "otel_lines_removed",
-    "otel_active_user_s",
-    "otel_active_cli_s",
-    "user_decisions",
-    "user_accepts",
-    "user_acceptance_rate",
-)
+OTEL_FIELDS = OTEL_DAILY_COLUMNS
 
 
 def otel_of_session(session: dict) -> dict:

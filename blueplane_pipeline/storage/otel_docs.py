@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from blueplane_pipeline.storage.schema_otel import OTEL_DAILY_COLUMNS
+
 TIMES = "ISO-8601 UTC"
 _SESSION = "The assistant's session id (OTel `session.id`; = the hooks' session_id)"
 _KEY = (
@@ -187,18 +189,7 @@ OTEL_ANALYTICS_COLUMNS: dict[str, dict[str, str]] = {
         "user_decided": "1 when a person decided, 0 for configuration or a hook" + _NULL,
     },
     "metrics_daily": {
-        key: _SESSION_OTEL[key]
-        for key in (
-            "otel_api_requests",
-            "otel_cost_usd",
-            "otel_lines_added",
-            "otel_lines_removed",
-            "otel_active_user_s",
-            "otel_active_cli_s",
-            "user_decisions",
-            "user_accepts",
-            "user_acceptance_rate",
-        )
+        key: _SESSION_OTEL[key] for key in OTEL_DAILY_COLUMNS
     },
 }
 OTEL_JOINED = frozenset(c for cols in OTEL_ANALYTICS_COLUMNS.values() for c in cols)

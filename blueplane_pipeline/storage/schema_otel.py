@@ -6,6 +6,20 @@ is (metric, series, start_ns, time_ns). The same export stored twice, or a retri
 adds nothing. Columns added to the analytics tables hold what only OTel knows.
 """
 
+# The columns migration 10 adds to metrics_daily: what OTel gives per day (None = no OTel
+# data). The rollup fills them, the readers show them, the docs describe them.
+OTEL_DAILY_COLUMNS = (
+    "otel_api_requests",
+    "otel_cost_usd",
+    "otel_lines_added",
+    "otel_lines_removed",
+    "otel_active_user_s",
+    "otel_active_cli_s",
+    "user_decisions",
+    "user_accepts",
+    "user_acceptance_rate",
+)
+
 OTEL_V10 = """
 CREATE TABLE IF NOT EXISTS otel_log_events (
     session_id TEXT NOT NULL,
