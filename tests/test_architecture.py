@@ -50,3 +50,23 @@ def test_tests_mirror_the_rooms():
     at_top = sorted(p.name for p in (ROOT / "tests").glob("test_*.py"))
     assert not stray, f"test modules outside any room's folder: {stray}"
     assert at_top == ["test_architecture.py"], f"move these into their room's folder: {at_top}"
+
+
+# SQLite's own dialect: where it appears, the code is tied to SQLite (issue 10's storage seam).
+SQLITE_ONLY = re.compile(r"PRAGMA |INSERT OR (IGNORE|REPLACE)|sqlite_master|BEGIN IMMEDIATE")
+# Outside storage/ only: the team laptop's own state file and Datasette's cache check, both
+# SQLite by definition (neither is telemetry.db).
+SQLITE_ELSEWHERE = {"team/state.py", "datasette/plugins/blueplane_sql.py"}
+
+
+def test_sqlite_only_statements_live_in_storage():
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel.startswith("storage/") or rel in SQLITE_ELSEWHERE:
+            continue
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if SQLITE_ONLY.search(code) and not code.lstrip().startswith(('"""', "``")):
+                found.append(f"{rel}:{n}: {line.strip()}")
+    assert not found, "SQLite-only SQL outside storage/:\n" + "\n".join(found)

@@ -16,6 +16,7 @@ import orjson
 
 from blueplane_pipeline.analytics import state
 from blueplane_pipeline.analytics.metrics import percentile
+from blueplane_pipeline.storage.db import write_transaction
 
 RECENT_DAYS = 7
 BASELINE_DAYS = 28
@@ -39,7 +40,7 @@ class InsightStats:
 def refresh_insights(conn: sqlite3.Connection) -> InsightStats:
     t0 = time.perf_counter()
     rows = compute_insights(conn)
-    with state.write_transaction(conn):
+    with write_transaction(conn):
         conn.execute("DELETE FROM insights")
         state.insert_rows(conn, "insights", rows)
     return InsightStats(len(rows), round(time.perf_counter() - t0, 3))

@@ -25,6 +25,7 @@ from blueplane_pipeline.analytics.metrics import (
 from blueplane_pipeline.analytics.otel_join import DAILY_COLUMNS as OTEL_DAILY_COLUMNS
 from blueplane_pipeline.analytics.otel_join import daily_otel as otel_daily
 from blueplane_pipeline.analytics.token_source import TOKEN_COLUMNS, token_rows_sql
+from blueplane_pipeline.storage.db import write_transaction
 
 DAY_BATCH = 60
 
@@ -44,7 +45,7 @@ def refresh_rollups(conn: sqlite3.Connection, *, full: bool = False) -> RollupSt
     stats = RollupStats(full_rebuild=full)
     token_sql = token_rows_sql(conn)
     if full:
-        with state.write_transaction(conn):
+        with write_transaction(conn):
             conn.execute("DELETE FROM metrics_daily")
             conn.execute("DELETE FROM tool_metrics")
             state.mark_days(conn, [d for (d,) in conn.execute(
@@ -53,7 +54,7 @@ def refresh_rollups(conn: sqlite3.Connection, *, full: bool = False) -> RollupSt
     token_days = _token_mismatch_days(conn, token_sql)
     stats.token_days = len(token_days)
     if token_days:
-        with state.write_transaction(conn):
+        with write_transaction(conn):
             state.mark_days(conn, token_days)
     days = state.dirty_days(conn)
     stats.days = len(days)
@@ -61,7 +62,7 @@ def refresh_rollups(conn: sqlite3.Connection, *, full: bool = False) -> RollupSt
         marks = ",".join("?" * len(batch))
         # Read and write under one write lock: a session refresh that re-marks one of
         # these days meanwhile must not have its mark cleared by rows computed before it.
-        with state.write_transaction(conn):
+        with write_transaction(conn):
             daily = daily_rows(conn, batch, token_sql)
             tools = tool_rows(conn, batch)
             conn.execute(f"DELETE FROM metrics_daily WHERE day IN ({marks})", batch)

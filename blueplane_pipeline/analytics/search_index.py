@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from blueplane_pipeline.analytics import state
 from blueplane_pipeline.analytics.facts import extract
+from blueplane_pipeline.storage.db import write_transaction
 from blueplane_pipeline.storage.reader import iter_events, max_seq
 
 BATCH_EVENTS = 5000  # events per write transaction (lets ingest interleave)
@@ -48,11 +49,11 @@ def refresh_search_index(
     full = full or state.get(conn, "search.strict", int(strict)) != int(strict)
     stats = SearchIndexStats(full_rebuild=full)
     if full:
-        with state.write_transaction(conn):
+        with write_transaction(conn):
             conn.execute("DELETE FROM search_docs")
             conn.execute("DELETE FROM search_fts")
             state.put(conn, "search.last_seq", 0)
-    with state.write_transaction(conn):
+    with write_transaction(conn):
         state.put(conn, "search.strict", int(strict))
     since = state.get(conn, "search.last_seq")
     top = max_seq(conn)
@@ -163,7 +164,7 @@ def _write(
     """Append the entries not indexed yet (by ``doc_key``) in one transaction, two
     ``executemany`` with ids assigned here (one statement per row was half the time)."""
     t0 = time.perf_counter()
-    with state.write_transaction(conn):
+    with write_transaction(conn):
         fresh: dict[str, tuple] = {}
         for doc in docs:
             fresh.setdefault(doc[0], doc)
@@ -215,7 +216,7 @@ def _refresh_titles(conn: sqlite3.Connection, strict: bool, stats: SearchIndexSt
         return 0
     from blueplane_pipeline.core.times import parse_ts_ms
 
-    with state.write_transaction(conn):
+    with write_transaction(conn):
         for chunk in state.chunks(stale):
             marks = ",".join("?" * len(chunk))
             conn.execute(

@@ -21,7 +21,7 @@ from blueplane_pipeline.analytics import otel_join, state
 from blueplane_pipeline.analytics.facts import Fact, event_ts, extract
 from blueplane_pipeline.analytics.session_build import SessionRows, build_session
 from blueplane_pipeline.analytics.token_source import TOKEN_COLUMNS, token_rows_sql
-from blueplane_pipeline.storage.db import has_table
+from blueplane_pipeline.storage.db import has_table, write_transaction
 from blueplane_pipeline.storage.reader import iter_events, max_seq
 
 SESSION_TABLES = ("sessions", "tool_calls", "turns", "file_edits")
@@ -59,7 +59,7 @@ def refresh_sessions(conn: sqlite3.Connection, *, full: bool = False,
     def write(facts: dict[str, list[Fact]]) -> None:
         built = _build_owning(conn, facts, now_ms, top, stats)
         for batch in state.chunks(built, WRITE_BATCH_SESSIONS):
-            with state.write_transaction(conn):
+            with write_transaction(conn):
                 _replace(conn, batch, rows_written)
         rebuilt.update(b.session["session_id"] for b in built)
 
@@ -97,7 +97,7 @@ def refresh_sessions(conn: sqlite3.Connection, *, full: bool = False,
     pending = _pending_sessions(conn)
     if pending:
         write({sid: _read_session(conn, sid, top, stats) for sid in sorted(pending)})
-    with state.write_transaction(conn):
+    with write_transaction(conn):
         stats.tokens_updated = reconcile_session_tokens(conn)
         otel_join.reconcile(conn)
         state.put(conn, "sessions.last_seq", top)
@@ -188,7 +188,7 @@ def _build_owning(conn: sqlite3.Connection, facts: dict[str, list[Fact]], now_ms
 
 
 def _clear(conn: sqlite3.Connection) -> None:
-    with state.write_transaction(conn):
+    with write_transaction(conn):
         # The rollups of every day that has rows now must be recomputed afterwards.
         state.mark_days(conn, [d for (d,) in conn.execute(
             "SELECT day FROM metrics_daily UNION SELECT day FROM tool_metrics")])

@@ -45,16 +45,3 @@ def insert_rows(conn: sqlite3.Connection, table: str, rows: list[dict]) -> None:
                            for r in rows])
 
 
-class write_transaction:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (rollback on error): one writer at a time, and
-    readers keep reading the previous state under WAL."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from blueplane_pipeline.core.times import utc_now
+from blueplane_pipeline.storage.db import write_transaction
 
 HEAD_BYTES = 1024
 
@@ -89,8 +90,7 @@ def save_states(conn: sqlite3.Connection, states: Iterable[FileState]) -> int:
              s.head_hash, now) for s in states]
     if not rows:
         return 0
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         conn.executemany(
             "INSERT INTO import_offsets (path, source, dev, inode, size, mtime_ns,"
             " byte_offset, lines, head_hash, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
@@ -98,10 +98,6 @@ def save_states(conn: sqlite3.Connection, states: Iterable[FileState]) -> int:
             " inode = excluded.inode, size = excluded.size, mtime_ns = excluded.mtime_ns,"
             " byte_offset = excluded.byte_offset, lines = excluded.lines,"
             " head_hash = excluded.head_hash, updated_at = excluded.updated_at", rows)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return len(rows)
 
 

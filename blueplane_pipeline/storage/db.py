@@ -4,7 +4,9 @@ schema introspection, the schema version, checkpoints, integrity checks."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 BUSY_TIMEOUT_MS = 10_000
@@ -60,6 +62,20 @@ def open_db(path: Path | str) -> sqlite3.Connection:
 
 # The SQLite-specific questions the rest of the code asks, in one place (nothing else
 # spells PRAGMA or sqlite_master, so a second engine needs only these).
+
+
+@contextlib.contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One ``BEGIN IMMEDIATE`` … ``COMMIT``: the write lock taken up front (one writer at
+    a time, no deadlock between two), readers keep the previous state under WAL; rolled
+    back on any error. Every writer of telemetry.db takes its transactions here."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def existing_tables(conn: sqlite3.Connection, *, views: bool = False) -> set[str]:

@@ -28,10 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from blueplane_pipeline.analytics.state import write_transaction
 from blueplane_pipeline.core.times import iso_ms
 from blueplane_pipeline.storage.codec import Codec
-from blueplane_pipeline.storage.db import compact
+from blueplane_pipeline.storage.db import compact, write_transaction
 
 SESSION_TABLES = ("sessions", "tool_calls", "turns", "file_edits")
 BLOCKS_PER_TRANSACTION = 50  # keeps each write lock short so ingest can interleave

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from blueplane_pipeline.storage.db import has_table
 from blueplane_pipeline.team.schema import SESSIONS, TOOLS, USAGE
 from blueplane_pipeline.team.share import Policy
 
@@ -35,8 +36,7 @@ class Extracted:
 
 
 def _has(conn: sqlite3.Connection, table: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                        (table,)).fetchone() is not None
+    return has_table(conn, table)
 
 
 def extract(conn: sqlite3.Connection, policy: Policy, developer: str) -> Extracted:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import orjson
 
+from blueplane_pipeline.storage.db import write_transaction
 from blueplane_pipeline.team.identity import team_dir
 
 _DDL = """
@@ -84,15 +85,8 @@ class PublishState:
             self.conn.executemany("DELETE FROM published WHERE kind = ? AND key = ?",
                                   ((kind, k) for k in keys))
 
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[None]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
+    def _tx(self):
+        return write_transaction(self.conn)
 
 
 @contextlib.contextmanager

@@ -8,14 +8,13 @@ computed cost is re-priced. Reports read it through ``usage.query``.
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from blueplane_pipeline.core.pricing import PriceTable
 from blueplane_pipeline.core.times import iso_ms
+from blueplane_pipeline.storage.db import write_transaction
 from blueplane_pipeline.storage.reader import max_seq
 from blueplane_pipeline.usage.cost import message_cost, priced_model
 from blueplane_pipeline.usage.dedup import dedupe, is_better
@@ -137,7 +136,7 @@ def refresh(conn: sqlite3.Connection, prices: PriceTable,
     top = max_seq(conn)
     stats.watermark_from, stats.watermark_to = watermark, top
     if get_state(conn, "price_fingerprint") != prices.fingerprint():
-        with _transaction(conn):
+        with write_transaction(conn):
             stats.rows_repriced = _reprice(conn, prices)
             _set_state(conn, "price_fingerprint", prices.fingerprint())
     read = [0]
@@ -151,7 +150,7 @@ def refresh(conn: sqlite3.Connection, prices: PriceTable,
         records = list(usage_records(conn, lo, hi, on_event=counted))
         stats.records += len(records)
         winners = dedupe(records)
-        with _transaction(conn):
+        with write_transaction(conn):
             stored = _stored_rivals(conn, list(winners))
             fresh = [rec for key, rec in winners.items()
                      if key not in stored or is_better(rec, stored[key])]
@@ -162,14 +161,3 @@ def refresh(conn: sqlite3.Connection, prices: PriceTable,
     stats.events_read = read[0]
     stats.seconds = time.perf_counter() - started
     return stats
-
-
-@contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise

@@ -8,7 +8,7 @@ from analytics_fixtures import rows
 
 from blueplane_pipeline.analytics import state
 from blueplane_pipeline.analytics.insights import compute_insights, refresh_insights
-from blueplane_pipeline.storage.db import open_db
+from blueplane_pipeline.storage.db import open_db, write_transaction
 
 
 def call(i: int, day: str, tool: str, status: str, latency: float | None = 100.0) -> dict:
@@ -43,7 +43,7 @@ def test_error_jump_rejected_file_type_slow_tool_and_costly_session(tmp_path):
               for i in range(10)]
     # WebFetch: 5 executed calls, 40 s each → p95 40 s ≥ 30 s: slow
     calls += [call(200 + i, "2026-03-09", "WebFetch", "success", 40_000.0) for i in range(5)]
-    with state.write_transaction(conn):
+    with write_transaction(conn):
         state.insert_rows(conn, "tool_calls", calls)
         # .env edits: 1 accepted, 2 rejected → 67 % rejected (≥ 30 %, 3 decisions)
         state.insert_rows(conn, "file_edits", [edit(1, ".env", 1), edit(2, ".env", 0),

@@ -38,7 +38,7 @@ from blueplane_pipeline.core.times import epoch_to_iso, utc_now
 from blueplane_pipeline.sources.offsets import FileState, load_states, save_states
 from blueplane_pipeline.sources.sink import EventSink
 from blueplane_pipeline.sources.stats import SentStats
-from blueplane_pipeline.storage.db import check_readable, existing_tables
+from blueplane_pipeline.storage.db import check_readable, existing_tables, write_transaction
 
 SOURCE = "cursor_db"
 WORKSPACE_KEYS = ("composer.composerData", "aiService.prompts", "aiService.generations")
@@ -440,17 +440,12 @@ def _save_keys(conn: sqlite3.Connection, db_path: str, seen: dict[str, str]) -> 
     if not seen:
         return
     now = utc_now()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(conn):
         conn.executemany(
             "INSERT INTO cursor_import_keys (db_path, item_key, content_hash, updated_at)"
             " VALUES (?,?,?,?) ON CONFLICT (db_path, item_key) DO UPDATE SET"
             " content_hash = excluded.content_hash, updated_at = excluded.updated_at",
             [(db_path, k, h, now) for k, h in seen.items()])
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def changed_databases(states: dict[str, FileState], dirs: list[Path]) -> list[FileState]:

@@ -2,18 +2,17 @@
 ``otel_metric_points``, then the per-session daily totals (``daily``).
 
 ``refresh`` reads the exports that arrived since its ``raw_events`` seq watermark, in seq
-windows, one transaction each (rows and watermark together). Every insert is ``OR IGNORE``
-on the natural key, so an export stored twice (two captures of one batch, a retry that got
-a new envelope) changes nothing. Text attributes pass the same privacy filter as hooks
-(``core.otlp_privacy``), once: at the collector for JSON exports, here for protobuf ones.
+windows, one transaction each (rows and watermark together). Every insert is ``ON CONFLICT
+DO NOTHING`` on the natural key, so an export stored twice (two captures of one batch, a
+retry that got a new envelope) changes nothing. Text attributes pass the same privacy
+filter as hooks (``core.otlp_privacy``), once: at the collector for JSON exports, here for
+protobuf ones.
 """
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import orjson
@@ -29,6 +28,7 @@ from blueplane_pipeline.sources.otel.records import (
     to_float,
     to_int,
 )
+from blueplane_pipeline.storage.db import write_transaction
 from blueplane_pipeline.storage.reader import iter_events, max_seq
 
 WINDOW_EVENTS = 20_000
@@ -222,26 +222,30 @@ def _point_row(p: MetricPoint, raw_seq: int) -> tuple:
 
 
 _INSERT_LOG = (
-    "INSERT OR IGNORE INTO otel_log_events (session_id, event_key, sequence,"
+    "INSERT INTO otel_log_events (session_id, event_key, sequence,"
     " event_name, ts, ts_ms, prompt_id, platform, service, attributes, raw_seq)"
     " VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT DO NOTHING"
 )
 _INSERT_API = (
-    "INSERT OR IGNORE INTO api_requests (session_id, event_key, sequence, prompt_id,"
+    "INSERT INTO api_requests (session_id, event_key, sequence, prompt_id,"
     " request_id, model, input_tokens, output_tokens, cache_read_tokens,"
     " cache_creation_tokens, cache_creation_5m_tokens, cache_creation_1h_tokens,"
     " cost_usd, duration_ms, ttft_ms, ts, ts_ms, platform)"
     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT DO NOTHING"
 )
 _INSERT_DECISION = (
-    "INSERT OR IGNORE INTO tool_decisions (session_id, event_key, sequence,"
+    "INSERT INTO tool_decisions (session_id, event_key, sequence,"
     " prompt_id, tool_use_id, tool_name, decision, source, user_decided, ts,"
     " ts_ms, platform) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT DO NOTHING"
 )
 _INSERT_POINT = (
-    "INSERT OR IGNORE INTO otel_metric_points (metric, series, start_ns, time_ns,"
+    "INSERT INTO otel_metric_points (metric, series, start_ns, time_ns,"
     " temporality, value, session_id, platform, attributes, raw_seq)"
     " VALUES (?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT DO NOTHING"
 )
 
 
@@ -307,7 +311,7 @@ def refresh(
     stats.watermark_from, stats.watermark_to = lo, top
     while lo < top:
         hi = min(lo + window, top)
-        with _transaction(conn):
+        with write_transaction(conn):
             window_stats = OtelRefresh()
             store_window(conn, lo, hi, mode, window_stats)
             rebuild_sessions(conn, window_stats.sessions)
@@ -336,14 +340,3 @@ def _queue_days(conn: sqlite3.Connection, sessions: set[str]) -> None:
     from blueplane_pipeline.analytics.otel_join import otel_days
 
     state.mark_days(conn, otel_days(conn, sessions))
-
-
-@contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
