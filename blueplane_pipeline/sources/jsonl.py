@@ -94,6 +94,15 @@ class JsonlSource:
     noun: str = "transcript"  # for people: "3 transcript files: ..."
     where: Callable[[list[Path]], str] = field(default=lambda dirs: ", ".join(map(str, dirs)))
 
+    def read(self, conn: sqlite3.Connection, sink: EventSink, **options) -> ImportStats:
+        """Import every line appended since the last run: the ``Importer.read`` of a
+        platform whose history is JSON lines."""
+        return import_jsonl(self, conn, sink, **options)
+
+    def changed(self, states: dict, dirs: list[Path]) -> list[tuple[str, int, int]]:
+        """The files that changed since ``states``: the ``Importer.changed`` (its sensor)."""
+        return changed_signatures(self, states, dirs)
+
 
 def walk_jsonl(root: Path, suffix: str = ".jsonl") -> Iterator[tuple[Path, os.stat_result]]:
     """Every regular ``*suffix`` file under ``root`` (sorted per folder, no symlinked dirs)."""

@@ -8,7 +8,6 @@ The import itself (offsets, half-written lines, ``--since``) is ``sources.jsonl`
 from __future__ import annotations
 
 import os
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,11 +20,9 @@ from blueplane_pipeline.core.times import utc_now
 from blueplane_pipeline.sources.jsonl import (
     JsonlSource,
     Transcript,
-    import_jsonl,
     invalid_line,
     walk_jsonl,
 )
-from blueplane_pipeline.sources.jsonl import changed_signatures as _changed
 
 SOURCE = "claude_transcript"
 CHUNK_BYTES = 8 * 1024 * 1024
@@ -158,10 +155,5 @@ JSONL = JsonlSource(
     noun="transcript", where=lambda dirs: ", ".join(str(d / "projects") for d in dirs))
 
 
-def import_transcripts(conn: sqlite3.Connection, sink: object, **options: object) -> object:
-    """Import every transcript line appended since the last run (see ``sources.jsonl``)."""
-    return import_jsonl(JSONL, conn, sink, **options)  # type: ignore[arg-type]
-
-
-def changed_signatures(states: dict, dirs: list[Path]) -> list[tuple[str, int, int]]:
-    return _changed(JSONL, states, dirs)
+import_transcripts = JSONL.read
+changed_signatures = JSONL.changed

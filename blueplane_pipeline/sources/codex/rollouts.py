@@ -638,17 +638,8 @@ JSONL = JsonlSource(
 )
 
 
-def import_rollouts(conn, sink, **options):
-    """Import every rollout line appended since the last run (see ``sources.jsonl``)."""
-    from blueplane_pipeline.sources.jsonl import import_jsonl
-
-    return import_jsonl(JSONL, conn, sink, **options)
-
-
-def changed_signatures(states: dict, dirs: list[Path]) -> list[tuple[str, int, int]]:
-    from blueplane_pipeline.sources.jsonl import changed_signatures as changed
-
-    return changed(JSONL, states, dirs)
+import_rollouts = JSONL.read
+changed_signatures = JSONL.changed
 
 
 def response_usage(path: Path) -> list[dict]:

@@ -296,14 +296,5 @@ JSONL = JsonlSource(
 )
 
 
-def import_sessions(conn, sink, **options):
-    """Import every session line appended since the last run (see ``sources.jsonl``)."""
-    from blueplane_pipeline.sources.jsonl import import_jsonl
-
-    return import_jsonl(JSONL, conn, sink, **options)
-
-
-def changed_signatures(states: dict, dirs: list[Path]) -> list[tuple[str, int, int]]:
-    from blueplane_pipeline.sources.jsonl import changed_signatures as changed
-
-    return changed(JSONL, states, dirs)
+import_sessions = JSONL.read
+changed_signatures = JSONL.changed
