@@ -65,7 +65,8 @@ def demo(home: str, keep_redis: bool) -> None:
         if started and not keep_redis:
             redis_server.stop()
     click.echo(f"\nDatabase: {config.db_path()}\nNext: `BLUEPLANE_HOME={home} blueplane status`, "
-               "or `blueplane up` to run Dagster's UI and sensors on your own data.")
+               "or `blueplane install claude-code` and `blueplane up` to follow your own "
+               "sessions (`blueplane ui` for the Dagster UI and Datasette).")
 
 
 class _Steps:
