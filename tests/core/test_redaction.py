@@ -184,3 +184,26 @@ def test_secret_like_json_keys():
     assert redaction.is_secret_key("apiKey") and redaction.is_secret_key("client_secret")
     assert not redaction.is_secret_key("session_id") and not redaction.is_secret_key("keys")
     assert redaction.secret_value("hunter22") and not redaction.secret_value("${PASS}")
+
+
+def test_a_repeated_text_is_redacted_and_counted_every_time():
+    """Short texts are memoised per process; the answer and the counts must not change."""
+    text = "export GITHUB_TOKEN=ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
+    first: dict[str, int] = {}
+    second: dict[str, int] = {}
+    once = redaction.redact(text, first)
+    assert "ghp_a1B2" not in once and first
+    assert redaction.redact(text, second) == once
+    assert second == first  # counted again: each occurrence is a redaction
+    assert redaction.redact(text) == once  # without counts too
+
+
+def test_the_memo_stays_bounded(monkeypatch):
+    monkeypatch.setattr(redaction, "MEMO_ENTRIES", 16)
+    redaction._memo.clear()
+    for n in range(100):
+        redaction.redact(f"nothing secret here {n:04d}")
+    assert len(redaction._memo) <= 16
+    long_text = "word " * 200  # past MEMO_MAX_CHARS: never kept
+    redaction.redact(long_text)
+    assert long_text not in redaction._memo
