@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -113,6 +114,24 @@ def one_run(lines: list[bytes], args, run: int) -> None:
               f"blocks-only) | CPU: ingest {cpu:.2f} s + redis-server {rcpu:.2f} s = "
               f"{len(lines) / (cpu + rcpu):,.0f} events per CPU-second | load {load:.2f} | "
               f"stream.state() at {backlog.lag:,} lag: {state_ms:.1f} ms")
+        if args.cli:
+            # the measure: the whole `blueplane ingest` process (start-up included)
+            r.delete("blueplane:events")
+            load_stream(r, lines)
+            (home / "telemetry.db").unlink()
+            for extra in ("-wal", "-shm"):
+                Path(f"{home / 'telemetry.db'}{extra}").unlink(missing_ok=True)
+            t0 = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-m", "blueplane_cli.main", "ingest"],
+                                  capture_output=True, text=True, env=dict(os.environ))
+            wall = time.perf_counter() - t0
+            assert proc.returncode == 0, proc.stderr
+            conn = sqlite3.connect(home / "telemetry.db")
+            stored = conn.execute("SELECT count(*) FROM raw_events").fetchone()[0]
+            conn.close()
+            assert stored == len(lines), stored
+            print(f"run {run + 1}: `blueplane ingest` process, {len(lines):,} events in "
+                  f"{wall:.2f} s = {len(lines) / wall:,.0f} events/s (start-up included)")
         if args.baseline:
             r.delete("blueplane:events")
             load_stream(r, lines)
@@ -156,6 +175,8 @@ def main() -> None:
                         help="full privacy (unreduced payloads) plus one 700 kB event per "
                              "10,000, as a full-privacy stream holds a few")
     parser.add_argument("--profile", action="store_true", help="cProfile one ingest() run")
+    parser.add_argument("--cli", action="store_true",
+                        help="also time the whole `blueplane ingest` process on the same stream")
     parser.add_argument("--spool", action="store_true",
                         help="drain one-event spool files (Redis down) instead of the stream")
     args = parser.parse_args()
